@@ -1,0 +1,111 @@
+/**
+ * The event store port. Two adapters implement it (embedded SQLite, EventStoreDB) and pass one contract
+ * suite (test/contract/event-store.contract.ts). Revisions and positions are bigint everywhere.
+ */
+
+/** JSON value as stored in event data and metadata. */
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
+
+/**
+ * Expected revision of a stream when appending, as in EventStoreDB:
+ * - a bigint: the revision of the stream's **last** event (0-based);
+ * - `no_stream`: the stream must not exist; `stream_exists`: it must; `any`: no check.
+ */
+export type ExpectedRevision = bigint | 'no_stream' | 'stream_exists' | 'any';
+
+export interface EventToAppend {
+  /** UUID. Re-appending the same ids at the same expected revision is idempotent. */
+  readonly id: string;
+  readonly type: string;
+  readonly data: JsonObject;
+  readonly metadata: JsonObject;
+}
+
+export interface RecordedEvent {
+  readonly streamId: string;
+  readonly id: string;
+  readonly type: string;
+  /** 0-based position of the event in its stream. */
+  readonly revision: bigint;
+  /** Global, strictly increasing position in the whole store ($all commit position on EventStoreDB). */
+  readonly position: bigint;
+  /** Server time of the append, millisecond precision. Order by revision/position, never by this. */
+  readonly created: Date;
+  readonly data: JsonObject;
+  readonly metadata: JsonObject;
+}
+
+export interface AppendResult {
+  /** Revision of the stream's last event after the append (pass it as expected revision next time). */
+  readonly nextExpectedRevision: bigint;
+  /** Global position of the last appended event. */
+  readonly position: bigint;
+}
+
+export interface ReadStreamOptions {
+  /** First revision to return (inclusive). Default: start (forwards) or end (backwards). */
+  readonly from?: bigint;
+  readonly direction?: 'forwards' | 'backwards';
+  /** Maximum number of events. Default: no limit. */
+  readonly limit?: number;
+}
+
+export interface ReadAllOptions {
+  /** Return events strictly after this global position. Default: from the very start. */
+  readonly after?: bigint;
+  readonly limit?: number;
+}
+
+export interface StreamMetadata {
+  /** Only the newest `maxCount` events of the stream stay readable (used to cap snapshot streams). */
+  readonly maxCount?: number;
+}
+
+/** The stream's revision did not match the expected revision: somebody else appended first. */
+export class WrongExpectedRevisionError extends Error {
+  constructor(
+    readonly streamId: string,
+    readonly expected: ExpectedRevision,
+    /** Revision of the stream's last event, or `no_stream`. */
+    readonly actual: bigint | 'no_stream',
+  ) {
+    super(`stream ${streamId}: expected revision ${String(expected)}, actual ${String(actual)}`);
+    this.name = 'WrongExpectedRevisionError';
+  }
+}
+
+/** The event store cannot be reached or failed; the operation may be retried later. */
+export class EventStoreUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'EventStoreUnavailableError';
+  }
+}
+
+/**
+ * Port to the system of record. Used as a NestJS DI token (abstract class); only modules bind adapters.
+ */
+export abstract class EventStore {
+  /**
+   * Appends events atomically if the stream's current revision matches `expected`.
+   * Throws WrongExpectedRevisionError otherwise — unless the very same event ids were already appended at
+   * that position, in which case it succeeds without appending anything (idempotent retry).
+   */
+  abstract append(streamId: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult>;
+
+  /** Reads a stream. A stream that does not exist reads as empty. Events hidden by `maxCount` are skipped. */
+  abstract readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+
+  /** Revision of the stream's last event, or `no_stream`. */
+  abstract streamRevision(streamId: string): Promise<bigint | 'no_stream'>;
+
+  /** Reads every stream's events in global position order (system events excluded). */
+  abstract readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
+
+  abstract setStreamMetadata(streamId: string, metadata: StreamMetadata): Promise<void>;
+  abstract getStreamMetadata(streamId: string): Promise<StreamMetadata>;
+
+  /** Releases connections and file handles. */
+  abstract close(): Promise<void>;
+}

@@ -1,0 +1,3 @@
+export * from './event.js';
+export * from './domain-error.js';
+export * from './money.js';
