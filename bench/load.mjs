@@ -1,0 +1,123 @@
+#!/usr/bin/env node
+/**
+ * Load generator for the HTTP benchmark, run by bench/run.mjs in a process of its own so that autocannon
+ * never shares an event loop with the orchestrator (or with the service).
+ *
+ *   node bench/load.mjs '<json-config>'        (or: node bench/load.mjs @/path/to/config.json)
+ *
+ * Config: { url, token, carts: [cartId...], skus, connections, duration (s), timeout (s) }.
+ * Every request is `POST /carts/<random cart>/items` adding 1 unit of a random sku `sku-<n>` (n < skus)
+ * whose unitPrice is fixed per sku, so any cart can take skus × 999 adds before a line is full.
+ * Prints one JSON object (a summary of autocannon's result) on stdout and exits 0; exits 1 on failure.
+ */
+import { readFileSync } from 'node:fs';
+import autocannon from 'autocannon';
+
+function readConfig(arg) {
+  if (!arg) throw new Error('usage: node bench/load.mjs <json-config | @config.json>');
+  return JSON.parse(arg.startsWith('@') ? readFileSync(arg.slice(1), 'utf8') : arg);
+}
+
+const config = readConfig(process.argv[2]);
+const { url, token, carts, skus = 90, connections = 16, duration = 10, timeout = 10 } = config;
+if (!Array.isArray(carts) || carts.length === 0) throw new Error('config.carts must be a non-empty list');
+
+/** One pre-encoded body per sku (the body does not depend on the cart). */
+const bodies = Array.from({ length: skus }, (_, n) =>
+  JSON.stringify({ sku: `sku-${n}`, name: `Bench item ${n}`, quantity: 1, unitPrice: 100 + n }),
+);
+const paths = carts.map((id) => `/carts/${id}/items`);
+const failureSamples = [];
+
+const instance = autocannon({
+  url,
+  connections,
+  duration,
+  timeout,
+  method: 'POST',
+  headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+  requests: [
+    {
+      method: 'POST',
+      setupRequest: (request) => {
+        request.path = paths[Math.floor(Math.random() * paths.length)];
+        request.body = bodies[Math.floor(Math.random() * bodies.length)];
+        return request;
+      },
+      // Keeps the first few failure bodies (problem+json) so the report can say what went wrong.
+      onResponse: (status, body) => {
+        if ((status < 200 || status >= 300) && failureSamples.length < 5) {
+          failureSamples.push(`${status} ${String(body).slice(0, 300)}`);
+        }
+      },
+    },
+  ],
+});
+
+// Exact (sub-millisecond) latencies of 2xx responses: autocannon's own histogram has 1 ms buckets.
+let latencies = new Float64Array(1 << 16);
+let latencyCount = 0;
+instance.on('response', (_client, statusCode, _bytes, responseTime) => {
+  if (statusCode < 200 || statusCode >= 300) return;
+  if (latencyCount === latencies.length) {
+    const grown = new Float64Array(latencies.length * 2);
+    grown.set(latencies);
+    latencies = grown;
+  }
+  latencies[latencyCount++] = responseTime;
+});
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1];
+}
+
+const errorSamples = [];
+instance.on('reqError', (error) => {
+  if (errorSamples.length < 5) errorSamples.push(String(error?.code ?? error?.message ?? error));
+});
+
+instance.on('done', (result) => {
+  const sorted = latencies.subarray(0, latencyCount).sort();
+  const round = (ms) => (ms === null ? null : Math.round(ms * 100) / 100);
+  const summary = {
+    connections: result.connections,
+    duration: result.duration,
+    requestsPerSecondMean: result.requests.average,
+    completed: result.requests.total,
+    sent: result.requests.sent,
+    '2xx': result['2xx'],
+    non2xx: result.non2xx,
+    statusCodeStats: Object.fromEntries(
+      Object.entries(result.statusCodeStats).map(([code, v]) => [code, v.count]),
+    ),
+    errors: result.errors,
+    timeouts: result.timeouts,
+    errorSamples,
+    failureSamples,
+    /** ms, exact, over 2xx responses. */
+    latency: {
+      mean: round(latencyCount ? sorted.reduce((a, b) => a + b, 0) / latencyCount : null),
+      p50: round(percentile(sorted, 50)),
+      p90: round(percentile(sorted, 90)),
+      p99: round(percentile(sorted, 99)),
+      max: round(percentile(sorted, 100)),
+    },
+    /** autocannon's own latency histogram (1 ms buckets), for comparison. */
+    autocannonLatency: {
+      mean: result.latency.average,
+      p50: result.latency.p50,
+      p99: result.latency.p99,
+      max: result.latency.max,
+    },
+  };
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
+});
+
+instance.on('error', (error) => {
+  process.stderr.write(`autocannon failed: ${error?.stack ?? error}\n`);
+  process.exit(1);
+});
+
+// When the orchestrator dies or stops us, stop cleanly (the partial result is still printed).
+for (const signal of ['SIGTERM', 'SIGINT']) process.once(signal, () => instance.stop());

@@ -1,0 +1,568 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench` (= `npm run build && node bench/run.mjs`): prints markdown tables on stdout (progress on
+ * stderr) and exits 0; exits 1 when the benchmark could not run or a correctness check failed (lost or
+ * duplicated updates, a cart whose lines disagree with its stream, a snapshot that folds differently).
+ * Missing a performance target is reported in the table, not by the exit code.
+ *
+ * Part 1 (http): add-item commands over HTTP on the embedded store. Every scenario starts a FRESH service
+ * (`node dist/main.js`, temp DATA_DIR, free port), seeds carts for one shopper, runs a warm-up and then the
+ * measured autocannon run in a separate process (bench/load.mjs), then reads every cart back and checks
+ * that the acknowledged adds are exactly the events in the streams (no lost update), then stops the service.
+ * Part 2 (load): aggregate load time vs stream length, with and without snapshots (bench/aggregate-load.mjs).
+ *
+ * Environment:
+ *   BENCH_ONLY=http|load        run one part only
+ *   BENCH_DURATION=10           seconds measured per scenario run (warm-up BENCH_WARMUP=2 s not counted)
+ *   BENCH_RUNS=1                runs per scenario (fresh service each); the table shows medians
+ *   BENCH_SCENARIOS=a,b         only these scenarios (names as in the table, e.g. spread-c16,hot-c16)
+ *   BENCH_SERVICE_ENTRY=path    the service entry point to start (default dist/main.js)
+ */
+import { spawn } from 'node:child_process';
+import { createHmac, randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fmt, runAggregateLoadBench } from './aggregate-load.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const env = process.env;
+
+function numberFromEnv(name, fallback, { integer = false, min = 0 } = {}) {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
+    throw new Error(`${name}=${raw}: expected ${integer ? 'an integer' : 'a number'} ≥ ${min}`);
+  }
+  return value;
+}
+
+const DURATION = numberFromEnv('BENCH_DURATION', 10, { min: 1 });
+const WARMUP = numberFromEnv('BENCH_WARMUP', 2, { min: 0 });
+const RUNS = numberFromEnv('BENCH_RUNS', 1, { integer: true, min: 1 });
+const ONLY = env.BENCH_ONLY?.trim() || 'all';
+if (!['all', 'http', 'load'].includes(ONLY)) throw new Error(`BENCH_ONLY=${ONLY}: expected http or load`);
+const ONLY_SCENARIOS = env.BENCH_SCENARIOS?.split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+
+const SECRET = `bench-secret-${randomUUID()}`;
+const SHOPPER = `bench-shopper-${randomUUID().slice(0, 8)}`;
+const SKUS = 90; // < 100 lines per cart; every sku keeps one unitPrice (see bench/load.mjs)
+
+const TARGET_SPREAD = { rps: 2000, p99: 25 };
+const TARGET_HOT = { rps: 1000 };
+const SCENARIOS = [
+  { name: 'spread-c1', label: '1,000 carts', carts: 1000, connections: 1 },
+  { name: 'spread-c16', label: '1,000 carts', carts: 1000, connections: 16, target: TARGET_SPREAD },
+  { name: 'spread-c64', label: '1,000 carts', carts: 1000, connections: 64, target: TARGET_SPREAD },
+  { name: 'hot-c16', label: '10 hot carts', carts: 10, connections: 16, target: TARGET_HOT },
+  { name: 'hot-c64', label: '10 hot carts', carts: 10, connections: 64 },
+];
+
+const log = (line) => process.stderr.write(`[bench] ${line}\n`);
+
+// ---------------------------------------------------------------------------------------------------------
+// Child processes: every one is tracked and killed on any exit path.
+
+const children = new Set();
+const tempDirs = new Set();
+
+function track(child) {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+function killAllChildren() {
+  for (const child of children) {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+process.on('exit', () => {
+  killAllChildren();
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+  ['SIGHUP', 129],
+]) {
+  process.once(signal, () => {
+    log(`${signal}: stopping`);
+    killAllChildren();
+    process.exit(code);
+  });
+}
+
+function waitForExit(child, ms) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolveExit) => {
+    const timer = setTimeout(() => resolveExit(false), ms);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolveExit(true);
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Service
+
+function base64url(value) {
+  return Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+}
+
+function signJwt(claims, secret) {
+  const now = Math.floor(Date.now() / 1000);
+  const unsigned = `${base64url({ alg: 'HS256', typ: 'JWT' })}.${base64url({ iat: now, exp: now + 6 * 3600, ...claims })}`;
+  return `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`;
+}
+
+const TOKEN = signJwt({ sub: SHOPPER, roles: ['shopper'] }, SECRET);
+
+function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Keeps the last `max` characters of a stream, and counts its lines. */
+function tail(stream, max = 32_768) {
+  const state = { text: '', lines: 0 };
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk) => {
+    state.lines += chunk.split('\n').length - 1;
+    state.text = (state.text + chunk).slice(-max);
+  });
+  return state;
+}
+
+async function startService() {
+  const mainJs = env.BENCH_SERVICE_ENTRY ? resolve(env.BENCH_SERVICE_ENTRY) : join(ROOT, 'dist', 'main.js');
+  if (!existsSync(mainJs))
+    throw new Error(`${mainJs} is missing: run \`npm run build\` first (npm run bench does)`);
+  const dataDir = await mkdtemp(join(os.tmpdir(), 'ordertrail-bench-'));
+  tempDirs.add(dataDir);
+  const port = await freePort();
+  const childEnv = {
+    ...env,
+    NODE_ENV: 'test',
+    AUTH_JWT_SECRET: SECRET,
+    DATA_DIR: dataDir,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'error',
+  };
+  delete childEnv.EVENTSTORE_CONNECTION_STRING; // always the embedded store
+  const child = track(
+    spawn(process.execPath, [mainJs], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
+  const stdout = tail(child.stdout);
+  const stderr = tail(child.stderr);
+  const service = { child, dataDir, base: `http://127.0.0.1:${port}`, stdout, stderr };
+
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      await rm(dataDir, { recursive: true, force: true });
+      throw new Error(
+        `the service exited during start (${child.exitCode ?? child.signalCode}):\n${stderr.text || stdout.text}`,
+      );
+    }
+    try {
+      const response = await fetch(`${service.base}/health/live`, { signal: AbortSignal.timeout(1000) });
+      if (response.ok) return service;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stopService(service);
+      throw new Error(`the service did not answer /health/live within 30 s:\n${stderr.text || stdout.text}`);
+    }
+    await sleep(100);
+  }
+}
+
+/** SIGTERM, then wait (SIGKILL after 10 s). Returns whether it stopped on its own. */
+async function stopService(service) {
+  const { child } = service;
+  let graceful = true;
+  if (child.exitCode === null && child.signalCode === null) {
+    child.kill('SIGTERM');
+    graceful = await waitForExit(child, 10_000);
+    if (!graceful) {
+      child.kill('SIGKILL');
+      await waitForExit(child, 5_000);
+    }
+  }
+  await rm(service.dataDir, { recursive: true, force: true });
+  tempDirs.delete(service.dataDir);
+  return { graceful, exitCode: child.exitCode, signal: child.signalCode };
+}
+
+function rssMegabytes(pid) {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// HTTP helpers (seeding and verification only; the load itself comes from bench/load.mjs)
+
+async function call(service, method, path, body) {
+  const response = await fetch(`${service.base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await response.text();
+  let json;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, json, text };
+}
+
+async function pool(items, concurrency, fn) {
+  const results = new Array(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index], index);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}
+
+async function seedCarts(service, count) {
+  return pool(Array.from({ length: count }), 16, async () => {
+    const { status, json, text } = await call(service, 'POST', '/carts', { currency: 'EUR' });
+    if (status !== 201 || typeof json?.id !== 'string')
+      throw new Error(`POST /carts answered ${status}: ${text.slice(0, 500)}`);
+    return json.id;
+  });
+}
+
+/** Runs bench/load.mjs in its own process and returns its JSON summary. */
+async function runLoad(service, carts, connections, duration) {
+  const configFile = join(service.dataDir, `load-${randomUUID()}.json`);
+  await writeFile(
+    configFile,
+    JSON.stringify({ url: service.base, token: TOKEN, carts, skus: SKUS, connections, duration }),
+  );
+  const child = track(
+    spawn(process.execPath, [join(ROOT, 'bench', 'load.mjs'), `@${configFile}`], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
+  const stdout = tail(child.stdout, 1_000_000);
+  const stderr = tail(child.stderr);
+  const finished = await waitForExit(child, (duration + 60) * 1000);
+  if (!finished) {
+    child.kill('SIGKILL');
+    throw new Error(`bench/load.mjs did not finish within ${duration + 60} s`);
+  }
+  if (child.exitCode !== 0)
+    throw new Error(`bench/load.mjs failed (${child.exitCode ?? child.signalCode}):\n${stderr.text}`);
+  const line = stdout.text.trim().split('\n').pop();
+  try {
+    return JSON.parse(line);
+  } catch {
+    throw new Error(`bench/load.mjs printed no JSON result:\n${stdout.text}\n${stderr.text}`);
+  }
+}
+
+/**
+ * Reads every cart back. Each cart stream is CartOpened (revision 0) + one event per acknowledged add of
+ * quantity 1, so Σ revision over the carts must equal the 2xx count (plus at most the requests autocannon
+ * abandoned in flight when it stopped, whose outcome it never saw), and each cart's line quantities must
+ * add up to its revision.
+ */
+async function verifyCarts(service, carts, loads) {
+  const read = await pool(carts, 16, async (id) => {
+    const { status, json, text } = await call(service, 'GET', `/carts/${id}`);
+    if (status !== 200) throw new Error(`GET /carts/${id} answered ${status}: ${text.slice(0, 500)}`);
+    const revision = Number(json?.meta?.revision);
+    const lines = json?.data?.lines ?? [];
+    const quantity = lines.reduce((sum, line) => sum + Number(line.quantity), 0);
+    return { revision, quantity };
+  });
+  const appended = read.reduce((sum, cart) => sum + cart.revision, 0);
+  const badCarts = read.filter(
+    (cart) => !Number.isInteger(cart.revision) || cart.quantity !== cart.revision,
+  ).length;
+  const acknowledged = loads.reduce((sum, load) => sum + load['2xx'], 0);
+  const inFlight = loads.reduce((sum, load) => sum + Math.max(0, load.sent - load.completed), 0);
+  const lost = Math.max(0, acknowledged - appended);
+  const unacknowledged = Math.max(0, appended - acknowledged);
+  const duplicated = Math.max(0, unacknowledged - inFlight);
+  return { appended, acknowledged, inFlight, lost, unacknowledged, duplicated, badCarts };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Part 1: HTTP commands
+
+async function runScenarioOnce(scenario) {
+  const service = await startService();
+  let stopped;
+  try {
+    const carts = await seedCarts(service, scenario.carts);
+    const loads = [];
+    if (WARMUP > 0) loads.push(await runLoad(service, carts, scenario.connections, WARMUP));
+    const measured = await runLoad(service, carts, scenario.connections, DURATION);
+    loads.push(measured);
+    await sleep(500); // requests autocannon abandoned at the end may still be running in the service
+    const rss = rssMegabytes(service.child.pid);
+    const verification = await verifyCarts(service, carts, loads);
+    return {
+      measured,
+      warmup: loads.length > 1 ? loads[0] : undefined,
+      verification,
+      rss,
+      serviceErrors: service.stderr,
+    };
+  } finally {
+    stopped = await stopService(service);
+    if (!stopped.graceful) log(`${scenario.name}: the service ignored SIGTERM for 10 s and was killed`);
+    else if (stopped.exitCode !== 0)
+      log(`${scenario.name}: the service exited with ${stopped.exitCode ?? stopped.signal} on SIGTERM`);
+  }
+}
+
+function median(values) {
+  const finite = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (finite.length === 0) return NaN;
+  const mid = Math.floor(finite.length / 2);
+  return finite.length % 2 ? finite[mid] : (finite[mid - 1] + finite[mid]) / 2;
+}
+
+async function runHttpPart() {
+  const scenarios = ONLY_SCENARIOS ? SCENARIOS.filter((s) => ONLY_SCENARIOS.includes(s.name)) : SCENARIOS;
+  if (scenarios.length === 0)
+    throw new Error(`BENCH_SCENARIOS matched none of ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  const rows = [];
+  const notes = [];
+  let correctnessFailed = false;
+  for (const scenario of scenarios) {
+    const runs = [];
+    for (let run = 1; run <= RUNS; run++) {
+      log(
+        `http: ${scenario.name} run ${run}/${RUNS} (${scenario.carts} carts, c=${scenario.connections}, ${WARMUP}+${DURATION} s)`,
+      );
+      const result = await runScenarioOnce(scenario);
+      const m = result.measured;
+      const v = result.verification;
+      log(
+        `http: ${scenario.name}: ${Math.round(m.requestsPerSecondMean)} req/s, p50 ${m.latency.p50} ms, p99 ${m.latency.p99} ms, ` +
+          `non-2xx ${m.non2xx}, errors ${m.errors}; appended ${v.appended} / acknowledged ${v.acknowledged} (in flight ${v.inFlight})`,
+      );
+      runs.push(result);
+      for (const [phase, load] of [
+        ['warm-up', result.warmup],
+        ['measured', m],
+      ]) {
+        if (!load) continue;
+        const where = `${scenario.name} run ${run} (${phase})`;
+        if (load.non2xx > 0)
+          notes.push(
+            `${where}: status codes ${JSON.stringify(load.statusCodeStats)}; e.g. ${[...new Set(load.failureSamples)].join(' | ')}`,
+          );
+        if (load.errors > 0)
+          notes.push(
+            `${where}: ${load.errors} errors (${load.timeouts} timeouts), e.g. ${[...new Set(load.errorSamples)].join(', ')}`,
+          );
+      }
+      if (v.lost > 0)
+        notes.push(
+          `${scenario.name} run ${run}: LOST UPDATES: ${v.acknowledged} adds acknowledged, only ${v.appended} in the streams`,
+        );
+      if (v.duplicated > 0)
+        notes.push(
+          `${scenario.name} run ${run}: ${v.duplicated} events more than acknowledged + in-flight requests (duplicates?)`,
+        );
+      if (v.badCarts > 0)
+        notes.push(
+          `${scenario.name} run ${run}: ${v.badCarts} carts whose line quantities do not add up to their revision`,
+        );
+      if (v.lost > 0 || v.duplicated > 0 || v.badCarts > 0) correctnessFailed = true;
+      if (result.serviceErrors.lines > 0) {
+        notes.push(
+          `${scenario.name} run ${run}: the service logged ${result.serviceErrors.lines} stderr lines, last: ${result.serviceErrors.text.trim().split('\n').slice(-3).join(' / ').slice(0, 600)}`,
+        );
+      }
+    }
+    const pick = (f) => median(runs.map(f));
+    const worst = (f) => Math.max(...runs.map(f));
+    const row = {
+      scenario,
+      rps: pick((r) => r.measured.requestsPerSecondMean),
+      okPerSecond: pick((r) => r.measured['2xx'] / r.measured.duration),
+      p50: pick((r) => r.measured.latency.p50),
+      p99: pick((r) => r.measured.latency.p99),
+      non2xx: worst((r) => r.measured.non2xx),
+      errors: worst((r) => r.measured.errors),
+      timeouts: worst((r) => r.measured.timeouts),
+      lost: worst((r) => r.verification.lost),
+      unacknowledged: worst((r) => r.verification.unacknowledged),
+      inFlight: worst((r) => r.verification.inFlight),
+      rss: pick((r) => r.rss),
+    };
+    rows.push(row);
+  }
+  return { rows, notes, correctnessFailed };
+}
+
+function verdict(row) {
+  const { target } = row.scenario;
+  if (!target) return '—';
+  const misses = [];
+  if (row.okPerSecond < target.rps) misses.push(`< ${target.rps}/s`);
+  if (target.p99 !== undefined && row.p99 > target.p99) misses.push(`p99 > ${target.p99} ms`);
+  if (row.errors > 0 || row.non2xx > 0) misses.push('errors');
+  if (row.lost > 0) misses.push('lost updates');
+  return misses.length ? `✗ (${misses.join(', ')})` : '✓';
+}
+
+function httpTable({ rows }) {
+  const out = [
+    `### Add-item over HTTP (embedded store, synchronous=FULL appends; ${DURATION} s measured after ${WARMUP} s warm-up; ${RUNS === 1 ? '1 run' : `median of ${RUNS} runs, worst counts`})`,
+    '',
+    '| scenario | carts | connections | req/s (mean) | 2xx/s | p50 ms | p99 ms | non-2xx | errors / timeouts | lost updates | service RSS MB | target |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  ];
+  for (const row of rows) {
+    const s = row.scenario;
+    out.push(
+      `| ${s.name} | ${s.label} | ${s.connections} | ${Math.round(row.rps)} | ${Math.round(row.okPerSecond)} | ${row.p50} | ${row.p99} | ` +
+        `${row.non2xx} | ${row.errors} / ${row.timeouts} | ${row.lost} | ${Number.isFinite(row.rss) ? Math.round(row.rss) : '—'} | ${verdict(row)} |`,
+    );
+  }
+  out.push('');
+  for (const row of rows) {
+    const extra =
+      row.unacknowledged > 0
+        ? ` (${row.unacknowledged} appends whose response autocannon dropped at stop; ≤ ${row.inFlight} in flight)`
+        : '';
+    out.push(`- ${row.scenario.name}: lost updates: ${row.lost}${extra}`);
+  }
+  out.push(
+    '',
+    'Targets (DESIGN §10): 1,000 carts at c=16/c=64 ≥ 2,000 commands/s, p99 ≤ 25 ms, 0 errors; 10 hot carts at c=16 ≥ 1,000 commands/s, 0 lost updates.',
+    'Lost updates: after each scenario every cart is read back (GET /carts/:id); Σ(meta.revision) = events appended by add-item must equal the 2xx add-item responses of the warm-up + measured runs.',
+  );
+  return out.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Part 2: aggregate load
+
+function loadTable({ rows, notes }) {
+  const out = [
+    '### Aggregate load time vs stream length (embedded store, fresh AggregateStore per load, cacheSize 0)',
+    '',
+    '| events in stream | snapshot at | with snapshots p50 ms | with p99 ms | without snapshots p50 ms | without p99 ms | loads (with / without) |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const row of rows) {
+    out.push(
+      `| ${row.size.toLocaleString('en-US')} | ${row.snapshotAt} | ${fmt(row.with.p50)} | ${fmt(row.with.p99)} | ${fmt(row.without.p50)} | ${fmt(row.without.p99)} | ${row.with.n} / ${row.without.n} |`,
+    );
+  }
+  const smallest = rows.find((r) => r.size === 100);
+  const largest = rows.find((r) => r.size === 100_000);
+  out.push('');
+  if (smallest && largest) {
+    const ratio = largest.with.p50 / smallest.with.p50;
+    out.push(
+      `With-snapshot ratio 100k / 100 (p50): **${ratio.toFixed(2)}×** (target ≤ 1.5×) ${ratio <= 1.5 ? '✓' : '✗'}`,
+    );
+  }
+  out.push(
+    '"Without snapshots" loads through a copy of the cart aggregate with stateSchemaVersion 999, so every snapshot is ignored and the whole stream is folded.',
+  );
+  for (const note of notes) out.push(`- ${note}`);
+  return out.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+function machineInfo() {
+  const cpus = os.cpus();
+  return [
+    '## ordertrail benchmark',
+    '',
+    `Node ${process.version} on ${os.platform()} ${os.release()} (${os.arch()}), ${cpus.length} CPUs (${cpus[0]?.model.trim() ?? 'unknown'}), ` +
+      `${Math.round(os.totalmem() / 2 ** 30)} GiB RAM; load generator (autocannon) on the same machine, over loopback. ${new Date().toISOString()}`,
+    '',
+    'Reproduce: `npm run bench` (both parts), `BENCH_ONLY=http npm run bench`, `BENCH_ONLY=load npm run bench`;',
+    '`BENCH_DURATION=<s>` (default 10), `BENCH_RUNS=<n>` (default 1, medians), `BENCH_SCENARIOS=spread-c16,hot-c16`.',
+  ].join('\n');
+}
+
+async function main() {
+  const started = Date.now();
+  const sections = [machineInfo()];
+  let failed = false;
+
+  if (ONLY !== 'load') {
+    try {
+      const http = await runHttpPart();
+      sections.push(httpTable(http));
+      if (http.notes.length) sections.push(['Notes (HTTP):', ...http.notes.map((n) => `- ${n}`)].join('\n'));
+      if (http.correctnessFailed) failed = true;
+    } catch (error) {
+      failed = true;
+      sections.push(`### Add-item over HTTP\n\nFAILED: ${error?.stack ?? error}`);
+      log(`http part failed: ${error?.stack ?? error}`);
+    }
+  }
+
+  if (ONLY !== 'http') {
+    try {
+      const load = await runAggregateLoadBench({ root: ROOT, log, onTempDir: (dir) => tempDirs.add(dir) });
+      sections.push(loadTable(load));
+      if (load.notes.some((n) => /DIFFERS|expected|NO snapshot|wrote snapshots/.test(n))) failed = true;
+    } catch (error) {
+      failed = true;
+      sections.push(`### Aggregate load time\n\nFAILED: ${error?.stack ?? error}`);
+      log(`aggregate load part failed: ${error?.stack ?? error}`);
+    }
+  }
+
+  sections.push(`_Total bench time ${Math.round((Date.now() - started) / 1000)} s._`);
+  process.stdout.write(`${sections.join('\n\n')}\n`);
+  killAllChildren();
+  process.exitCode = failed ? 1 : 0;
+}
+
+main().catch((error) => {
+  log(error?.stack ?? String(error));
+  killAllChildren();
+  process.exit(1);
+});

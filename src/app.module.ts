@@ -1,0 +1,40 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { CqrsModule } from '@nestjs/cqrs';
+import { JwtModule } from '@nestjs/jwt';
+import { AuthGuard } from './auth/auth.guard.js';
+import { CartsModule } from './carts/carts.module.js';
+import { APP_CONFIG, type AppConfig } from './config/app-config.js';
+import { EventStoreModule } from './event-store/event-store.module.js';
+import { OperationsModule } from './operations/operations.module.js';
+import { OrdersModule } from './orders/orders.module.js';
+import { ProblemDetailsFilter } from './shared/http/problem-details.filter.js';
+
+/** Composition root: the only place where configuration picks adapters. */
+@Module({})
+export class AppModule {
+  static register(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      global: true,
+      imports: [
+        CqrsModule.forRoot(),
+        JwtModule.register({
+          secret: config.auth.jwtSecret,
+          signOptions: { algorithm: 'HS256' },
+          verifyOptions: { algorithms: ['HS256'] },
+        }),
+        EventStoreModule,
+        CartsModule,
+        OrdersModule,
+        OperationsModule,
+      ],
+      providers: [
+        { provide: APP_CONFIG, useValue: config },
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+      ],
+      exports: [APP_CONFIG],
+    };
+  }
+}

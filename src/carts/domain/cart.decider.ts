@@ -1,0 +1,124 @@
+import { assertCurrency, assertMinorUnits, assertNever, type Decider } from '../../shared/domain/index.js';
+import type { CartCommand } from './cart.commands.js';
+import { CartErrors } from './cart.errors.js';
+import type { CartEvent } from './cart.events.js';
+import { MAX_LINES_PER_CART, MAX_QUANTITY, MIN_QUANTITY, type CartLine, type CartState } from './cart.state.js';
+
+const SKU = /^[A-Za-z0-9._-]{1,64}$/;
+
+export const initialCartState: CartState = {
+  status: 'none',
+  cartId: null,
+  customerId: null,
+  currency: null,
+  lines: [],
+  orderId: null,
+};
+
+export function cartTotal(state: CartState): number {
+  return state.lines.reduce((sum, line) => sum + line.quantity * line.unitPrice, 0);
+}
+
+function assertQuantity(sku: string, quantity: number): void {
+  if (!Number.isInteger(quantity) || quantity < MIN_QUANTITY || quantity > MAX_QUANTITY) {
+    throw CartErrors.invalidQuantity(sku, quantity);
+  }
+}
+
+/** Every command but OpenCart needs a cart that exists and is still open. */
+function assertOpen(state: CartState): void {
+  if (state.status === 'none') throw CartErrors.notFound();
+  if (state.status !== 'open') throw CartErrors.closed(state.status);
+}
+
+function lineOf(state: CartState, sku: string): CartLine | undefined {
+  return state.lines.find((line) => line.sku === sku);
+}
+
+export function decideCart(command: CartCommand, state: CartState): CartEvent[] {
+  switch (command.type) {
+    case 'OpenCart': {
+      if (state.status !== 'none') throw CartErrors.alreadyOpened();
+      assertCurrency(command.data.currency);
+      return [{ type: 'CartOpened', data: { ...command.data } }];
+    }
+    case 'AddItem': {
+      assertOpen(state);
+      const { sku, name, quantity, unitPrice } = command.data;
+      if (!SKU.test(sku)) throw CartErrors.invalidSku(sku);
+      if (name.trim().length === 0 || name.length > 200) throw CartErrors.invalidName();
+      assertQuantity(sku, quantity);
+      assertMinorUnits('unitPrice', unitPrice);
+      const existing = lineOf(state, sku);
+      if (existing) {
+        if (existing.unitPrice !== unitPrice) throw CartErrors.priceMismatch(sku, existing.unitPrice);
+        assertQuantity(sku, existing.quantity + quantity);
+      } else if (state.lines.length >= MAX_LINES_PER_CART) {
+        throw CartErrors.tooManyLines(MAX_LINES_PER_CART);
+      }
+      return [{ type: 'ItemAdded', data: { sku, name, quantity, unitPrice } }];
+    }
+    case 'ChangeItemQuantity': {
+      assertOpen(state);
+      const { sku, quantity } = command.data;
+      if (!lineOf(state, sku)) throw CartErrors.itemNotInCart(sku);
+      assertQuantity(sku, quantity);
+      return [{ type: 'ItemQuantityChanged', data: { sku, quantity } }];
+    }
+    case 'RemoveItem': {
+      assertOpen(state);
+      if (!lineOf(state, command.data.sku)) throw CartErrors.itemNotInCart(command.data.sku);
+      return [{ type: 'ItemRemoved', data: { sku: command.data.sku } }];
+    }
+    case 'CheckOutCart': {
+      assertOpen(state);
+      if (state.lines.length === 0) throw CartErrors.empty();
+      return [{ type: 'CartCheckedOut', data: { orderId: command.data.orderId } }];
+    }
+    case 'AbandonCart': {
+      assertOpen(state);
+      return [{ type: 'CartAbandoned', data: { reason: command.data.reason } }];
+    }
+    default:
+      return assertNever(command);
+  }
+}
+
+export function evolveCart(state: CartState, event: CartEvent): CartState {
+  switch (event.type) {
+    case 'CartOpened':
+      return {
+        ...state,
+        status: 'open',
+        cartId: event.data.cartId,
+        customerId: event.data.customerId,
+        currency: event.data.currency,
+      };
+    case 'ItemAdded': {
+      const { sku, name, quantity, unitPrice } = event.data;
+      const existing = lineOf(state, sku);
+      const lines = existing
+        ? state.lines.map((line) => (line.sku === sku ? { ...line, quantity: line.quantity + quantity } : line))
+        : [...state.lines, { sku, name, quantity, unitPrice }];
+      return { ...state, lines };
+    }
+    case 'ItemQuantityChanged': {
+      const { sku, quantity } = event.data;
+      return { ...state, lines: state.lines.map((line) => (line.sku === sku ? { ...line, quantity } : line)) };
+    }
+    case 'ItemRemoved':
+      return { ...state, lines: state.lines.filter((line) => line.sku !== event.data.sku) };
+    case 'CartCheckedOut':
+      return { ...state, status: 'checked-out', orderId: event.data.orderId };
+    case 'CartAbandoned':
+      return { ...state, status: 'abandoned' };
+    default:
+      return assertNever(event);
+  }
+}
+
+export const cartDecider: Decider<CartCommand, CartState, CartEvent> = {
+  decide: decideCart,
+  evolve: evolveCart,
+  initialState: initialCartState,
+};

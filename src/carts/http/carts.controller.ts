@@ -1,0 +1,105 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Res } from '@nestjs/common';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import type { FastifyReply } from 'fastify';
+import { Roles } from '../../auth/roles.decorator.js';
+import type { Actor, CommandContext } from '../../shared/application/command-context.js';
+import { CommandCtx, CurrentActor } from '../../shared/http/command-context.decorator.js';
+import { etag, mutationResponse, revisionJson } from '../../shared/http/mutation-response.js';
+import { EmptyBodyPipe, UuidPathPipe } from '../../shared/http/validation.js';
+import { AbandonCartCommand } from '../application/commands/abandon-cart/abandon-cart.command.js';
+import { AddItemCommand } from '../application/commands/add-item/add-item.command.js';
+import { ChangeItemQuantityCommand } from '../application/commands/change-item-quantity/change-item-quantity.command.js';
+import { CheckOutCartCommand } from '../application/commands/check-out-cart/check-out-cart.command.js';
+import { OpenCartCommand } from '../application/commands/open-cart/open-cart.command.js';
+import { RemoveItemCommand } from '../application/commands/remove-item/remove-item.command.js';
+import { GetCartQuery } from '../application/queries/get-cart/get-cart.query.js';
+import { AbandonCartDto, AddItemDto, ChangeItemQuantityDto, OpenCartDto } from './cart.dto.js';
+
+const cartId = new UuidPathPipe('cart');
+
+@Controller('carts')
+export class CartsController {
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly queries: QueryBus,
+  ) {}
+
+  @Post()
+  @Roles('shopper')
+  @HttpCode(201)
+  async open(@Body() body: OpenCartDto, @CommandCtx() ctx: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {
+    const result = await this.commands.execute(new OpenCartCommand(body.currency, ctx));
+    void reply.header('location', `/carts/${result.id}`);
+    return mutationResponse(reply, result);
+  }
+
+  @Get(':id')
+  @Roles('shopper', 'operator', 'auditor')
+  async get(@Param('id', cartId) id: string, @CurrentActor() actor: Actor, @Res({ passthrough: true }) reply: FastifyReply) {
+    const { data, revision } = await this.queries.execute(new GetCartQuery(id, actor));
+    void reply.header('etag', etag(revision));
+    return { data, meta: { revision: revisionJson(revision), source: 'event-store' } };
+  }
+
+  @Post(':id/items')
+  @Roles('shopper')
+  @HttpCode(200)
+  async addItem(
+    @Param('id', cartId) id: string,
+    @Body() body: AddItemDto,
+    @CommandCtx() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const item = { sku: body.sku, name: body.name.trim(), quantity: body.quantity, unitPrice: body.unitPrice };
+    return mutationResponse(reply, await this.commands.execute(new AddItemCommand(id, item, ctx)));
+  }
+
+  @Patch(':id/items/:sku')
+  @Roles('shopper')
+  async changeQuantity(
+    @Param('id', cartId) id: string,
+    @Param('sku') sku: string,
+    @Body() body: ChangeItemQuantityDto,
+    @CommandCtx() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return mutationResponse(reply, await this.commands.execute(new ChangeItemQuantityCommand(id, sku, body.quantity, ctx)));
+  }
+
+  @Delete(':id/items/:sku')
+  @Roles('shopper')
+  async removeItem(
+    @Param('id', cartId) id: string,
+    @Param('sku') sku: string,
+    @Body(EmptyBodyPipe) _body: unknown,
+    @CommandCtx() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return mutationResponse(reply, await this.commands.execute(new RemoveItemCommand(id, sku, ctx)));
+  }
+
+  @Post(':id/checkout')
+  @Roles('shopper')
+  @HttpCode(200)
+  async checkout(
+    @Param('id', cartId) id: string,
+    @Body(EmptyBodyPipe) _body: unknown,
+    @CommandCtx() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const result = await this.commands.execute(new CheckOutCartCommand(id, ctx));
+    return mutationResponse(reply, result, { orderId: result.orderId });
+  }
+
+  @Post(':id/abandon')
+  @Roles('shopper')
+  @HttpCode(200)
+  async abandon(
+    @Param('id', cartId) id: string,
+    @Body() body: AbandonCartDto,
+    @CommandCtx() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return mutationResponse(reply, await this.commands.execute(new AbandonCartCommand(id, body.reason ?? null, ctx)));
+  }
+}

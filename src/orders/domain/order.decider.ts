@@ -1,0 +1,118 @@
+import { assertCurrency, assertMinorUnits, assertNever, type Decider } from '../../shared/domain/index.js';
+import type { OrderCommand } from './order.commands.js';
+import { OrderErrors } from './order.errors.js';
+import type { OrderEvent, OrderLine } from './order.events.js';
+import type { OrderState } from './order.state.js';
+
+export const initialOrderState: OrderState = {
+  status: 'none',
+  orderId: null,
+  cartId: null,
+  customerId: null,
+  currency: null,
+  lines: [],
+  total: 0,
+  paid: 0,
+  refunded: 0,
+  paymentId: null,
+  shipment: null,
+  cancellationReason: null,
+};
+
+function assertExists(state: OrderState): void {
+  if (state.status === 'none') throw OrderErrors.notFound();
+}
+
+export function decideOrder(command: OrderCommand, state: OrderState): OrderEvent[] {
+  switch (command.type) {
+    case 'PlaceOrder': {
+      if (state.status !== 'none') throw OrderErrors.alreadyPlaced();
+      const { orderId, cartId, customerId, currency } = command.data;
+      assertCurrency(currency);
+      if (command.data.lines.length === 0) throw OrderErrors.empty();
+      const lines: OrderLine[] = command.data.lines.map(({ sku, name, quantity, unitPrice }) => ({
+        sku,
+        name,
+        quantity,
+        unitPrice,
+        lineTotal: quantity * unitPrice,
+      }));
+      const total = lines.reduce((sum, line) => sum + line.lineTotal, 0);
+      assertMinorUnits('total', total);
+      return [{ type: 'OrderPlaced', data: { orderId, cartId, customerId, lines, total, currency } }];
+    }
+    case 'PayOrder': {
+      assertExists(state);
+      if (state.status === 'cancelled') throw OrderErrors.cancelled();
+      if (state.status !== 'placed') throw OrderErrors.alreadyPaid();
+      assertMinorUnits('amount', command.data.amount);
+      if (command.data.amount !== state.total) throw OrderErrors.amountMismatch(state.total, command.data.amount);
+      return [{ type: 'OrderPaid', data: { ...command.data } }];
+    }
+    case 'ShipOrder': {
+      assertExists(state);
+      if (state.status === 'cancelled') throw OrderErrors.cancelled();
+      if (state.status === 'placed') throw OrderErrors.notPaid(state.status);
+      if (state.status !== 'paid') throw OrderErrors.alreadyShipped(state.status);
+      return [{ type: 'OrderShipped', data: { ...command.data } }];
+    }
+    case 'DeliverOrder': {
+      assertExists(state);
+      if (state.status === 'cancelled') throw OrderErrors.cancelled();
+      if (state.status === 'delivered') throw OrderErrors.alreadyDelivered();
+      if (state.status !== 'shipped') throw OrderErrors.notShipped(state.status);
+      return [{ type: 'OrderDelivered', data: {} }];
+    }
+    case 'CancelOrder': {
+      assertExists(state);
+      if (state.status === 'cancelled') throw OrderErrors.cancelled();
+      if (state.status === 'delivered') throw OrderErrors.alreadyDelivered();
+      if (state.status === 'shipped') throw OrderErrors.alreadyShipped(state.status);
+      return [{ type: 'OrderCancelled', data: { reason: command.data.reason } }];
+    }
+    case 'RefundOrder': {
+      assertExists(state);
+      if (state.paid === 0) throw OrderErrors.notPaid(state.status);
+      assertMinorUnits('amount', command.data.amount, { allowZero: false });
+      const refundable = state.paid - state.refunded;
+      if (command.data.amount > refundable) throw OrderErrors.refundExceedsPaid(refundable);
+      return [{ type: 'OrderRefunded', data: { amount: command.data.amount } }];
+    }
+    default:
+      return assertNever(command);
+  }
+}
+
+export function evolveOrder(state: OrderState, event: OrderEvent): OrderState {
+  switch (event.type) {
+    case 'OrderPlaced':
+      return {
+        ...state,
+        status: 'placed',
+        orderId: event.data.orderId,
+        cartId: event.data.cartId,
+        customerId: event.data.customerId,
+        currency: event.data.currency,
+        lines: event.data.lines,
+        total: event.data.total,
+      };
+    case 'OrderPaid':
+      return { ...state, status: 'paid', paid: event.data.amount, paymentId: event.data.paymentId };
+    case 'OrderShipped':
+      return { ...state, status: 'shipped', shipment: { ...event.data } };
+    case 'OrderDelivered':
+      return { ...state, status: 'delivered' };
+    case 'OrderCancelled':
+      return { ...state, status: 'cancelled', cancellationReason: event.data.reason };
+    case 'OrderRefunded':
+      return { ...state, refunded: state.refunded + event.data.amount };
+    default:
+      return assertNever(event);
+  }
+}
+
+export const orderDecider: Decider<OrderCommand, OrderState, OrderEvent> = {
+  decide: decideOrder,
+  evolve: evolveOrder,
+  initialState: initialOrderState,
+};

@@ -1,0 +1,94 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import type { FastifyReply } from 'fastify';
+import { Roles } from '../../auth/roles.decorator.js';
+import type { Actor, CommandContext } from '../../shared/application/command-context.js';
+import { CommandCtx, CurrentActor } from '../../shared/http/command-context.decorator.js';
+import { etag, mutationResponse, revisionJson } from '../../shared/http/mutation-response.js';
+import { EmptyBodyPipe, UuidPathPipe } from '../../shared/http/validation.js';
+import { CancelOrderCommand } from '../application/commands/cancel-order/cancel-order.command.js';
+import { DeliverOrderCommand } from '../application/commands/deliver-order/deliver-order.command.js';
+import { PayOrderCommand } from '../application/commands/pay-order/pay-order.command.js';
+import { RefundOrderCommand } from '../application/commands/refund-order/refund-order.command.js';
+import { ShipOrderCommand } from '../application/commands/ship-order/ship-order.command.js';
+import { GetOrderQuery } from '../application/queries/get-order/get-order.query.js';
+import { CancelOrderDto, PayOrderDto, RefundOrderDto, ShipOrderDto } from './order.dto.js';
+
+const orderId = new UuidPathPipe('order');
+
+@Controller('orders')
+export class OrdersController {
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly queries: QueryBus,
+  ) {}
+
+  @Get(':id')
+  @Roles('shopper', 'operator', 'auditor')
+  async get(@Param('id', orderId) id: string, @CurrentActor() actor: Actor, @Res({ passthrough: true }) reply: FastifyReply) {
+    const { data, revision } = await this.queries.execute(new GetOrderQuery(id, actor));
+    void reply.header('etag', etag(revision));
+    return { data, meta: { revision: revisionJson(revision), source: 'event-store' } };
+  }
+
+  @Post(':id/payments')
+  @Roles('shopper')
+  @HttpCode(200)
+  async pay(
+    @Param('id', orderId) id: string,
+    @Body() body: PayOrderDto,
+    @CommandCtx() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return mutationResponse(reply, await this.commands.execute(new PayOrderCommand(id, body.paymentId, body.amount, ctx)));
+  }
+
+  @Post(':id/shipments')
+  @Roles('operator')
+  @HttpCode(200)
+  async ship(
+    @Param('id', orderId) id: string,
+    @Body() body: ShipOrderDto,
+    @CommandCtx() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const command = new ShipOrderCommand(id, body.carrier.trim(), body.trackingNumber, ctx);
+    return mutationResponse(reply, await this.commands.execute(command));
+  }
+
+  @Post(':id/delivery')
+  @Roles('operator')
+  @HttpCode(200)
+  async deliver(
+    @Param('id', orderId) id: string,
+    @Body(EmptyBodyPipe) _body: unknown,
+    @CommandCtx() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return mutationResponse(reply, await this.commands.execute(new DeliverOrderCommand(id, ctx)));
+  }
+
+  @Post(':id/refunds')
+  @Roles('operator')
+  @HttpCode(200)
+  async refund(
+    @Param('id', orderId) id: string,
+    @Body() body: RefundOrderDto,
+    @CommandCtx() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return mutationResponse(reply, await this.commands.execute(new RefundOrderCommand(id, body.amount, ctx)));
+  }
+
+  @Post(':id/cancellation')
+  @Roles('shopper', 'operator')
+  @HttpCode(200)
+  async cancel(
+    @Param('id', orderId) id: string,
+    @Body() body: CancelOrderDto,
+    @CommandCtx() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return mutationResponse(reply, await this.commands.execute(new CancelOrderCommand(id, body.reason.trim(), ctx)));
+  }
+}

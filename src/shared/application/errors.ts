@@ -1,0 +1,49 @@
+/**
+ * Application-level failures (not business rules). They carry no HTTP knowledge; the problem-details
+ * filter maps each one to its status.
+ */
+
+/** The addressed resource does not exist, or the caller may not know that it exists. */
+export class ResourceNotFoundError extends Error {
+  constructor(
+    readonly resource: string,
+    readonly id: string,
+  ) {
+    super(`${resource} ${id} was not found`);
+    this.name = 'ResourceNotFoundError';
+  }
+}
+
+/** The client's If-Match revision is not the current one. */
+export class PreconditionFailedError extends Error {
+  constructor(
+    readonly streamId: string,
+    readonly currentRevision: bigint | null,
+  ) {
+    super(
+      currentRevision === null
+        ? `${streamId} does not exist`
+        : `If-Match does not match the current revision ${currentRevision}`,
+    );
+    this.name = 'PreconditionFailedError';
+  }
+}
+
+/** Concurrent appends kept winning even after re-running the command on fresh state. */
+export class ConcurrencyConflictError extends Error {
+  constructor(
+    readonly streamId: string,
+    readonly currentRevision: bigint | null,
+  ) {
+    super(`${streamId} kept changing concurrently; retry with the current revision`);
+    this.name = 'ConcurrencyConflictError';
+  }
+}
+
+/** The same Idempotency-Key was used before with a different request. */
+export class IdempotencyKeyReusedError extends Error {
+  constructor(readonly key: string) {
+    super(`Idempotency-Key "${key}" was already used with a different request`);
+    this.name = 'IdempotencyKeyReusedError';
+  }
+}

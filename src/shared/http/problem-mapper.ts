@@ -1,0 +1,107 @@
+import { HttpException } from '@nestjs/common';
+import { DomainError } from '../domain/index.js';
+import {
+  ConcurrencyConflictError,
+  IdempotencyKeyReusedError,
+  PreconditionFailedError,
+  ResourceNotFoundError,
+} from '../application/errors.js';
+import { EventStoreUnavailableError } from '../../event-store/event-store.port.js';
+import { HttpProblem } from './http-errors.js';
+import { problem, type ProblemDetails } from './problem.js';
+
+const DOMAIN_STATUS = { conflict: 409, invalid: 422, 'not-found': 404 } as const;
+
+/** What Fastify puts on the errors it raises itself (body parsing, limits, routing). */
+interface FastifyLikeError {
+  statusCode?: number;
+  code?: string;
+  message?: string;
+}
+
+function fastifyProblem(error: FastifyLikeError): ProblemDetails | null {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return problem(413, 'BODY_TOO_LARGE', 'The request body is larger than the server accepts');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return problem(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return problem(400, 'EMPTY_BODY', 'The body is empty but its Content-Type says JSON; send {} or no Content-Type');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return problem(400, 'BAD_CONTENT_LENGTH', 'Content-Length does not match the body');
+    default:
+      break;
+  }
+  if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+    return problem(400, 'MALFORMED_JSON', 'The request body is not valid JSON');
+  }
+  const status = error.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500 && typeof error.code === 'string') {
+    return problem(status, 'BAD_REQUEST', 'The request could not be processed');
+  }
+  return null;
+}
+
+function revisionNumber(revision: bigint | null): number | null {
+  return revision === null ? null : Number(revision);
+}
+
+/**
+ * Maps any error to RFC 9457 problem details. Unknown errors become a bare 500 (never a stack trace);
+ * `unexpected` tells the caller to log them.
+ */
+export function toProblem(error: unknown): { body: ProblemDetails; unexpected: boolean } {
+  if (error instanceof HttpProblem) return { body: error.body, unexpected: false };
+  if (error instanceof DomainError) {
+    return {
+      body: problem(DOMAIN_STATUS[error.kind], error.code, error.message, { ...error.details }),
+      unexpected: false,
+    };
+  }
+  if (error instanceof ResourceNotFoundError) {
+    return {
+      body: problem(404, `${error.resource.toUpperCase()}_NOT_FOUND`, error.message),
+      unexpected: false,
+    };
+  }
+  if (error instanceof PreconditionFailedError) {
+    return {
+      body: problem(412, 'REVISION_MISMATCH', error.message, {
+        currentRevision: revisionNumber(error.currentRevision),
+      }),
+      unexpected: false,
+    };
+  }
+  if (error instanceof ConcurrencyConflictError) {
+    return {
+      body: problem(409, 'CONCURRENT_MODIFICATION', error.message, {
+        currentRevision: revisionNumber(error.currentRevision),
+      }),
+      unexpected: false,
+    };
+  }
+  if (error instanceof IdempotencyKeyReusedError) {
+    return { body: problem(422, 'IDEMPOTENCY_KEY_REUSED', error.message), unexpected: false };
+  }
+  if (error instanceof EventStoreUnavailableError) {
+    return {
+      body: problem(503, 'EVENT_STORE_UNAVAILABLE', 'The event store is unavailable; retry shortly'),
+      unexpected: true,
+    };
+  }
+  if (error instanceof HttpException) {
+    const status = error.getStatus();
+    if (status === 404) return { body: problem(404, 'ROUTE_NOT_FOUND', 'No such route'), unexpected: false };
+    if (status === 429) {
+      return { body: problem(429, 'TOO_MANY_REQUESTS', 'Too many requests; slow down'), unexpected: false };
+    }
+    if (status < 500) {
+      return { body: problem(status, 'BAD_REQUEST', error.message), unexpected: false };
+    }
+  }
+  if (typeof error === 'object' && error !== null) {
+    const mapped = fastifyProblem(error as FastifyLikeError);
+    if (mapped) return { body: mapped, unexpected: false };
+  }
+  return { body: problem(500, 'INTERNAL_ERROR', 'An unexpected error occurred'), unexpected: true };
+}

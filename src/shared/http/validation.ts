@@ -1,0 +1,80 @@
+import {
+  Injectable,
+  ValidationPipe,
+  type ArgumentMetadata,
+  type PipeTransform,
+  type ValidationError,
+} from '@nestjs/common';
+import { ResourceNotFoundError } from '../application/errors.js';
+import { UUID_PATTERN } from '../application/ids.js';
+import { HttpProblem } from './http-errors.js';
+
+interface FieldError {
+  field: string;
+  message: string;
+}
+
+function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
+  return errors.flatMap((error) => {
+    const field = prefix ? `${prefix}.${error.property}` : error.property;
+    const own = Object.values(error.constraints ?? {}).map((message) => ({ field, message }));
+    return [...own, ...flatten(error.children ?? [], field)];
+  });
+}
+
+/**
+ * Strict body validation: unknown fields, wrong types (no implicit conversion: "5" is not a number) and
+ * out-of-range values are a 400 problem naming every offending field.
+ */
+export function strictValidationPipe(): ValidationPipe {
+  return new ValidationPipe({
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    forbidUnknownValues: true,
+    transform: true,
+    transformOptions: { enableImplicitConversion: false },
+    validationError: { target: false, value: false },
+    exceptionFactory: (errors) => {
+      const fields = flatten(errors);
+      const detail = fields.map((f) => `${f.field}: ${f.message}`).join('; ') || 'The request body is invalid';
+      return HttpProblem.badRequest('VALIDATION_FAILED', detail, { errors: fields });
+    },
+  });
+}
+
+/** A body must be a JSON object (not an array, string or number) before its fields are validated. */
+@Injectable()
+export class JsonObjectBodyPipe implements PipeTransform {
+  transform(value: unknown, metadata: ArgumentMetadata): unknown {
+    if (metadata.type !== 'body') return value;
+    if (value === undefined || value === null) return {};
+    if (typeof value !== 'object' || Array.isArray(value)) {
+      throw HttpProblem.badRequest('BODY_NOT_AN_OBJECT', 'The request body must be a JSON object');
+    }
+    return value;
+  }
+}
+
+/** Ids in paths are UUIDs; anything else cannot name an existing resource, so it is a 404. */
+export class UuidPathPipe implements PipeTransform<string, string> {
+  constructor(private readonly resource: string) {}
+
+  transform(value: string): string {
+    if (!UUID_PATTERN.test(value)) throw new ResourceNotFoundError(this.resource, value);
+    return value.toLowerCase();
+  }
+}
+
+/** For routes that take no body: any field sent is an error rather than silently ignored. */
+@Injectable()
+export class EmptyBodyPipe implements PipeTransform {
+  transform(value: unknown): unknown {
+    const fields = value !== null && typeof value === 'object' ? Object.keys(value) : [];
+    if (fields.length > 0) {
+      throw HttpProblem.badRequest('VALIDATION_FAILED', `This route takes no body fields: ${fields.join(', ')}`, {
+        errors: fields.map((field) => ({ field, message: `property ${field} should not exist` })),
+      });
+    }
+    return value;
+  }
+}

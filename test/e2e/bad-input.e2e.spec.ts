@@ -1,0 +1,214 @@
+import { randomUUID } from 'node:crypto';
+import { addItem, openCart, placeOrder } from '../support/cart-fixtures.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+
+describe('bad input is a 4xx problem naming the field, never a 500, never an event', () => {
+  let t: TestApp;
+  let shopper: string;
+  let operator: string;
+  let cartId: string;
+  let eventCount: number;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    shopper = t.bearer('c-bad', 'shopper');
+    operator = t.bearer('op', 'operator');
+    cartId = await openCart(t, shopper);
+    await addItem(t, shopper, cartId, { sku: 'existing', unitPrice: 100 });
+    eventCount = (await t.readStream(`cart-${cartId}`)).length;
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const valid = { sku: 'sku-1', name: 'Thing', quantity: 1, unitPrice: 100 };
+  const badItems: [string, unknown, string][] = [
+    ['unknown field', { ...valid, discount: 5 }, 'discount'],
+    ['quantity as string', { ...valid, quantity: '5' }, 'quantity'],
+    ['unitPrice as string', { ...valid, unitPrice: '100' }, 'unitPrice'],
+    ['sku as number', { ...valid, sku: 5 }, 'sku'],
+    ['name null', { ...valid, name: null }, 'name'],
+    ['blank name', { ...valid, name: '   ' }, 'name'],
+    ['negative quantity', { ...valid, quantity: -1 }, 'quantity'],
+    ['zero quantity', { ...valid, quantity: 0 }, 'quantity'],
+    ['negative price', { ...valid, unitPrice: -1 }, 'unitPrice'],
+    ['fractional quantity', { ...valid, quantity: 1.5 }, 'quantity'],
+    ['fractional price', { ...valid, unitPrice: 9.99 }, 'unitPrice'],
+    ['quantity over 999', { ...valid, quantity: 1000 }, 'quantity'],
+    ['huge price', { ...valid, unitPrice: 1e13 }, 'unitPrice'],
+    ['enormous price', { ...valid, unitPrice: 1e300 }, 'unitPrice'],
+    ['missing sku', { name: 'x', quantity: 1, unitPrice: 1 }, 'sku'],
+    ['sku with spaces', { ...valid, sku: 'a b' }, 'sku'],
+    ['overlong sku', { ...valid, sku: 'x'.repeat(65) }, 'sku'],
+    ['nested object for quantity', { ...valid, quantity: { $gt: 0 } }, 'quantity'],
+    ['array for name', { ...valid, name: ['a'] }, 'name'],
+  ];
+
+  async function expectUnchanged(): Promise<void> {
+    expect(await t.readStream(`cart-${cartId}`)).toHaveLength(eventCount);
+  }
+
+  for (const [label, body, field] of badItems) {
+    it(`add-item with ${label} → 400 naming ${field}`, async () => {
+      const res = await t.http.post(`/carts/${cartId}/items`).set('authorization', shopper).send(body as object);
+      expect(res.status).toBe(400);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.body).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', title: 'Bad Request' });
+      expect(res.body.errors.map((e: { field: string }) => e.field)).toContain(field);
+      expect(JSON.stringify(res.body)).not.toMatch(/at .*\.(ts|js):\d+/);
+      await expectUnchanged();
+    });
+  }
+
+  it.each([['eur'], ['EURO'], [''], [12], [null]])('open cart with currency %p → 400', async (currency) => {
+    const res = await t.http.post('/carts').set('authorization', shopper).send({ currency });
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].field).toBe('currency');
+  });
+
+  it('malformed JSON → 400 MALFORMED_JSON', async () => {
+    const res = await t.http
+      .post(`/carts/${cartId}/items`)
+      .set('authorization', shopper)
+      .set('content-type', 'application/json')
+      .send('{"sku": "a",');
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('MALFORMED_JSON');
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    await expectUnchanged();
+  });
+
+  it('a JSON array or string body → 400', async () => {
+    for (const body of ['[1,2]', '"text"', '42']) {
+      const res = await t.http
+        .post(`/carts/${cartId}/items`)
+        .set('authorization', shopper)
+        .set('content-type', 'application/json')
+        .send(body);
+      expect(res.status).toBe(400);
+    }
+    await expectUnchanged();
+  });
+
+  it('an oversized body → 413', async () => {
+    const res = await t.http
+      .post(`/carts/${cartId}/items`)
+      .set('authorization', shopper)
+      .send({ ...valid, name: 'x'.repeat(200_000) });
+    expect(res.status).toBe(413);
+    expect(res.body.code).toBe('BODY_TOO_LARGE');
+    await expectUnchanged();
+  });
+
+  it('a non-JSON content type → 415', async () => {
+    const res = await t.http
+      .post(`/carts/${cartId}/items`)
+      .set('authorization', shopper)
+      .set('content-type', 'text/plain')
+      .send('sku=a');
+    expect(res.status).toBe(415);
+    await expectUnchanged();
+  });
+
+  it('unknown and malformed ids → 404', async () => {
+    for (const path of [`/carts/${randomUUID()}`, '/carts/not-a-uuid', `/orders/${randomUUID()}`, '/orders/123']) {
+      const res = await t.http.get(path).set('authorization', shopper);
+      expect(res.status).toBe(404);
+      expect(res.body.code).toMatch(/^(CART|ORDER)_NOT_FOUND$/);
+    }
+    const res = await t.http.post(`/carts/${randomUUID()}/items`).set('authorization', shopper).send(valid);
+    expect(res.status).toBe(404);
+  });
+
+  it('an unknown route → 404 problem', async () => {
+    const res = await t.http.get('/nope').set('authorization', shopper);
+    expect(res.status).toBe(404);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  });
+
+  it('fields on a route that takes no body → 400', async () => {
+    const res = await t.http.post(`/carts/${cartId}/checkout`).set('authorization', shopper).send({ force: true });
+    expect(res.status).toBe(400);
+    await expectUnchanged();
+  });
+
+  it('a bad Idempotency-Key → 400', async () => {
+    const res = await t.http
+      .post(`/carts/${cartId}/items`)
+      .set('authorization', shopper)
+      .set('idempotency-key', 'k'.repeat(300))
+      .send(valid);
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('INVALID_IDEMPOTENCY_KEY');
+    await expectUnchanged();
+  });
+
+  describe('domain rules answer 404/409/422 with a stable code', () => {
+    it('unknown sku → 404 ITEM_NOT_IN_CART', async () => {
+      const patch = await t.http.patch(`/carts/${cartId}/items/nope`).set('authorization', shopper).send({ quantity: 2 });
+      expect(patch.status).toBe(404);
+      expect(patch.body.code).toBe('ITEM_NOT_IN_CART');
+      const del = await t.http.delete(`/carts/${cartId}/items/nope`).set('authorization', shopper);
+      expect(del.body.code).toBe('ITEM_NOT_IN_CART');
+      await expectUnchanged();
+    });
+
+    it('same sku at another price → 409 ITEM_PRICE_MISMATCH; growing a line past 999 → 422', async () => {
+      const price = await t.http
+        .post(`/carts/${cartId}/items`)
+        .set('authorization', shopper)
+        .send({ sku: 'existing', name: 'x', quantity: 1, unitPrice: 101 });
+      expect([price.status, price.body.code]).toEqual([409, 'ITEM_PRICE_MISMATCH']);
+      const tooMany = await t.http
+        .post(`/carts/${cartId}/items`)
+        .set('authorization', shopper)
+        .send({ sku: 'existing', name: 'x', quantity: 999, unitPrice: 100 });
+      expect([tooMany.status, tooMany.body.code]).toEqual([422, 'INVALID_QUANTITY']);
+      await expectUnchanged();
+    });
+
+    it('checkout of an empty cart → 409 CART_EMPTY', async () => {
+      const empty = await openCart(t, shopper);
+      const res = await t.http.post(`/carts/${empty}/checkout`).set('authorization', shopper);
+      expect([res.status, res.body.code]).toEqual([409, 'CART_EMPTY']);
+      expect(await t.readStream(`cart-${empty}`)).toHaveLength(1);
+    });
+
+    it('orders: wrong payment amount 422, ship before payment 409, refund above paid 409', async () => {
+      const { orderId, total } = await placeOrder(t, shopper);
+      const wrong = await t.http
+        .post(`/orders/${orderId}/payments`)
+        .set('authorization', shopper)
+        .send({ paymentId: 'p', amount: total - 1 });
+      expect([wrong.status, wrong.body.code]).toEqual([422, 'PAYMENT_AMOUNT_MISMATCH']);
+      const ship = await t.http
+        .post(`/orders/${orderId}/shipments`)
+        .set('authorization', operator)
+        .send({ carrier: 'UPS', trackingNumber: 'T' });
+      expect([ship.status, ship.body.code]).toEqual([409, 'ORDER_NOT_PAID']);
+      await t.http.post(`/orders/${orderId}/payments`).set('authorization', shopper).send({ paymentId: 'p', amount: total }).expect(200);
+      const refund = await t.http.post(`/orders/${orderId}/refunds`).set('authorization', operator).send({ amount: total + 1 });
+      expect([refund.status, refund.body.code]).toEqual([409, 'REFUND_EXCEEDS_PAID']);
+      await t.http.post(`/orders/${orderId}/refunds`).set('authorization', operator).send({ amount: total }).expect(200);
+      expect((await t.readStream(`order-${orderId}`)).map((e) => e.type)).toEqual([
+        'OrderPlaced',
+        'OrderPaid',
+        'OrderRefunded',
+      ]);
+    });
+
+    it('cancel after shipping → 409 ORDER_ALREADY_SHIPPED; nothing changes a checked-out cart', async () => {
+      const { cartId: closed, orderId, total } = await placeOrder(t, shopper);
+      await t.http.post(`/orders/${orderId}/payments`).set('authorization', shopper).send({ paymentId: 'p', amount: total });
+      await t.http
+        .post(`/orders/${orderId}/shipments`)
+        .set('authorization', operator)
+        .send({ carrier: 'UPS', trackingNumber: 'T' })
+        .expect(200);
+      const cancel = await t.http.post(`/orders/${orderId}/cancellation`).set('authorization', shopper).send({ reason: 'late' });
+      expect([cancel.status, cancel.body.code]).toEqual([409, 'ORDER_ALREADY_SHIPPED']);
+      const add = await t.http.post(`/carts/${closed}/items`).set('authorization', shopper).send(valid);
+      expect([add.status, add.body.code]).toEqual([409, 'CART_CLOSED']);
+    });
+  });
+});

@@ -1,0 +1,186 @@
+import { addItem, openCart, placeOrder } from '../support/cart-fixtures.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+
+type Who = 'owner' | 'otherShopper' | 'operator' | 'auditor' | 'anonymous' | 'badToken' | 'noRoles';
+
+interface Route {
+  name: string;
+  /** Creates what the route needs and returns the request path and body. */
+  prepare(t: TestApp, owner: string): Promise<{ method: 'get' | 'post' | 'patch' | 'delete'; path: string; body?: object }>;
+  expected: Record<Who, number>;
+}
+
+const denyAll = { anonymous: 401, badToken: 401, noRoles: 403 } as const;
+const shopperOnly = { owner: 200, otherShopper: 404, operator: 403, auditor: 403, ...denyAll };
+const operatorOnly = { owner: 403, otherShopper: 403, operator: 200, auditor: 403, ...denyAll };
+const readers = { owner: 200, otherShopper: 404, operator: 200, auditor: 200, ...denyAll };
+
+const routes: Route[] = [
+  {
+    name: 'POST /carts',
+    prepare: async () => ({ method: 'post', path: '/carts', body: { currency: 'EUR' } }),
+    expected: { owner: 201, otherShopper: 201, operator: 403, auditor: 403, ...denyAll },
+  },
+  {
+    name: 'GET /carts/:id',
+    prepare: async (t, owner) => ({ method: 'get', path: `/carts/${await openCart(t, owner)}` }),
+    expected: readers,
+  },
+  {
+    name: 'POST /carts/:id/items',
+    prepare: async (t, owner) => ({
+      method: 'post',
+      path: `/carts/${await openCart(t, owner)}/items`,
+      body: { sku: 's', name: 'S', quantity: 1, unitPrice: 1 },
+    }),
+    expected: shopperOnly,
+  },
+  {
+    name: 'PATCH /carts/:id/items/:sku',
+    prepare: async (t, owner) => {
+      const id = await openCart(t, owner);
+      await addItem(t, owner, id, { sku: 's' });
+      return { method: 'patch', path: `/carts/${id}/items/s`, body: { quantity: 3 } };
+    },
+    expected: shopperOnly,
+  },
+  {
+    name: 'DELETE /carts/:id/items/:sku',
+    prepare: async (t, owner) => {
+      const id = await openCart(t, owner);
+      await addItem(t, owner, id, { sku: 's' });
+      return { method: 'delete', path: `/carts/${id}/items/s` };
+    },
+    expected: shopperOnly,
+  },
+  {
+    name: 'POST /carts/:id/checkout',
+    prepare: async (t, owner) => {
+      const id = await openCart(t, owner);
+      await addItem(t, owner, id, { sku: 's' });
+      return { method: 'post', path: `/carts/${id}/checkout` };
+    },
+    expected: shopperOnly,
+  },
+  {
+    name: 'POST /carts/:id/abandon',
+    prepare: async (t, owner) => ({ method: 'post', path: `/carts/${await openCart(t, owner)}/abandon` }),
+    expected: shopperOnly,
+  },
+  {
+    name: 'GET /orders/:id',
+    prepare: async (t, owner) => ({ method: 'get', path: `/orders/${(await placeOrder(t, owner)).orderId}` }),
+    expected: readers,
+  },
+  {
+    name: 'POST /orders/:id/payments',
+    prepare: async (t, owner) => {
+      const { orderId, total } = await placeOrder(t, owner);
+      return { method: 'post', path: `/orders/${orderId}/payments`, body: { paymentId: 'p', amount: total } };
+    },
+    expected: shopperOnly,
+  },
+  {
+    name: 'POST /orders/:id/shipments',
+    prepare: async (t, owner) => {
+      const { orderId, total } = await placeOrder(t, owner);
+      await t.http.post(`/orders/${orderId}/payments`).set('authorization', owner).send({ paymentId: 'p', amount: total });
+      return { method: 'post', path: `/orders/${orderId}/shipments`, body: { carrier: 'UPS', trackingNumber: 'T1' } };
+    },
+    expected: operatorOnly,
+  },
+  {
+    name: 'POST /orders/:id/delivery',
+    prepare: async (t, owner) => {
+      const { orderId, total } = await placeOrder(t, owner);
+      const op = t.bearer('op', 'operator');
+      await t.http.post(`/orders/${orderId}/payments`).set('authorization', owner).send({ paymentId: 'p', amount: total });
+      await t.http.post(`/orders/${orderId}/shipments`).set('authorization', op).send({ carrier: 'UPS', trackingNumber: 'T' });
+      return { method: 'post', path: `/orders/${orderId}/delivery` };
+    },
+    expected: operatorOnly,
+  },
+  {
+    name: 'POST /orders/:id/refunds',
+    prepare: async (t, owner) => {
+      const { orderId, total } = await placeOrder(t, owner);
+      await t.http.post(`/orders/${orderId}/payments`).set('authorization', owner).send({ paymentId: 'p', amount: total });
+      return { method: 'post', path: `/orders/${orderId}/refunds`, body: { amount: 1 } };
+    },
+    expected: operatorOnly,
+  },
+  {
+    name: 'POST /orders/:id/cancellation',
+    prepare: async (t, owner) => ({
+      method: 'post',
+      path: `/orders/${(await placeOrder(t, owner)).orderId}/cancellation`,
+      body: { reason: 'changed my mind' },
+    }),
+    expected: { owner: 200, otherShopper: 404, operator: 200, auditor: 403, ...denyAll },
+  },
+];
+
+describe('role matrix', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  function authFor(who: Who, owner: string): string | undefined {
+    switch (who) {
+      case 'owner':
+        return owner;
+      case 'otherShopper':
+        return t.bearer('someone-else', 'shopper');
+      case 'operator':
+        return t.bearer('op-1', 'operator');
+      case 'auditor':
+        return t.bearer('aud-1', 'auditor');
+      case 'anonymous':
+        return undefined;
+      case 'badToken':
+        return `${t.bearer('c', 'shopper')}x`;
+      case 'noRoles':
+        return t.bearer('nobody');
+    }
+  }
+
+  for (const route of routes) {
+    for (const who of Object.keys(route.expected) as Who[]) {
+      it(`${route.name} as ${who} → ${route.expected[who]}`, async () => {
+        const owner = t.bearer(`owner-${Math.random().toString(36).slice(2)}`, 'shopper');
+        const { method, path, body } = await route.prepare(t, owner);
+        let req = t.http[method](path);
+        const auth = authFor(who, owner);
+        if (auth) req = req.set('authorization', auth);
+        const res = body ? await req.send(body) : await req;
+        expect({ status: res.status, body: res.status >= 400 ? res.body.code : undefined }).toMatchObject({
+          status: route.expected[who],
+        });
+        if (res.status >= 400) expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      });
+    }
+  }
+
+  it('a token signed with another secret, an expired token and a token with unknown roles are 401', async () => {
+    const { JwtService } = await import('@nestjs/jwt');
+    const wrong = new JwtService({ secret: 'another-secret-entirely-0123456789' }).sign({ sub: 'c', roles: ['shopper'] });
+    const right = new JwtService({ secret: (await import('../support/test-app.js')).TEST_JWT_SECRET });
+    const expired = right.sign({ sub: 'c', roles: ['shopper'], exp: Math.floor(Date.now() / 1000) - 10 });
+    const badRoles = right.sign({ sub: 'c', roles: ['admin'] });
+    const noSub = right.sign({ roles: ['shopper'] });
+    for (const token of [wrong, expired, badRoles, noSub]) {
+      const res = await t.http.post('/carts').set('authorization', `Bearer ${token}`).send({ currency: 'EUR' });
+      expect(res.status).toBe(401);
+      expect(res.body.code).toBe('UNAUTHORIZED');
+    }
+  });
+
+  it('health needs no token', async () => {
+    await t.http.get('/health/live').expect(200, { status: 'up' });
+    await t.http.get('/health/ready').expect(200);
+  });
+});
