@@ -6,10 +6,12 @@ import type { FastifyInstance } from 'fastify';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { randomId } from './shared/application/ids.js';
-import { sendProblem } from './shared/http/problem-details.filter.js';
+import { HttpProblem } from './shared/http/http-errors.js';
+import { problem } from './shared/http/problem.js';
 import { JsonObjectBodyPipe, strictValidationPipe } from './shared/http/validation.js';
 
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
 function logLevels(level: string): LogLevel[] {
@@ -41,9 +43,15 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     void reply.header('x-correlation-id', request.correlationId);
     done();
   });
-  // Errors raised by Fastify itself (body parsing, size limits) never reach Nest's filters.
-  const httpLogger = new Logger('HTTP');
-  fastify.setErrorHandler((error, request, reply) => sendProblem(request, reply, error, httpLogger));
+  fastify.addHook('preValidation', (request, _reply, done) => {
+    // Bodies are JSON or nothing: anything else is refused before any parsing or validation.
+    const type = request.headers['content-type'];
+    if (request.body !== undefined && type !== undefined && !JSON_TYPE.test(type)) {
+      done(new HttpProblem(problem(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json')));
+      return;
+    }
+    done();
+  });
 
   app.useGlobalPipes(new JsonObjectBodyPipe(), strictValidationPipe());
   app.enableShutdownHooks();

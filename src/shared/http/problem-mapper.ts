@@ -90,6 +90,11 @@ export function toProblem(error: unknown): { body: ProblemDetails; unexpected: b
     };
   }
   if (error instanceof HttpException) {
+    // Fastify's own errors (body parsing, limits) arrive wrapped by Nest, with the original as the cause.
+    if (typeof error.cause === 'object' && error.cause !== null) {
+      const mapped = fastifyProblem(error.cause as FastifyLikeError);
+      if (mapped) return { body: mapped, unexpected: false };
+    }
     const status = error.getStatus();
     if (status === 404) return { body: problem(404, 'ROUTE_NOT_FOUND', 'No such route'), unexpected: false };
     if (status === 429) {

@@ -35,5 +35,6 @@ const TITLES: Record<number, string> = {
 };
 
 export function problem(status: number, code: string, detail: string, extra: Record<string, unknown> = {}): ProblemDetails {
-  return { type: problemType(code), title: TITLES[status] ?? 'Error', status, detail, code, ...extra };
+  // Extensions first: a domain detail named like a standard member (e.g. `status`) must never override it.
+  return { ...extra, type: problemType(code), title: TITLES[status] ?? 'Error', status, detail, code };
 }
