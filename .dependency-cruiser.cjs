@@ -7,9 +7,10 @@ module.exports = {
   forbidden: [
     {
       name: 'domain-is-pure',
-      comment: 'Domain code imports only shared/domain and its own folder: no framework, driver or node:* import.',
+      comment:
+        'Domain code imports only shared/domain and its own folder: no framework, driver or node:* import.',
       severity: 'error',
-      from: { path: '^src/(.+/)?domain/' },
+      from: { path: '^src/[^/]+/domain/' },
       to: { pathNot: ['^src/shared/domain/', '^src/[^/]+/domain/'] },
     },
     {
@@ -23,7 +24,7 @@ module.exports = {
       name: 'application-no-adapters-or-http',
       comment: 'Handlers import their domain, shared/application and ports — never adapters or http/.',
       severity: 'error',
-      from: { path: '^src/(.+/)?application/' },
+      from: { path: '^src/[^/]+/application/' },
       to: { path: ['^src/event-store/(embedded|esdb)/', '/http/', '^src/shared/http/', '@nestjs/platform-'] },
     },
     {
@@ -31,7 +32,10 @@ module.exports = {
       comment: 'Controllers import commands, queries and buses — never domain internals or adapters.',
       severity: 'error',
       from: { path: '^src/[^/]+/http/' },
-      to: { path: ['^src/[^/]+/domain/(?!.*\\.events\\.ts$)', '^src/event-store/(embedded|esdb)/'], pathNot: '^src/shared/domain/' },
+      to: {
+        path: ['^src/[^/]+/domain/(?!.*\\.events\\.ts$)', '^src/event-store/(embedded|esdb)/'],
+        pathNot: '^src/shared/domain/',
+      },
     },
     {
       name: 'adapters-only-in-composition-root',
@@ -52,6 +56,6 @@ module.exports = {
     exclude: { path: '\\.spec\\.ts$' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { extensions: ['.ts', '.js'], extensionAlias: { '.js': ['.ts', '.js'] } },
+    enhancedResolveOptions: { extensions: ['.ts', '.js'] },
   },
 };

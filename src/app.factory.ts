@@ -2,7 +2,6 @@ import 'reflect-metadata';
 import { ConsoleLogger, Logger, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyInstance } from 'fastify';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { randomId } from './shared/application/ids.js';
@@ -35,7 +34,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     logger,
     abortOnError: false,
   });
-  const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
+  const fastify = app.getHttpAdapter().getInstance();
   fastify.decorateRequest('correlationId', '');
   fastify.addHook('onRequest', (request, reply, done) => {
     const given = request.headers['x-correlation-id'];
@@ -57,7 +56,10 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   app.enableShutdownHooks();
   await app.init();
   if (config.auth.usingDevSecret) {
-    Logger.warn('AUTH_JWT_SECRET is not set: using the public development secret (NODE_ENV=development only)', 'Auth');
+    Logger.warn(
+      'AUTH_JWT_SECRET is not set: using the public development secret (NODE_ENV=development only)',
+      'Auth',
+    );
   }
   return app;
 }

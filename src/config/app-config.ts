@@ -1,5 +1,16 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, validateSync } from 'class-validator';
+import {
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  validateSync,
+} from 'class-validator';
 
 /** The secret used when NODE_ENV=development and AUTH_JWT_SECRET is unset. Never valid in production. */
 export const DEV_JWT_SECRET = 'ordertrail-dev-secret-change-me';
@@ -14,40 +25,69 @@ class EnvironmentVariables {
   @IsIn(['production', 'development', 'test'])
   NODE_ENV: 'production' | 'development' | 'test' = 'production';
 
-  @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
   PORT = 3000;
 
-  @IsString() @MinLength(1)
+  @IsString()
+  @MinLength(1)
   HOST = '0.0.0.0';
 
-  @IsString() @MinLength(1)
+  @IsString()
+  @MinLength(1)
   DATA_DIR = './data';
 
-  @Transform(emptyToUndefined) @IsOptional() @IsString()
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
   @Matches(/^(esdb|esdb\+discover|kurrentdb|kurrentdb\+discover|kurrent|kurrent\+discover):\/\//, {
     message: 'EVENTSTORE_CONNECTION_STRING must start with esdb:// or esdb+discover://',
   })
   EVENTSTORE_CONNECTION_STRING?: string;
 
-  @Transform(emptyToUndefined) @IsOptional() @IsString() @MinLength(16) @MaxLength(512)
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @MinLength(16)
+  @MaxLength(512)
   AUTH_JWT_SECRET?: string;
 
-  @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
   SNAPSHOT_EVERY = 100;
 
-  @Transform(toInt) @IsInt() @Min(1) @Max(1000)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
   SNAPSHOTS_KEPT = 5;
 
-  @Transform(toInt) @IsInt() @Min(1) @Max(100_000)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
   IDEMPOTENCY_KEYS_PER_STREAM = 500;
 
-  @Transform(toInt) @IsInt() @Min(0) @Max(10_000_000)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(10_000_000)
   AGGREGATE_CACHE_SIZE = 10_000;
 
-  @Transform(toInt) @IsInt() @Min(0) @Max(100)
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(100)
   COMMAND_RETRIES = 5;
 
-  @Transform(toInt) @IsInt() @Min(1024) @Max(64 * 1024 * 1024)
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  @Max(64 * 1024 * 1024)
   BODY_LIMIT_BYTES = 65_536;
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -90,7 +130,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const vars = plainToInstance(EnvironmentVariables, raw);
   const errors = validateSync(vars, { whitelist: true });
   const problems = errors.flatMap((e) =>
-    Object.values(e.constraints ?? {}).map((m) => `${e.property}=${JSON.stringify(raw[e.property] ?? '')}: ${m}`),
+    Object.values(e.constraints ?? {}).map(
+      (m) => `${e.property}=${JSON.stringify(raw[e.property] ?? '')}: ${m}`,
+    ),
   );
   if (vars.AUTH_JWT_SECRET === undefined && vars.NODE_ENV !== 'development') {
     problems.push(
@@ -106,7 +148,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     eventStore: vars.EVENTSTORE_CONNECTION_STRING
       ? { kind: 'esdb', connectionString: vars.EVENTSTORE_CONNECTION_STRING }
       : { kind: 'embedded', file: `${dataDir.replace(/\/+$/, '')}/events.sqlite` },
-    auth: { jwtSecret: vars.AUTH_JWT_SECRET ?? DEV_JWT_SECRET, usingDevSecret: vars.AUTH_JWT_SECRET === undefined },
+    auth: {
+      jwtSecret: vars.AUTH_JWT_SECRET ?? DEV_JWT_SECRET,
+      usingDevSecret: vars.AUTH_JWT_SECRET === undefined,
+    },
     aggregates: {
       snapshotEvery: vars.SNAPSHOT_EVERY,
       snapshotsKept: vars.SNAPSHOTS_KEPT,

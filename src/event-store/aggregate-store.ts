@@ -48,7 +48,8 @@ function isSnapshotData(value: JsonObject): value is JsonObject & SnapshotData {
     value.state !== null &&
     Array.isArray(value.idempotency) &&
     value.idempotency.every(
-      (entry) => Array.isArray(entry) && entry.length === 3 && entry.every((part) => typeof part === 'string'),
+      (entry) =>
+        Array.isArray(entry) && entry.length === 3 && entry.every((part) => typeof part === 'string'),
     )
   );
 }
@@ -79,7 +80,10 @@ export class AggregateStore {
       return cached;
     }
     const base = await this.latestSnapshot(type, id);
-    const tail = await this.events.readStream(streamId, base.revision === 'no_stream' ? {} : { from: base.revision + 1n });
+    const tail = await this.events.readStream(
+      streamId,
+      base.revision === 'no_stream' ? {} : { from: base.revision + 1n },
+    );
     const loaded = this.fold(type, base, tail);
     this.remember(loaded);
     return loaded;
@@ -138,7 +142,9 @@ export class AggregateStore {
     let idempotency = base.idempotency;
     let copied = false;
     for (const recorded of events) {
-      const event = alreadyDomain ? ({ type: recorded.type, data: recorded.data } as unknown as E) : type.toDomainEvent(recorded);
+      const event = alreadyDomain
+        ? ({ type: recorded.type, data: recorded.data } as unknown as E)
+        : type.toDomainEvent(recorded);
       state = type.evolve(state, event);
       revision = recorded.revision;
       const { idempotencyKey, requestHash } = recorded.metadata;
@@ -157,9 +163,17 @@ export class AggregateStore {
     return { streamId: base.streamId, state, revision, idempotency };
   }
 
-  private async latestSnapshot<S, E extends DomainEvent>(type: AggregateType<S, E>, id: string): Promise<LoadedAggregate<S>> {
+  private async latestSnapshot<S, E extends DomainEvent>(
+    type: AggregateType<S, E>,
+    id: string,
+  ): Promise<LoadedAggregate<S>> {
     const streamId = streamIdFor(type.category, id);
-    const empty: LoadedAggregate<S> = { streamId, state: type.initialState, revision: 'no_stream', idempotency: new Map() };
+    const empty: LoadedAggregate<S> = {
+      streamId,
+      state: type.initialState,
+      revision: 'no_stream',
+      idempotency: new Map(),
+    };
     const [snapshot] = await this.events.readStream(snapshotStreamIdFor(type.category, id), {
       direction: 'backwards',
       limit: 1,
@@ -172,7 +186,12 @@ export class AggregateStore {
       streamId,
       state: data.state as S,
       revision: BigInt(data.revision),
-      idempotency: new Map(data.idempotency.map(([key, requestHash, revision]) => [key, { requestHash, revision: BigInt(revision) }])),
+      idempotency: new Map(
+        data.idempotency.map(([key, requestHash, revision]) => [
+          key,
+          { requestHash, revision: BigInt(revision) },
+        ]),
+      ),
     };
   }
 
@@ -201,11 +220,20 @@ export class AggregateStore {
       }
       await this.events.append(
         streamId,
-        [{ id: crypto.randomUUID(), type: SNAPSHOT_EVENT_TYPE, data: data as unknown as JsonObject, metadata: { schemaVersion: 1 } }],
+        [
+          {
+            id: crypto.randomUUID(),
+            type: SNAPSHOT_EVENT_TYPE,
+            data: data as unknown as JsonObject,
+            metadata: { schemaVersion: 1 },
+          },
+        ],
         'any',
       );
     })()
-      .catch((error: unknown) => this.logger.warn(`snapshot of ${aggregate.streamId} failed: ${String(error)}`))
+      .catch((error: unknown) =>
+        this.logger.warn(`snapshot of ${aggregate.streamId} failed: ${String(error)}`),
+      )
       .finally(() => this.pendingSnapshots.delete(work));
     this.pendingSnapshots.add(work);
   }

@@ -61,4 +61,3 @@ class EventStoreLifecycle implements OnApplicationShutdown {
   exports: [EventStore, AggregateStore, CommandExecutor, Clock],
 })
 export class EventStoreModule {}
-

@@ -92,7 +92,11 @@ export abstract class EventStore {
    * Throws WrongExpectedRevisionError otherwise — unless the very same event ids were already appended at
    * that position, in which case it succeeds without appending anything (idempotent retry).
    */
-  abstract append(streamId: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult>;
+  abstract append(
+    streamId: string,
+    events: readonly EventToAppend[],
+    expected: ExpectedRevision,
+  ): Promise<AppendResult>;
 
   /** Reads a stream. A stream that does not exist reads as empty. Events hidden by `maxCount` are skipped. */
   abstract readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;

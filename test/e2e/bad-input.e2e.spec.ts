@@ -50,7 +50,10 @@ describe('bad input is a 4xx problem naming the field, never a 500, never an eve
 
   for (const [label, body, field] of badItems) {
     it(`add-item with ${label} → 400 naming ${field}`, async () => {
-      const res = await t.http.post(`/carts/${cartId}/items`).set('authorization', shopper).send(body as object);
+      const res = await t.http
+        .post(`/carts/${cartId}/items`)
+        .set('authorization', shopper)
+        .send(body as object);
       expect(res.status).toBe(400);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(res.body).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', title: 'Bad Request' });
@@ -111,7 +114,12 @@ describe('bad input is a 4xx problem naming the field, never a 500, never an eve
   });
 
   it('unknown and malformed ids → 404', async () => {
-    for (const path of [`/carts/${randomUUID()}`, '/carts/not-a-uuid', `/orders/${randomUUID()}`, '/orders/123']) {
+    for (const path of [
+      `/carts/${randomUUID()}`,
+      '/carts/not-a-uuid',
+      `/orders/${randomUUID()}`,
+      '/orders/123',
+    ]) {
       const res = await t.http.get(path).set('authorization', shopper);
       expect(res.status).toBe(404);
       expect(res.body.code).toMatch(/^(CART|ORDER)_NOT_FOUND$/);
@@ -127,7 +135,10 @@ describe('bad input is a 4xx problem naming the field, never a 500, never an eve
   });
 
   it('fields on a route that takes no body → 400', async () => {
-    const res = await t.http.post(`/carts/${cartId}/checkout`).set('authorization', shopper).send({ force: true });
+    const res = await t.http
+      .post(`/carts/${cartId}/checkout`)
+      .set('authorization', shopper)
+      .send({ force: true });
     expect(res.status).toBe(400);
     await expectUnchanged();
   });
@@ -145,7 +156,10 @@ describe('bad input is a 4xx problem naming the field, never a 500, never an eve
 
   describe('domain rules answer 404/409/422 with a stable code', () => {
     it('unknown sku → 404 ITEM_NOT_IN_CART', async () => {
-      const patch = await t.http.patch(`/carts/${cartId}/items/nope`).set('authorization', shopper).send({ quantity: 2 });
+      const patch = await t.http
+        .patch(`/carts/${cartId}/items/nope`)
+        .set('authorization', shopper)
+        .send({ quantity: 2 });
       expect(patch.status).toBe(404);
       expect(patch.body.code).toBe('ITEM_NOT_IN_CART');
       const del = await t.http.delete(`/carts/${cartId}/items/nope`).set('authorization', shopper);
@@ -186,10 +200,21 @@ describe('bad input is a 4xx problem naming the field, never a 500, never an eve
         .set('authorization', operator)
         .send({ carrier: 'UPS', trackingNumber: 'T' });
       expect([ship.status, ship.body.code]).toEqual([409, 'ORDER_NOT_PAID']);
-      await t.http.post(`/orders/${orderId}/payments`).set('authorization', shopper).send({ paymentId: 'p', amount: total }).expect(200);
-      const refund = await t.http.post(`/orders/${orderId}/refunds`).set('authorization', operator).send({ amount: total + 1 });
+      await t.http
+        .post(`/orders/${orderId}/payments`)
+        .set('authorization', shopper)
+        .send({ paymentId: 'p', amount: total })
+        .expect(200);
+      const refund = await t.http
+        .post(`/orders/${orderId}/refunds`)
+        .set('authorization', operator)
+        .send({ amount: total + 1 });
       expect([refund.status, refund.body.code]).toEqual([409, 'REFUND_EXCEEDS_PAID']);
-      await t.http.post(`/orders/${orderId}/refunds`).set('authorization', operator).send({ amount: total }).expect(200);
+      await t.http
+        .post(`/orders/${orderId}/refunds`)
+        .set('authorization', operator)
+        .send({ amount: total })
+        .expect(200);
       expect((await t.readStream(`order-${orderId}`)).map((e) => e.type)).toEqual([
         'OrderPlaced',
         'OrderPaid',
@@ -199,13 +224,19 @@ describe('bad input is a 4xx problem naming the field, never a 500, never an eve
 
     it('cancel after shipping → 409 ORDER_ALREADY_SHIPPED; nothing changes a checked-out cart', async () => {
       const { cartId: closed, orderId, total } = await placeOrder(t, shopper);
-      await t.http.post(`/orders/${orderId}/payments`).set('authorization', shopper).send({ paymentId: 'p', amount: total });
+      await t.http
+        .post(`/orders/${orderId}/payments`)
+        .set('authorization', shopper)
+        .send({ paymentId: 'p', amount: total });
       await t.http
         .post(`/orders/${orderId}/shipments`)
         .set('authorization', operator)
         .send({ carrier: 'UPS', trackingNumber: 'T' })
         .expect(200);
-      const cancel = await t.http.post(`/orders/${orderId}/cancellation`).set('authorization', shopper).send({ reason: 'late' });
+      const cancel = await t.http
+        .post(`/orders/${orderId}/cancellation`)
+        .set('authorization', shopper)
+        .send({ reason: 'late' });
       expect([cancel.status, cancel.body.code]).toEqual([409, 'ORDER_ALREADY_SHIPPED']);
       const add = await t.http.post(`/carts/${closed}/items`).set('authorization', shopper).send(valid);
       expect([add.status, add.body.code]).toEqual([409, 'CART_CLOSED']);

@@ -26,7 +26,11 @@ describe('crash safety: kill -9 during a burst of appends', () => {
 
     const carts: string[] = [];
     for (let i = 0; i < 16; i++) {
-      const res = await fetch(`${url}/carts`, { method: 'POST', headers, body: JSON.stringify({ currency: 'EUR' }) });
+      const res = await fetch(`${url}/carts`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ currency: 'EUR' }),
+      });
       carts.push(((await res.json()) as { id: string }).id);
     }
 
@@ -45,7 +49,11 @@ describe('crash safety: kill -9 during a burst of appends', () => {
             body: JSON.stringify({ sku, name: sku, quantity: 1, unitPrice: 1 }),
           });
           if (res.status === 200) {
-            acknowledged.push({ cartId, sku, revision: ((await res.json()) as { revision: number }).revision });
+            acknowledged.push({
+              cartId,
+              sku,
+              revision: ((await res.json()) as { revision: number }).revision,
+            });
           }
         } catch {
           // the process is gone: the request was never acknowledged

@@ -50,7 +50,11 @@ describe('Idempotency-Key and If-Match', () => {
   });
 
   it('the same key used by another shopper opens a cart of their own', async () => {
-    const a = await t.http.post('/carts').set('authorization', shopper).set('idempotency-key', 'shared').send({ currency: 'EUR' });
+    const a = await t.http
+      .post('/carts')
+      .set('authorization', shopper)
+      .set('idempotency-key', 'shared')
+      .send({ currency: 'EUR' });
     const b = await t.http
       .post('/carts')
       .set('authorization', t.bearer('someone-else', 'shopper'))
@@ -103,7 +107,8 @@ describe('Idempotency-Key and If-Match', () => {
   it('a retried checkout returns the same order id and places exactly one order', async () => {
     const cartId = await openCart(t, shopper);
     await addItem(t, shopper, cartId, { sku: 'x' });
-    const send = () => t.http.post(`/carts/${cartId}/checkout`).set('authorization', shopper).set('idempotency-key', 'co');
+    const send = () =>
+      t.http.post(`/carts/${cartId}/checkout`).set('authorization', shopper).set('idempotency-key', 'co');
     const [a, b] = await Promise.all([send(), send()]);
     const c = await send();
     expect([a.status, b.status, c.status]).toEqual([200, 200, 200]);

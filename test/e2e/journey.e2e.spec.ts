@@ -91,7 +91,10 @@ describe('shopper journey: cart → order → paid → shipped → delivered', (
       .set('authorization', operator)
       .expect(200, { id: orderId, revision: 3 });
 
-    const delivered = await t.http.get(`/orders/${orderId}`).set('authorization', t.bearer('aud', 'auditor')).expect(200);
+    const delivered = await t.http
+      .get(`/orders/${orderId}`)
+      .set('authorization', t.bearer('aud', 'auditor'))
+      .expect(200);
     expect(delivered.body.data).toMatchObject({
       status: 'delivered',
       paid: 3750,
@@ -120,7 +123,12 @@ describe('shopper journey: cart → order → paid → shipped → delivered', (
       requestHash: expect.any(String),
     });
     const orderEvents = await t.readStream(`order-${orderId}`);
-    expect(orderEvents.map((e) => e.type)).toEqual(['OrderPlaced', 'OrderPaid', 'OrderShipped', 'OrderDelivered']);
+    expect(orderEvents.map((e) => e.type)).toEqual([
+      'OrderPlaced',
+      'OrderPaid',
+      'OrderShipped',
+      'OrderDelivered',
+    ]);
     expect(orderEvents[2]!.metadata).toMatchObject({ actor: 'op-1', command: 'ShipOrder' });
     expect(orderEvents[0]!.metadata.correlationId).toBe(cartEvents[5]!.metadata.correlationId);
   });

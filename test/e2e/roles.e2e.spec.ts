@@ -6,7 +6,10 @@ type Who = 'owner' | 'otherShopper' | 'operator' | 'auditor' | 'anonymous' | 'ba
 interface Route {
   name: string;
   /** Creates what the route needs and returns the request path and body. */
-  prepare(t: TestApp, owner: string): Promise<{ method: 'get' | 'post' | 'patch' | 'delete'; path: string; body?: object }>;
+  prepare(
+    t: TestApp,
+    owner: string,
+  ): Promise<{ method: 'get' | 'post' | 'patch' | 'delete'; path: string; body?: object }>;
   expected: Record<Who, number>;
 }
 
@@ -84,8 +87,15 @@ const routes: Route[] = [
     name: 'POST /orders/:id/shipments',
     prepare: async (t, owner) => {
       const { orderId, total } = await placeOrder(t, owner);
-      await t.http.post(`/orders/${orderId}/payments`).set('authorization', owner).send({ paymentId: 'p', amount: total });
-      return { method: 'post', path: `/orders/${orderId}/shipments`, body: { carrier: 'UPS', trackingNumber: 'T1' } };
+      await t.http
+        .post(`/orders/${orderId}/payments`)
+        .set('authorization', owner)
+        .send({ paymentId: 'p', amount: total });
+      return {
+        method: 'post',
+        path: `/orders/${orderId}/shipments`,
+        body: { carrier: 'UPS', trackingNumber: 'T1' },
+      };
     },
     expected: operatorOnly,
   },
@@ -94,8 +104,14 @@ const routes: Route[] = [
     prepare: async (t, owner) => {
       const { orderId, total } = await placeOrder(t, owner);
       const op = t.bearer('op', 'operator');
-      await t.http.post(`/orders/${orderId}/payments`).set('authorization', owner).send({ paymentId: 'p', amount: total });
-      await t.http.post(`/orders/${orderId}/shipments`).set('authorization', op).send({ carrier: 'UPS', trackingNumber: 'T' });
+      await t.http
+        .post(`/orders/${orderId}/payments`)
+        .set('authorization', owner)
+        .send({ paymentId: 'p', amount: total });
+      await t.http
+        .post(`/orders/${orderId}/shipments`)
+        .set('authorization', op)
+        .send({ carrier: 'UPS', trackingNumber: 'T' });
       return { method: 'post', path: `/orders/${orderId}/delivery` };
     },
     expected: operatorOnly,
@@ -104,7 +120,10 @@ const routes: Route[] = [
     name: 'POST /orders/:id/refunds',
     prepare: async (t, owner) => {
       const { orderId, total } = await placeOrder(t, owner);
-      await t.http.post(`/orders/${orderId}/payments`).set('authorization', owner).send({ paymentId: 'p', amount: total });
+      await t.http
+        .post(`/orders/${orderId}/payments`)
+        .set('authorization', owner)
+        .send({ paymentId: 'p', amount: total });
       return { method: 'post', path: `/orders/${orderId}/refunds`, body: { amount: 1 } };
     },
     expected: operatorOnly,
@@ -167,13 +186,19 @@ describe('role matrix', () => {
 
   it('a token signed with another secret, an expired token and a token with unknown roles are 401', async () => {
     const { JwtService } = await import('@nestjs/jwt');
-    const wrong = new JwtService({ secret: 'another-secret-entirely-0123456789' }).sign({ sub: 'c', roles: ['shopper'] });
+    const wrong = new JwtService({ secret: 'another-secret-entirely-0123456789' }).sign({
+      sub: 'c',
+      roles: ['shopper'],
+    });
     const right = new JwtService({ secret: (await import('../support/test-app.js')).TEST_JWT_SECRET });
     const expired = right.sign({ sub: 'c', roles: ['shopper'], exp: Math.floor(Date.now() / 1000) - 10 });
     const badRoles = right.sign({ sub: 'c', roles: ['admin'] });
     const noSub = right.sign({ roles: ['shopper'] });
     for (const token of [wrong, expired, badRoles, noSub]) {
-      const res = await t.http.post('/carts').set('authorization', `Bearer ${token}`).send({ currency: 'EUR' });
+      const res = await t.http
+        .post('/carts')
+        .set('authorization', `Bearer ${token}`)
+        .send({ currency: 'EUR' });
       expect(res.status).toBe(401);
       expect(res.body.code).toBe('UNAUTHORIZED');
     }

@@ -2,7 +2,13 @@ import { assertCurrency, assertMinorUnits, assertNever, type Decider } from '../
 import type { CartCommand } from './cart.commands.js';
 import { CartErrors } from './cart.errors.js';
 import type { CartEvent } from './cart.events.js';
-import { MAX_LINES_PER_CART, MAX_QUANTITY, MIN_QUANTITY, type CartLine, type CartState } from './cart.state.js';
+import {
+  MAX_LINES_PER_CART,
+  MAX_QUANTITY,
+  MIN_QUANTITY,
+  type CartLine,
+  type CartState,
+} from './cart.state.js';
 
 const SKU = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -98,13 +104,18 @@ export function evolveCart(state: CartState, event: CartEvent): CartState {
       const { sku, name, quantity, unitPrice } = event.data;
       const existing = lineOf(state, sku);
       const lines = existing
-        ? state.lines.map((line) => (line.sku === sku ? { ...line, quantity: line.quantity + quantity } : line))
+        ? state.lines.map((line) =>
+            line.sku === sku ? { ...line, quantity: line.quantity + quantity } : line,
+          )
         : [...state.lines, { sku, name, quantity, unitPrice }];
       return { ...state, lines };
     }
     case 'ItemQuantityChanged': {
       const { sku, quantity } = event.data;
-      return { ...state, lines: state.lines.map((line) => (line.sku === sku ? { ...line, quantity } : line)) };
+      return {
+        ...state,
+        lines: state.lines.map((line) => (line.sku === sku ? { ...line, quantity } : line)),
+      };
     }
     case 'ItemRemoved':
       return { ...state, lines: state.lines.filter((line) => line.sku !== event.data.sku) };

@@ -7,10 +7,15 @@ export const CartErrors = {
   closed: (status: string) =>
     new DomainError('CART_CLOSED', `The cart is ${status} and can no longer change`, 'conflict', { status }),
   invalidQuantity: (sku: string, quantity: number) =>
-    new DomainError('INVALID_QUANTITY', `The quantity of ${sku} must be an integer from 1 to 999, got ${quantity}`, 'invalid', {
-      sku,
-      quantity,
-    }),
+    new DomainError(
+      'INVALID_QUANTITY',
+      `The quantity of ${sku} must be an integer from 1 to 999, got ${quantity}`,
+      'invalid',
+      {
+        sku,
+        quantity,
+      },
+    ),
   tooManyLines: (max: number) =>
     new DomainError('TOO_MANY_LINES', `A cart holds at most ${max} different items`, 'conflict', { max }),
   itemNotInCart: (sku: string) =>
@@ -24,6 +29,12 @@ export const CartErrors = {
     ),
   empty: () => new DomainError('CART_EMPTY', 'An empty cart cannot be checked out', 'conflict'),
   invalidSku: (sku: string) =>
-    new DomainError('INVALID_SKU', 'A sku is 1 to 64 characters of A-Z, a-z, 0-9, ".", "_" or "-"', 'invalid', { sku }),
-  invalidName: () => new DomainError('INVALID_NAME', 'An item name is 1 to 200 characters, not blank', 'invalid'),
+    new DomainError(
+      'INVALID_SKU',
+      'A sku is 1 to 64 characters of A-Z, a-z, 0-9, ".", "_" or "-"',
+      'invalid',
+      { sku },
+    ),
+  invalidName: () =>
+    new DomainError('INVALID_NAME', 'An item name is 1 to 200 characters, not blank', 'invalid'),
 } as const;

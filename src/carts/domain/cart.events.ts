@@ -5,7 +5,10 @@ export const CART_EVENT_SCHEMA_VERSION = 1;
 
 export type CartOpened = DomainEvent<'CartOpened', { cartId: string; customerId: string; currency: string }>;
 /** Adds `quantity` units of `sku`; if the sku is already in the cart its line grows by that quantity. */
-export type ItemAdded = DomainEvent<'ItemAdded', { sku: string; name: string; quantity: number; unitPrice: number }>;
+export type ItemAdded = DomainEvent<
+  'ItemAdded',
+  { sku: string; name: string; quantity: number; unitPrice: number }
+>;
 /** Sets the line's quantity to the new absolute value. */
 export type ItemQuantityChanged = DomainEvent<'ItemQuantityChanged', { sku: string; quantity: number }>;
 export type ItemRemoved = DomainEvent<'ItemRemoved', { sku: string }>;
@@ -13,7 +16,8 @@ export type ItemRemoved = DomainEvent<'ItemRemoved', { sku: string }>;
 export type CartCheckedOut = DomainEvent<'CartCheckedOut', { orderId: string }>;
 export type CartAbandoned = DomainEvent<'CartAbandoned', { reason: string | null }>;
 
-export type CartEvent = CartOpened | ItemAdded | ItemQuantityChanged | ItemRemoved | CartCheckedOut | CartAbandoned;
+export type CartEvent =
+  CartOpened | ItemAdded | ItemQuantityChanged | ItemRemoved | CartCheckedOut | CartAbandoned;
 
 export const CART_EVENT_TYPES: readonly CartEvent['type'][] = [
   'CartOpened',

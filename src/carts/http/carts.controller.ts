@@ -27,7 +27,11 @@ export class CartsController {
   @Post()
   @Roles('shopper')
   @HttpCode(201)
-  async open(@Body() body: OpenCartDto, @CommandCtx() ctx: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {
+  async open(
+    @Body() body: OpenCartDto,
+    @CommandCtx() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const result = await this.commands.execute(new OpenCartCommand(body.currency, ctx));
     void reply.header('location', `/carts/${result.id}`);
     return mutationResponse(reply, result);
@@ -35,7 +39,11 @@ export class CartsController {
 
   @Get(':id')
   @Roles('shopper', 'operator', 'auditor')
-  async get(@Param('id', cartId) id: string, @CurrentActor() actor: Actor, @Res({ passthrough: true }) reply: FastifyReply) {
+  async get(
+    @Param('id', cartId) id: string,
+    @CurrentActor() actor: Actor,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const { data, revision } = await this.queries.execute(new GetCartQuery(id, actor));
     void reply.header('etag', etag(revision));
     return { data, meta: { revision: revisionJson(revision), source: 'event-store' } };
@@ -50,7 +58,12 @@ export class CartsController {
     @CommandCtx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const item = { sku: body.sku, name: body.name.trim(), quantity: body.quantity, unitPrice: body.unitPrice };
+    const item = {
+      sku: body.sku,
+      name: body.name.trim(),
+      quantity: body.quantity,
+      unitPrice: body.unitPrice,
+    };
     return mutationResponse(reply, await this.commands.execute(new AddItemCommand(id, item, ctx)));
   }
 
@@ -63,7 +76,10 @@ export class CartsController {
     @CommandCtx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    return mutationResponse(reply, await this.commands.execute(new ChangeItemQuantityCommand(id, sku, body.quantity, ctx)));
+    return mutationResponse(
+      reply,
+      await this.commands.execute(new ChangeItemQuantityCommand(id, sku, body.quantity, ctx)),
+    );
   }
 
   @Delete(':id/items/:sku')
@@ -100,6 +116,9 @@ export class CartsController {
     @CommandCtx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    return mutationResponse(reply, await this.commands.execute(new AbandonCartCommand(id, body.reason ?? null, ctx)));
+    return mutationResponse(
+      reply,
+      await this.commands.execute(new AbandonCartCommand(id, body.reason ?? null, ctx)),
+    );
   }
 }

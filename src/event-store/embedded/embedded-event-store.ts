@@ -80,14 +80,19 @@ export class EmbeddedEventStore extends EventStore {
     streamRevision: Database.Statement<[string], { revision: number; max_count: number | null }>;
     insertEvent: Database.Statement<[string, number, string, string, string, string, number]>;
     upsertStream: Database.Statement<[string, number]>;
-    idsFrom: Database.Statement<[string, number, number], { event_id: string; position: number; revision: number }>;
+    idsFrom: Database.Statement<
+      [string, number, number],
+      { event_id: string; position: number; revision: number }
+    >;
     eventById: Database.Statement<[string], { stream_id: string; revision: number; position: number }>;
     forwards: Database.Statement<[string, number, number], EventRow>;
     backwards: Database.Statement<[string, number, number, number], EventRow>;
     all: Database.Statement<[number, number], EventRow>;
     setMaxCount: Database.Statement<[string, number | null]>;
   };
-  private readonly appendBatch: Database.Transaction<(batch: PendingAppend[]) => (AppendResult | AppendRejected)[]>;
+  private readonly appendBatch: Database.Transaction<
+    (batch: PendingAppend[]) => (AppendResult | AppendRejected)[]
+  >;
 
   constructor(readonly file: string) {
     super();
@@ -133,7 +138,11 @@ export class EmbeddedEventStore extends EventStore {
     );
   }
 
-  append(streamId: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
+  append(
+    streamId: string,
+    events: readonly EventToAppend[],
+    expected: ExpectedRevision,
+  ): Promise<AppendResult> {
     if (this.closed) return Promise.reject(new EventStoreUnavailableError('the event store is closed'));
     return new Promise<AppendResult>((resolve, reject) => {
       this.queue.push({ streamId, events, expected, resolve, reject });
@@ -159,7 +168,9 @@ export class EmbeddedEventStore extends EventStore {
     try {
       results = this.appendBatch.immediate(batch);
     } catch (error) {
-      const failure = new EventStoreUnavailableError('the embedded event store could not commit', { cause: error });
+      const failure = new EventStoreUnavailableError('the embedded event store could not commit', {
+        cause: error,
+      });
       for (const pending of batch) pending.reject(failure);
       return;
     }
@@ -257,8 +268,17 @@ export class EmbeddedEventStore extends EventStore {
     if (limit === 0) return [];
     const rows =
       options.direction === 'backwards'
-        ? this.stmt.backwards.all(streamId, options.from === undefined ? row.revision : Number(options.from), oldest, limit)
-        : this.stmt.forwards.all(streamId, Math.max(oldest, options.from === undefined ? 0 : Number(options.from)), limit);
+        ? this.stmt.backwards.all(
+            streamId,
+            options.from === undefined ? row.revision : Number(options.from),
+            oldest,
+            limit,
+          )
+        : this.stmt.forwards.all(
+            streamId,
+            Math.max(oldest, options.from === undefined ? 0 : Number(options.from)),
+            limit,
+          );
     return rows.map(toRecorded);
   }
 

@@ -1,4 +1,8 @@
-import esdb, { type AppendExpectedRevision, type ResolvedEvent, type AllStreamResolvedEvent } from '@eventstore/db-client';
+import esdb, {
+  type AppendExpectedRevision,
+  type ResolvedEvent,
+  type AllStreamResolvedEvent,
+} from '@eventstore/db-client';
 import {
   EventStore,
   EventStoreUnavailableError,
@@ -14,8 +18,19 @@ import {
 } from '../event-store.port.js';
 
 // The client is CommonJS: take its named exports from the default import.
-const { EventStoreDBClient, jsonEvent, ErrorType, isCommandError, START, END, FORWARDS, BACKWARDS, ANY, NO_STREAM, STREAM_EXISTS } =
-  esdb;
+const {
+  EventStoreDBClient,
+  jsonEvent,
+  ErrorType,
+  isCommandError,
+  START,
+  END,
+  FORWARDS,
+  BACKWARDS,
+  ANY,
+  NO_STREAM,
+  STREAM_EXISTS,
+} = esdb;
 
 type Client = InstanceType<typeof EventStoreDBClient>;
 
@@ -32,9 +47,19 @@ export class EsdbEventStore extends EventStore {
     this.client = EventStoreDBClient.connectionString(connectionString);
   }
 
-  async append(streamId: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
+  async append(
+    streamId: string,
+    events: readonly EventToAppend[],
+    expected: ExpectedRevision,
+  ): Promise<AppendResult> {
     const expectedRevision: AppendExpectedRevision =
-      expected === 'any' ? ANY : expected === 'no_stream' ? NO_STREAM : expected === 'stream_exists' ? STREAM_EXISTS : expected;
+      expected === 'any'
+        ? ANY
+        : expected === 'no_stream'
+          ? NO_STREAM
+          : expected === 'stream_exists'
+            ? STREAM_EXISTS
+            : expected;
     try {
       const result = await this.client.appendToStream(
         streamId,
@@ -62,7 +87,8 @@ export class EsdbEventStore extends EventStore {
         if (event) out.push(event);
       }
     } catch (error) {
-      if (isCommandError(error as Error) && (error as { type?: string }).type === ErrorType.STREAM_NOT_FOUND) return [];
+      if (isCommandError(error as Error) && (error as { type?: string }).type === ErrorType.STREAM_NOT_FOUND)
+        return [];
       throw this.translate(error, streamId);
     }
     return out;
@@ -86,7 +112,8 @@ export class EsdbEventStore extends EventStore {
       });
       for await (const resolved of read) {
         const event = toRecorded(resolved);
-        if (!event || event.type.startsWith('$') || event.streamId.startsWith('$') || event.position <= after) continue;
+        if (!event || event.type.startsWith('$') || event.streamId.startsWith('$') || event.position <= after)
+          continue;
         out.push(event);
         if (out.length >= limit) break;
       }
@@ -98,7 +125,10 @@ export class EsdbEventStore extends EventStore {
 
   async setStreamMetadata(streamId: string, metadata: StreamMetadata): Promise<void> {
     try {
-      await this.client.setStreamMetadata(streamId, metadata.maxCount !== undefined ? { maxCount: metadata.maxCount } : {});
+      await this.client.setStreamMetadata(
+        streamId,
+        metadata.maxCount !== undefined ? { maxCount: metadata.maxCount } : {},
+      );
     } catch (error) {
       throw this.translate(error, streamId);
     }
@@ -109,7 +139,8 @@ export class EsdbEventStore extends EventStore {
       const { metadata } = await this.client.getStreamMetadata(streamId);
       return metadata?.maxCount !== undefined ? { maxCount: Number(metadata.maxCount) } : {};
     } catch (error) {
-      if (isCommandError(error as Error) && (error as { type?: string }).type === ErrorType.STREAM_NOT_FOUND) return {};
+      if (isCommandError(error as Error) && (error as { type?: string }).type === ErrorType.STREAM_NOT_FOUND)
+        return {};
       throw this.translate(error, streamId);
     }
   }
@@ -122,7 +153,11 @@ export class EsdbEventStore extends EventStore {
     if (error instanceof Error && isCommandError(error)) {
       if (error.type === ErrorType.WRONG_EXPECTED_VERSION && expected !== undefined) {
         const actual = (error as unknown as { actualVersion: bigint | string }).actualVersion;
-        return new WrongExpectedRevisionError(streamId, expected, typeof actual === 'bigint' ? actual : 'no_stream');
+        return new WrongExpectedRevisionError(
+          streamId,
+          expected,
+          typeof actual === 'bigint' ? actual : 'no_stream',
+        );
       }
       if (
         error.type === ErrorType.UNAVAILABLE ||
@@ -130,7 +165,9 @@ export class EsdbEventStore extends EventStore {
         error.type === ErrorType.DEADLINE_EXCEEDED ||
         error.type === ErrorType.NOT_LEADER
       ) {
-        return new EventStoreUnavailableError(`EventStoreDB is unavailable: ${error.message}`, { cause: error });
+        return new EventStoreUnavailableError(`EventStoreDB is unavailable: ${error.message}`, {
+          cause: error,
+        });
       }
     }
     return error instanceof Error ? error : new Error(String(error));

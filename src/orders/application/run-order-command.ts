@@ -22,7 +22,9 @@ export async function runOrderCommand(
     schemaVersion: ORDER_EVENT_SCHEMA_VERSION,
     authorize: ({ state }) => {
       if (command.type === 'PlaceOrder') return;
-      const visible = state.status !== 'none' && (hasRole(context.actor, 'operator') || state.customerId === context.actor.id);
+      const visible =
+        state.status !== 'none' &&
+        (hasRole(context.actor, 'operator') || state.customerId === context.actor.id);
       if (!visible) throw new ResourceNotFoundError('order', orderId);
     },
     decide: (state) => decideOrder(command, state),

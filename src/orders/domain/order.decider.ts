@@ -46,7 +46,8 @@ export function decideOrder(command: OrderCommand, state: OrderState): OrderEven
       if (state.status === 'cancelled') throw OrderErrors.cancelled();
       if (state.status !== 'placed') throw OrderErrors.alreadyPaid();
       assertMinorUnits('amount', command.data.amount);
-      if (command.data.amount !== state.total) throw OrderErrors.amountMismatch(state.total, command.data.amount);
+      if (command.data.amount !== state.total)
+        throw OrderErrors.amountMismatch(state.total, command.data.amount);
       return [{ type: 'OrderPaid', data: { ...command.data } }];
     }
     case 'ShipOrder': {

@@ -3,22 +3,33 @@ import { DomainError } from '../../shared/domain/index.js';
 /** Stable error codes of the order context; clients may branch on them. */
 export const OrderErrors = {
   notFound: () => new DomainError('ORDER_NOT_FOUND', 'The order does not exist', 'not-found'),
-  alreadyPlaced: () => new DomainError('ORDER_ALREADY_PLACED', 'The order has already been placed', 'conflict'),
+  alreadyPlaced: () =>
+    new DomainError('ORDER_ALREADY_PLACED', 'The order has already been placed', 'conflict'),
   empty: () => new DomainError('ORDER_EMPTY', 'An order needs at least one line', 'invalid'),
   alreadyPaid: () => new DomainError('ORDER_ALREADY_PAID', 'The order has already been paid', 'conflict'),
   amountMismatch: (total: number, amount: number) =>
-    new DomainError('PAYMENT_AMOUNT_MISMATCH', `The payment must be exactly the order total ${total}, got ${amount}`, 'invalid', {
-      total,
-      amount,
-    }),
+    new DomainError(
+      'PAYMENT_AMOUNT_MISMATCH',
+      `The payment must be exactly the order total ${total}, got ${amount}`,
+      'invalid',
+      {
+        total,
+        amount,
+      },
+    ),
   notPaid: (status: string) =>
     new DomainError('ORDER_NOT_PAID', `The order is ${status}: it has not been paid`, 'conflict', { status }),
   notShipped: (status: string) =>
-    new DomainError('ORDER_NOT_SHIPPED', `The order is ${status}: it has not been shipped`, 'conflict', { status }),
+    new DomainError('ORDER_NOT_SHIPPED', `The order is ${status}: it has not been shipped`, 'conflict', {
+      status,
+    }),
   alreadyShipped: (status: string) =>
     new DomainError('ORDER_ALREADY_SHIPPED', `The order is already ${status}`, 'conflict', { status }),
-  alreadyDelivered: () => new DomainError('ORDER_ALREADY_DELIVERED', 'The order has already been delivered', 'conflict'),
+  alreadyDelivered: () =>
+    new DomainError('ORDER_ALREADY_DELIVERED', 'The order has already been delivered', 'conflict'),
   cancelled: () => new DomainError('ORDER_CANCELLED', 'The order has been cancelled', 'conflict'),
   refundExceedsPaid: (maxRefundable: number) =>
-    new DomainError('REFUND_EXCEEDS_PAID', `At most ${maxRefundable} can still be refunded`, 'conflict', { maxRefundable }),
+    new DomainError('REFUND_EXCEEDS_PAID', `At most ${maxRefundable} can still be refunded`, 'conflict', {
+      maxRefundable,
+    }),
 } as const;

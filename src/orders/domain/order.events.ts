@@ -21,7 +21,8 @@ export type OrderDelivered = DomainEvent<'OrderDelivered', Record<string, never>
 export type OrderCancelled = DomainEvent<'OrderCancelled', { reason: string }>;
 export type OrderRefunded = DomainEvent<'OrderRefunded', { amount: number }>;
 
-export type OrderEvent = OrderPlaced | OrderPaid | OrderShipped | OrderDelivered | OrderCancelled | OrderRefunded;
+export type OrderEvent =
+  OrderPlaced | OrderPaid | OrderShipped | OrderDelivered | OrderCancelled | OrderRefunded;
 
 export const ORDER_EVENT_TYPES: readonly OrderEvent['type'][] = [
   'OrderPlaced',

@@ -25,7 +25,11 @@ export class OrdersController {
 
   @Get(':id')
   @Roles('shopper', 'operator', 'auditor')
-  async get(@Param('id', orderId) id: string, @CurrentActor() actor: Actor, @Res({ passthrough: true }) reply: FastifyReply) {
+  async get(
+    @Param('id', orderId) id: string,
+    @CurrentActor() actor: Actor,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const { data, revision } = await this.queries.execute(new GetOrderQuery(id, actor));
     void reply.header('etag', etag(revision));
     return { data, meta: { revision: revisionJson(revision), source: 'event-store' } };
@@ -40,7 +44,10 @@ export class OrdersController {
     @CommandCtx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    return mutationResponse(reply, await this.commands.execute(new PayOrderCommand(id, body.paymentId, body.amount, ctx)));
+    return mutationResponse(
+      reply,
+      await this.commands.execute(new PayOrderCommand(id, body.paymentId, body.amount, ctx)),
+    );
   }
 
   @Post(':id/shipments')
@@ -89,6 +96,9 @@ export class OrdersController {
     @CommandCtx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    return mutationResponse(reply, await this.commands.execute(new CancelOrderCommand(id, body.reason.trim(), ctx)));
+    return mutationResponse(
+      reply,
+      await this.commands.execute(new CancelOrderCommand(id, body.reason.trim(), ctx)),
+    );
   }
 }

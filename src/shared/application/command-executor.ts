@@ -1,8 +1,8 @@
 import type { DomainEvent } from '../domain/index.js';
-import { AggregateStore } from '../../event-store/aggregate-store.js';
+import { type AggregateStore } from '../../event-store/aggregate-store.js';
 import type { AggregateType, LoadedAggregate, PendingEvent } from '../../event-store/aggregate-type.js';
 import { WrongExpectedRevisionError, type JsonObject } from '../../event-store/event-store.port.js';
-import { Clock } from './clock.js';
+import { type Clock } from './clock.js';
 import type { CommandContext } from './command-context.js';
 import { ConcurrencyConflictError, IdempotencyKeyReusedError, PreconditionFailedError } from './errors.js';
 import { randomId, uuidFromName } from './ids.js';

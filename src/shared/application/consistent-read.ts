@@ -13,7 +13,10 @@ export async function loadConsistent<State, Event extends DomainEvent>(
   type: AggregateType<State, Event>,
   id: string,
 ): Promise<LoadedAggregate<State>> {
-  const [loaded, revision] = await Promise.all([aggregates.load(type, id), events.streamRevision(`${type.category}-${id}`)]);
+  const [loaded, revision] = await Promise.all([
+    aggregates.load(type, id),
+    events.streamRevision(`${type.category}-${id}`),
+  ]);
   if (loaded.revision === revision) return loaded;
   aggregates.invalidate(loaded.streamId);
   return aggregates.load(type, id);

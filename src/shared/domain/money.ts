@@ -14,7 +14,12 @@ export function assertCurrency(code: string): void {
 
 /** Money is always an integer number of minor units (cents), never a float. */
 export function assertMinorUnits(field: string, amount: number, { allowZero = true } = {}): void {
-  if (!Number.isSafeInteger(amount) || amount < 0 || amount > MAX_MINOR_UNITS || (!allowZero && amount === 0)) {
+  if (
+    !Number.isSafeInteger(amount) ||
+    amount < 0 ||
+    amount > MAX_MINOR_UNITS ||
+    (!allowZero && amount === 0)
+  ) {
     throw new DomainError(
       'INVALID_AMOUNT',
       `${field} must be an integer number of minor units between ${allowZero ? 0 : 1} and ${MAX_MINOR_UNITS}`,

@@ -14,11 +14,21 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   }
 }
 
-export function sendProblem(request: FastifyRequest, reply: FastifyReply, error: unknown, logger: Logger): void {
+export function sendProblem(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  error: unknown,
+  logger: Logger,
+): void {
   const { body, unexpected } = toProblem(error);
   if (unexpected) {
     logger.error(
-      { msg: 'request failed', method: request.method, url: request.url, correlationId: request.correlationId },
+      {
+        msg: 'request failed',
+        method: request.method,
+        url: request.url,
+        correlationId: request.correlationId,
+      },
       error instanceof Error ? error.stack : String(error),
     );
   }

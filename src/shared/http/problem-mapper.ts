@@ -26,7 +26,11 @@ function fastifyProblem(error: FastifyLikeError): ProblemDetails | null {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return problem(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return problem(400, 'EMPTY_BODY', 'The body is empty but its Content-Type says JSON; send {} or no Content-Type');
+      return problem(
+        400,
+        'EMPTY_BODY',
+        'The body is empty but its Content-Type says JSON; send {} or no Content-Type',
+      );
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return problem(400, 'BAD_CONTENT_LENGTH', 'Content-Length does not match the body');
     default:
@@ -92,7 +96,7 @@ export function toProblem(error: unknown): { body: ProblemDetails; unexpected: b
   if (error instanceof HttpException) {
     // Fastify's own errors (body parsing, limits) arrive wrapped by Nest, with the original as the cause.
     if (typeof error.cause === 'object' && error.cause !== null) {
-      const mapped = fastifyProblem(error.cause as FastifyLikeError);
+      const mapped = fastifyProblem(error.cause);
       if (mapped) return { body: mapped, unexpected: false };
     }
     const status = error.getStatus();
@@ -105,7 +109,7 @@ export function toProblem(error: unknown): { body: ProblemDetails; unexpected: b
     }
   }
   if (typeof error === 'object' && error !== null) {
-    const mapped = fastifyProblem(error as FastifyLikeError);
+    const mapped = fastifyProblem(error);
     if (mapped) return { body: mapped, unexpected: false };
   }
   return { body: problem(500, 'INTERNAL_ERROR', 'An unexpected error occurred'), unexpected: true };

@@ -34,7 +34,12 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-export function problem(status: number, code: string, detail: string, extra: Record<string, unknown> = {}): ProblemDetails {
+export function problem(
+  status: number,
+  code: string,
+  detail: string,
+  extra: Record<string, unknown> = {},
+): ProblemDetails {
   // Extensions first: a domain detail named like a standard member (e.g. `status`) must never override it.
   return { ...extra, type: problemType(code), title: TITLES[status] ?? 'Error', status, detail, code };
 }

@@ -36,7 +36,8 @@ export function strictValidationPipe(): ValidationPipe {
     validationError: { target: false, value: false },
     exceptionFactory: (errors) => {
       const fields = flatten(errors);
-      const detail = fields.map((f) => `${f.field}: ${f.message}`).join('; ') || 'The request body is invalid';
+      const detail =
+        fields.map((f) => `${f.field}: ${f.message}`).join('; ') || 'The request body is invalid';
       return HttpProblem.badRequest('VALIDATION_FAILED', detail, { errors: fields });
     },
   });
@@ -71,9 +72,13 @@ export class EmptyBodyPipe implements PipeTransform {
   transform(value: unknown): unknown {
     const fields = value !== null && typeof value === 'object' ? Object.keys(value) : [];
     if (fields.length > 0) {
-      throw HttpProblem.badRequest('VALIDATION_FAILED', `This route takes no body fields: ${fields.join(', ')}`, {
-        errors: fields.map((field) => ({ field, message: `property ${field} should not exist` })),
-      });
+      throw HttpProblem.badRequest(
+        'VALIDATION_FAILED',
+        `This route takes no body fields: ${fields.join(', ')}`,
+        {
+          errors: fields.map((field) => ({ field, message: `property ${field} should not exist` })),
+        },
+      );
     }
     return value;
   }

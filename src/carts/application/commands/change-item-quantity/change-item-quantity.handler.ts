@@ -9,6 +9,9 @@ export class ChangeItemQuantityHandler implements ICommandHandler<ChangeItemQuan
   constructor(private readonly executor: CommandExecutor) {}
 
   execute({ cartId, sku, quantity, context }: ChangeItemQuantityCommand): Promise<MutationResult> {
-    return runCartCommand(this.executor, cartId, context, { type: 'ChangeItemQuantity', data: { sku, quantity } });
+    return runCartCommand(this.executor, cartId, context, {
+      type: 'ChangeItemQuantity',
+      data: { sku, quantity },
+    });
   }
 }

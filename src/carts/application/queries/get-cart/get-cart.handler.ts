@@ -19,7 +19,8 @@ export class GetCartHandler implements IQueryHandler<GetCartQuery, { data: CartV
   async execute({ cartId, actor }: GetCartQuery): Promise<{ data: CartView; revision: bigint }> {
     const { state, revision } = await loadConsistent(this.aggregates, this.events, cartAggregate, cartId);
     const visible = hasRole(actor, 'operator', 'auditor') || state.customerId === actor.id;
-    if (state.status === 'none' || revision === 'no_stream' || !visible) throw new ResourceNotFoundError('cart', cartId);
+    if (state.status === 'none' || revision === 'no_stream' || !visible)
+      throw new ResourceNotFoundError('cart', cartId);
     return {
       revision,
       data: {

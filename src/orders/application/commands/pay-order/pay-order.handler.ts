@@ -9,6 +9,9 @@ export class PayOrderHandler implements ICommandHandler<PayOrderCommand, Mutatio
   constructor(private readonly executor: CommandExecutor) {}
 
   execute({ orderId, paymentId, amount, context }: PayOrderCommand): Promise<MutationResult> {
-    return runOrderCommand(this.executor, orderId, context, { type: 'PayOrder', data: { paymentId, amount } });
+    return runOrderCommand(this.executor, orderId, context, {
+      type: 'PayOrder',
+      data: { paymentId, amount },
+    });
   }
 }

@@ -9,6 +9,9 @@ export class PlaceOrderHandler implements ICommandHandler<PlaceOrderCommand, Mut
   constructor(private readonly executor: CommandExecutor) {}
 
   execute({ orderId, order, context }: PlaceOrderCommand): Promise<MutationResult> {
-    return runOrderCommand(this.executor, orderId, context, { type: 'PlaceOrder', data: { orderId, ...order } });
+    return runOrderCommand(this.executor, orderId, context, {
+      type: 'PlaceOrder',
+      data: { orderId, ...order },
+    });
   }
 }

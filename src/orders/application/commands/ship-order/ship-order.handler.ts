@@ -9,6 +9,9 @@ export class ShipOrderHandler implements ICommandHandler<ShipOrderCommand, Mutat
   constructor(private readonly executor: CommandExecutor) {}
 
   execute({ orderId, carrier, trackingNumber, context }: ShipOrderCommand): Promise<MutationResult> {
-    return runOrderCommand(this.executor, orderId, context, { type: 'ShipOrder', data: { carrier, trackingNumber } });
+    return runOrderCommand(this.executor, orderId, context, {
+      type: 'ShipOrder',
+      data: { carrier, trackingNumber },
+    });
   }
 }
