@@ -1,0 +1,56 @@
+import { ConfigError, DEV_JWT_SECRET, loadConfig } from '../../src/config/app-config.js';
+
+describe('configuration', () => {
+  const secret = { AUTH_JWT_SECRET: 'a-secret-of-sufficient-length' };
+
+  it('defaults to the embedded store under ./data', () => {
+    const config = loadConfig(secret);
+    expect(config.eventStore).toEqual({ kind: 'embedded', file: './data/events.sqlite' });
+    expect(config.http).toEqual({ port: 3000, host: '0.0.0.0', bodyLimitBytes: 65536 });
+    expect(config.aggregates.snapshotEvery).toBe(100);
+    expect(config.nodeEnv).toBe('production');
+  });
+
+  it('refuses to start without AUTH_JWT_SECRET unless NODE_ENV=development', () => {
+    expect(() => loadConfig({})).toThrow(ConfigError);
+    expect(() => loadConfig({ NODE_ENV: 'test' })).toThrow(/AUTH_JWT_SECRET is required/);
+    const dev = loadConfig({ NODE_ENV: 'development' });
+    expect(dev.auth).toEqual({ jwtSecret: DEV_JWT_SECRET, usingDevSecret: true });
+  });
+
+  it('names every bad variable', () => {
+    try {
+      loadConfig({
+        ...secret,
+        PORT: 'eighty',
+        SNAPSHOT_EVERY: '0',
+        EVENTSTORE_CONNECTION_STRING: 'http://x',
+        NODE_ENV: 'prod',
+      });
+      throw new Error('expected ConfigError');
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const text = (error as ConfigError).problems.join('\n');
+      for (const name of ['PORT', 'SNAPSHOT_EVERY', 'EVENTSTORE_CONNECTION_STRING', 'NODE_ENV'])
+        expect(text).toContain(name);
+    }
+  });
+
+  it('selects EventStoreDB by connection string and parses numbers', () => {
+    const config = loadConfig({
+      ...secret,
+      EVENTSTORE_CONNECTION_STRING: 'esdb://localhost:2113?tls=false',
+      PORT: '8080',
+      DATA_DIR: '/tmp/x/',
+      SNAPSHOT_EVERY: '50',
+    });
+    expect(config.eventStore).toEqual({ kind: 'esdb', connectionString: 'esdb://localhost:2113?tls=false' });
+    expect(config.http.port).toBe(8080);
+    expect(config.aggregates.snapshotEvery).toBe(50);
+    expect(config.dataDir).toBe('/tmp/x/');
+  });
+
+  it('rejects a short secret', () => {
+    expect(() => loadConfig({ AUTH_JWT_SECRET: 'short' })).toThrow(/AUTH_JWT_SECRET/);
+  });
+});
