@@ -62,13 +62,19 @@ export function decideCart(command: CartCommand, state: CartState): CartEvent[] 
       } else if (state.lines.length >= MAX_LINES_PER_CART) {
         throw CartErrors.tooManyLines(MAX_LINES_PER_CART);
       }
+      // The total must stay within what an order accepts, or checkout would yield an order that cannot be placed.
+      assertMinorUnits('total', cartTotal(state) + quantity * unitPrice);
       return [{ type: 'ItemAdded', data: { sku, name, quantity, unitPrice } }];
     }
     case 'ChangeItemQuantity': {
       assertOpen(state);
       const { sku, quantity } = command.data;
-      if (!lineOf(state, sku)) throw CartErrors.itemNotInCart(sku);
+      const line = lineOf(state, sku);
+      if (!line) throw CartErrors.itemNotInCart(sku);
       assertQuantity(sku, quantity);
+      if (quantity > line.quantity) {
+        assertMinorUnits('total', cartTotal(state) + (quantity - line.quantity) * line.unitPrice);
+      }
       return [{ type: 'ItemQuantityChanged', data: { sku, quantity } }];
     }
     case 'RemoveItem': {

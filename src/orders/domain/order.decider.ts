@@ -30,6 +30,13 @@ export function decideOrder(command: OrderCommand, state: OrderState): OrderEven
       const { orderId, cartId, customerId, currency } = command.data;
       assertCurrency(currency);
       if (command.data.lines.length === 0) throw OrderErrors.empty();
+      // The lines come from a checked-out cart, which already enforced these; checked again so that an order
+      // can never be placed with lines the cart would have refused (e.g. a negative price offsetting a total).
+      for (const { sku, quantity, unitPrice } of command.data.lines) {
+        if (sku.length === 0 || !Number.isInteger(quantity) || quantity < 1 || quantity > 999)
+          throw OrderErrors.invalidLine(sku);
+        assertMinorUnits('unitPrice', unitPrice);
+      }
       const lines: OrderLine[] = command.data.lines.map(({ sku, name, quantity, unitPrice }) => ({
         sku,
         name,

@@ -5,6 +5,13 @@ export const OrderErrors = {
   notFound: () => new DomainError('ORDER_NOT_FOUND', 'The order does not exist', 'not-found'),
   alreadyPlaced: () =>
     new DomainError('ORDER_ALREADY_PLACED', 'The order has already been placed', 'conflict'),
+  invalidLine: (sku: string) =>
+    new DomainError(
+      'INVALID_ORDER_LINE',
+      `Order line ${sku || '(no sku)'} needs a sku and a quantity from 1 to 999`,
+      'invalid',
+      { sku },
+    ),
   empty: () => new DomainError('ORDER_EMPTY', 'An order needs at least one line', 'invalid'),
   alreadyPaid: () => new DomainError('ORDER_ALREADY_PAID', 'The order has already been paid', 'conflict'),
   amountMismatch: (total: number, amount: number) =>
