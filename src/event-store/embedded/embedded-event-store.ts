@@ -260,6 +260,7 @@ export class EmbeddedEventStore extends EventStore {
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    this.assertOpen();
     const row = this.stmt.streamRevision.get(streamId);
     if (!row || row.revision < 0) return [];
     // Events older than the newest max_count are hidden, as with EventStoreDB's $maxCount.
@@ -283,12 +284,14 @@ export class EmbeddedEventStore extends EventStore {
   }
 
   async streamRevision(streamId: string): Promise<bigint | 'no_stream'> {
+    this.assertOpen();
     const row = this.stmt.streamRevision.get(streamId);
     return row && row.revision >= 0 ? BigInt(row.revision) : 'no_stream';
   }
 
   /** Note: like EventStoreDB's $all before a scavenge, this also returns events hidden by maxCount. */
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+    this.assertOpen();
     const after = options.after === undefined ? 0 : Number(options.after);
     return this.stmt.all.all(after, options.limit ?? -1).map(toRecorded);
   }
@@ -300,6 +303,10 @@ export class EmbeddedEventStore extends EventStore {
   async getStreamMetadata(streamId: string): Promise<StreamMetadata> {
     const row = this.stmt.streamRevision.get(streamId);
     return row?.max_count != null ? { maxCount: row.max_count } : {};
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new EventStoreUnavailableError('the event store is closed');
   }
 
   async close(): Promise<void> {

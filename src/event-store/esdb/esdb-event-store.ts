@@ -23,6 +23,7 @@ const {
   jsonEvent,
   ErrorType,
   isCommandError,
+  convertToCommandError,
   START,
   END,
   FORWARDS,
@@ -149,7 +150,9 @@ export class EsdbEventStore extends EventStore {
     await this.client.dispose();
   }
 
-  private translate(error: unknown, streamId: string, expected?: ExpectedRevision): Error {
+  private translate(raw: unknown, streamId: string, expected?: ExpectedRevision): Error {
+    // Some client paths (e.g. the server-features probe before an append) reject with the raw gRPC error.
+    const error = raw instanceof Error ? convertToCommandError(raw) : raw;
     if (error instanceof Error && isCommandError(error)) {
       if (error.type === ErrorType.WRONG_EXPECTED_VERSION && expected !== undefined) {
         const actual = (error as unknown as { actualVersion: bigint | string }).actualVersion;
