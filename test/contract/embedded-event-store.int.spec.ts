@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openSqlite } from '../../src/shared/infrastructure/sqlite.js';
 import { EmbeddedEventStore } from '../../src/event-store/embedded/embedded-event-store.js';
 import {
   EventStoreUnavailableError,
@@ -80,7 +81,7 @@ describe('EmbeddedEventStore (SQLite file specifics)', () => {
     expect(own.pragma('synchronous', { simple: true })).toBe(2);
 
     // WAL is recorded in the file itself: another connection sees it too.
-    const raw = new Database(file, { readonly: true });
+    const raw = openSqlite(file, { readonly: true });
     try {
       expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
     } finally {

@@ -577,6 +577,75 @@ export function describeEventStoreContract(
       );
     });
 
+    describe('readAll by event type', () => {
+      it(
+        'returns only events of the given types, in position order, after a position and within a limit',
+        async () => {
+          // Types of this test only, so that a shared server's other events cannot match.
+          const tag = randomUUID().slice(0, 8);
+          const [wanted, alsoWanted, other] = [`Wanted_${tag}`, `AlsoWanted_${tag}`, `Other_${tag}`];
+          const a = uniqueStreamId();
+          const b = uniqueStreamId();
+          const marker = await store().append(a, [newEvent(wanted, { n: -1 })], 'no_stream');
+          await store().append(a, [newEvent(other), newEvent(wanted, { n: 0 })], 0n);
+          await store().append(b, [newEvent(alsoWanted, { n: 1 }), newEvent(other)], 'no_stream');
+          await store().append(a, [newEvent(wanted, { n: 2 })], 2n);
+          const recorded = [...(await store().readStream(a)), ...(await store().readStream(b))]
+            .filter((e) => e.type !== other && e.position > marker.position)
+            .sort((x, y) => (x.position < y.position ? -1 : 1));
+
+          const read = await store().readAll({ after: marker.position, eventTypes: [wanted, alsoWanted] });
+          expect(read).toStrictEqual(recorded);
+          expect(read.map((e) => e.data['n'])).toEqual([0, 1, 2]);
+
+          expect(
+            await store().readAll({ after: marker.position, eventTypes: [wanted, alsoWanted], limit: 2 }),
+          ).toStrictEqual(recorded.slice(0, 2));
+          expect(
+            (await store().readAll({ after: recorded[0]!.position, eventTypes: [wanted] })).map(
+              (e) => e.data['n'],
+            ),
+          ).toEqual([2]);
+          // From the very start, the marker comes first.
+          const fromStart = await store().readAll({ eventTypes: [wanted], limit: 1 });
+          expect(fromStart.map((e) => e.data['n'])).toEqual([-1]);
+        },
+        timeout,
+      );
+
+      it(
+        'returns nothing for no types, for unknown types, or for a limit of 0',
+        async () => {
+          const tag = randomUUID().slice(0, 8);
+          const streamId = uniqueStreamId();
+          const marker = await store().append(streamId, [newEvent(`Known_${tag}`)], 'no_stream');
+          await store().append(streamId, [newEvent(`Known_${tag}`)], 0n);
+          const after = marker.position - 1n;
+          expect(await store().readAll({ after, eventTypes: [] })).toEqual([]);
+          expect(await store().readAll({ after, eventTypes: [`Unknown_${tag}`] })).toEqual([]);
+          expect(await store().readAll({ after, eventTypes: [`Known_${tag}`], limit: 0 })).toEqual([]);
+          expect(await store().readAll({ after, eventTypes: [`Known_${tag}`] })).toHaveLength(2);
+        },
+        timeout,
+      );
+    });
+
+    describe('headPosition', () => {
+      it(
+        'is at least the position of the newest append, as a bigint',
+        async () => {
+          const before = await store().headPosition();
+          expect(typeof before).toBe('bigint');
+          const result = await store().append(uniqueStreamId(), newEvents(2), 'no_stream');
+          const head = await store().headPosition();
+          // A shared server may have newer events of other writers: never older than ours.
+          expect(head >= result.position).toBe(true);
+          expect(head > before).toBe(true);
+        },
+        timeout,
+      );
+    });
+
     describe('streamRevision', () => {
       it(
         'is the revision of the last event, or no_stream',

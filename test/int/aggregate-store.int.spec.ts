@@ -13,17 +13,13 @@ import {
 } from '../../src/event-store/aggregate-store.js';
 import type { LoadedAggregate, PendingEvent } from '../../src/event-store/aggregate-type.js';
 import { EmbeddedEventStore } from '../../src/event-store/embedded/embedded-event-store.js';
-import {
+import type {
   EventStore,
-  type AppendResult,
-  type EventToAppend,
-  type ExpectedRevision,
-  type JsonObject,
-  type ReadAllOptions,
-  type ReadStreamOptions,
-  type RecordedEvent,
-  type StreamMetadata,
+  JsonObject,
+  ReadStreamOptions,
+  RecordedEvent,
 } from '../../src/event-store/event-store.port.js';
+import { DelegatingEventStore } from '../support/delegating-event-store.js';
 
 interface RecordedRead {
   readonly streamId: string;
@@ -31,48 +27,16 @@ interface RecordedRead {
 }
 
 /** Passes everything through to a real store and records every readStream call. */
-class RecordingEventStore extends EventStore {
+class RecordingEventStore extends DelegatingEventStore {
   readonly reads: RecordedRead[] = [];
-
-  constructor(private readonly inner: EventStore) {
-    super();
-  }
 
   readsOf(streamId: string): RecordedRead[] {
     return this.reads.filter((read) => read.streamId === streamId);
   }
 
-  append(
-    streamId: string,
-    events: readonly EventToAppend[],
-    expected: ExpectedRevision,
-  ): Promise<AppendResult> {
-    return this.inner.append(streamId, events, expected);
-  }
-
-  readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
+  override readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
     this.reads.push({ streamId, options });
     return this.inner.readStream(streamId, options);
-  }
-
-  streamRevision(streamId: string): Promise<bigint | 'no_stream'> {
-    return this.inner.streamRevision(streamId);
-  }
-
-  readAll(options?: ReadAllOptions): Promise<RecordedEvent[]> {
-    return this.inner.readAll(options);
-  }
-
-  setStreamMetadata(streamId: string, metadata: StreamMetadata): Promise<void> {
-    return this.inner.setStreamMetadata(streamId, metadata);
-  }
-
-  getStreamMetadata(streamId: string): Promise<StreamMetadata> {
-    return this.inner.getStreamMetadata(streamId);
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
   }
 }
 

@@ -1,31 +1,33 @@
 import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openSqlite } from '../../shared/infrastructure/sqlite.js';
 import {
   EventStore,
   EventStoreUnavailableError,
   WrongExpectedRevisionError,
   type AppendResult,
+  type ConsumerGroupInfo,
+  type ConsumerGroupSettings,
+  type DeliveryHandler,
   type EventToAppend,
   type ExpectedRevision,
-  type JsonObject,
+  type GroupSubscription,
+  type ParkedEvent,
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
   type StreamMetadata,
 } from '../event-store.port.js';
+import {
+  EmbeddedConsumerGroups,
+  type ConsumerGroupOptions,
+  type ConsumerGroupStats,
+} from './embedded-consumer-groups.js';
+import { EVENT_COLUMNS, placeholders, toRecorded, type EventRow } from './embedded-rows.js';
 
-interface EventRow {
-  position: number;
-  stream_id: string;
-  revision: number;
-  event_id: string;
-  type: string;
-  data: string;
-  metadata: string;
-  created: number;
-}
+export type EmbeddedEventStoreOptions = ConsumerGroupOptions;
 
 interface PendingAppend {
   readonly streamId: string;
@@ -54,7 +56,7 @@ const SCHEMA = `
   ) WITHOUT ROWID;
 `;
 
-const COLUMNS = 'position, stream_id, revision, event_id, type, data, metadata, created';
+const COLUMNS = EVENT_COLUMNS;
 
 /** Raised inside the batch transaction for one append; rolls back only that append's savepoint. */
 class AppendRejected extends Error {
@@ -68,6 +70,9 @@ class AppendRejected extends Error {
  * survives a power cut. Throughput comes from group commit: every append requested during one event-loop
  * turn is committed in one transaction (one fsync), each append still checked on its own inside its own
  * savepoint, so one failing append never takes the others down.
+ *
+ * Consumer groups (see EmbeddedConsumerGroups) keep their state in the same file through a second
+ * connection, and wake up on this store's post-commit notification instead of polling the file.
  */
 export class EmbeddedEventStore extends EventStore {
   private readonly db: Database.Database;
@@ -75,6 +80,9 @@ export class EmbeddedEventStore extends EventStore {
   private queue: PendingAppend[] = [];
   private flushScheduled = false;
   private closed = false;
+  private closing: Promise<void> | null = null;
+  private readonly consumers: EmbeddedConsumerGroups;
+  private readonly filteredAll = new Map<number, Database.Statement<unknown[], EventRow>>();
 
   private readonly stmt: {
     streamRevision: Database.Statement<[string], { revision: number; max_count: number | null }>;
@@ -88,16 +96,20 @@ export class EmbeddedEventStore extends EventStore {
     forwards: Database.Statement<[string, number, number], EventRow>;
     backwards: Database.Statement<[string, number, number, number], EventRow>;
     all: Database.Statement<[number, number], EventRow>;
+    head: Database.Statement<[], { head: number | null }>;
     setMaxCount: Database.Statement<[string, number | null]>;
   };
   private readonly appendBatch: Database.Transaction<
     (batch: PendingAppend[]) => (AppendResult | AppendRejected)[]
   >;
 
-  constructor(readonly file: string) {
+  constructor(
+    readonly file: string,
+    options: EmbeddedEventStoreOptions = {},
+  ) {
     super();
     mkdirSync(dirname(file), { recursive: true });
-    this.db = new Database(file);
+    this.db = openSqlite(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
@@ -121,6 +133,7 @@ export class EmbeddedEventStore extends EventStore {
         `SELECT ${COLUMNS} FROM events WHERE stream_id = ? AND revision <= ? AND revision >= ? ORDER BY revision DESC LIMIT ?`,
       ),
       all: this.db.prepare(`SELECT ${COLUMNS} FROM events WHERE position > ? ORDER BY position ASC LIMIT ?`),
+      head: this.db.prepare('SELECT MAX(position) AS head FROM events'),
       setMaxCount: this.db.prepare(
         'INSERT INTO streams (stream_id, revision, max_count) VALUES (?, -1, ?) ON CONFLICT (stream_id) DO UPDATE SET max_count = excluded.max_count',
       ),
@@ -136,6 +149,10 @@ export class EmbeddedEventStore extends EventStore {
         }
       }),
     );
+    // One listener per consumer group (plus the application's): more than EventEmitter's default ten is normal.
+    this.emitter.setMaxListeners(0);
+    // After the schema: the second connection finds the events table and WAL mode in place.
+    this.consumers = new EmbeddedConsumerGroups(file, this, options);
   }
 
   append(
@@ -143,6 +160,7 @@ export class EmbeddedEventStore extends EventStore {
     events: readonly EventToAppend[],
     expected: ExpectedRevision,
   ): Promise<AppendResult> {
+    // Still accepted while close() stops the consumer groups: a handler in flight may append (a saga).
     if (this.closed) return Promise.reject(new EventStoreUnavailableError('the event store is closed'));
     return new Promise<AppendResult>((resolve, reject) => {
       this.queue.push({ streamId, events, expected, resolve, reject });
@@ -289,11 +307,61 @@ export class EmbeddedEventStore extends EventStore {
     return row && row.revision >= 0 ? BigInt(row.revision) : 'no_stream';
   }
 
-  /** Note: like EventStoreDB's $all before a scavenge, this also returns events hidden by maxCount. */
+  /**
+   * Note: like EventStoreDB's $all before a scavenge, this also returns events hidden by maxCount.
+   * `eventTypes` filters in SQL: the primary key is walked from `after` and rows of other types are skipped
+   * (no type index: see CONSUMER_GROUP_SCHEMA for the measurements).
+   */
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
     this.assertOpen();
     const after = options.after === undefined ? 0 : Number(options.after);
-    return this.stmt.all.all(after, options.limit ?? -1).map(toRecorded);
+    const limit = options.limit ?? -1;
+    if (options.eventTypes === undefined) return this.stmt.all.all(after, limit).map(toRecorded);
+    const types = [...new Set(options.eventTypes)];
+    if (types.length === 0 || limit === 0) return [];
+    return this.filteredAllStatement(types.length)
+      .all(after, ...types, limit)
+      .map(toRecorded);
+  }
+
+  async headPosition(): Promise<bigint> {
+    this.assertOpen();
+    const head = this.stmt.head.get()?.head ?? null;
+    return head === null ? -1n : BigInt(head);
+  }
+
+  subscribeToGroup(settings: ConsumerGroupSettings, handler: DeliveryHandler): GroupSubscription {
+    if (this.closing) throw new EventStoreUnavailableError('the event store is closed');
+    return this.consumers.subscribe(settings, handler);
+  }
+
+  async listParked(group: string, options: { limit?: number } = {}): Promise<ParkedEvent[]> {
+    return this.consumers.listParked(group, options.limit);
+  }
+
+  async replayParked(group: string, options: { limit?: number } = {}): Promise<number> {
+    return this.consumers.replayParked(group, options.limit);
+  }
+
+  async groupInfo(group: string): Promise<ConsumerGroupInfo> {
+    return this.consumers.groupInfo(group);
+  }
+
+  /** What a group's delivery loop in this process has done (null: no subscriber here). Diagnostics, tests. */
+  consumerGroupStats(group: string): ConsumerGroupStats | null {
+    return this.consumers.stats(group);
+  }
+
+  private filteredAllStatement(count: number): Database.Statement<unknown[], EventRow> {
+    let stmt = this.filteredAll.get(count);
+    if (!stmt) {
+      stmt = this.db.prepare<unknown[], EventRow>(
+        `SELECT ${COLUMNS} FROM events WHERE position > ? AND type IN (${placeholders(count)})
+         ORDER BY position ASC LIMIT ?`,
+      );
+      this.filteredAll.set(count, stmt);
+    }
+    return stmt;
   }
 
   async setStreamMetadata(streamId: string, metadata: StreamMetadata): Promise<void> {
@@ -309,23 +377,21 @@ export class EmbeddedEventStore extends EventStore {
     if (this.closed) throw new EventStoreUnavailableError('the event store is closed');
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.flush();
-    this.closed = true;
-    this.db.close();
+  /**
+   * Stops every consumer group first (each settles its batch in flight, which may still need the file),
+   * then commits the appends still queued and closes both connections.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      try {
+        await this.consumers.close();
+      } finally {
+        // Every append accepted before this point is committed.
+        this.flush();
+        this.closed = true;
+        this.db.close();
+      }
+    })();
+    return this.closing;
   }
-}
-
-function toRecorded(row: EventRow): RecordedEvent {
-  return {
-    streamId: row.stream_id,
-    id: row.event_id,
-    type: row.type,
-    revision: BigInt(row.revision),
-    position: BigInt(row.position),
-    created: new Date(row.created),
-    data: JSON.parse(row.data) as JsonObject,
-    metadata: JSON.parse(row.metadata) as JsonObject,
-  };
 }

@@ -1,0 +1,63 @@
+import {
+  EventStore,
+  type AppendResult,
+  type ConsumerGroupInfo,
+  type ConsumerGroupSettings,
+  type DeliveryHandler,
+  type EventToAppend,
+  type ExpectedRevision,
+  type GroupSubscription,
+  type ParkedEvent,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  type StreamMetadata,
+} from '../../src/event-store/event-store.port.js';
+
+/** Forwards every call to a real store; tests override the calls they want to observe or disturb. */
+export class DelegatingEventStore extends EventStore {
+  constructor(protected readonly inner: EventStore) {
+    super();
+  }
+
+  append(
+    streamId: string,
+    events: readonly EventToAppend[],
+    expected: ExpectedRevision,
+  ): Promise<AppendResult> {
+    return this.inner.append(streamId, events, expected);
+  }
+  readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]> {
+    return this.inner.readStream(streamId, options);
+  }
+  streamRevision(streamId: string): Promise<bigint | 'no_stream'> {
+    return this.inner.streamRevision(streamId);
+  }
+  readAll(options?: ReadAllOptions): Promise<RecordedEvent[]> {
+    return this.inner.readAll(options);
+  }
+  headPosition(): Promise<bigint> {
+    return this.inner.headPosition();
+  }
+  subscribeToGroup(settings: ConsumerGroupSettings, handler: DeliveryHandler): GroupSubscription {
+    return this.inner.subscribeToGroup(settings, handler);
+  }
+  listParked(group: string, options?: { limit?: number }): Promise<ParkedEvent[]> {
+    return this.inner.listParked(group, options);
+  }
+  replayParked(group: string, options?: { limit?: number }): Promise<number> {
+    return this.inner.replayParked(group, options);
+  }
+  groupInfo(group: string): Promise<ConsumerGroupInfo> {
+    return this.inner.groupInfo(group);
+  }
+  setStreamMetadata(streamId: string, metadata: StreamMetadata): Promise<void> {
+    return this.inner.setStreamMetadata(streamId, metadata);
+  }
+  getStreamMetadata(streamId: string): Promise<StreamMetadata> {
+    return this.inner.getStreamMetadata(streamId);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
