@@ -25,7 +25,15 @@ module.exports = {
       comment: 'Handlers import their domain, shared/application and ports — never adapters or http/.',
       severity: 'error',
       from: { path: '^src/[^/]+/application/' },
-      to: { path: ['^src/event-store/(embedded|esdb)/', '/http/', '^src/shared/http/', '@nestjs/platform-'] },
+      to: {
+        path: [
+          '^src/event-store/(embedded|esdb)/',
+          '^src/read-side/(embedded|mongo)/',
+          '/http/',
+          '^src/shared/http/',
+          '@nestjs/platform-',
+        ],
+      },
     },
     {
       name: 'http-no-domain-or-adapters',
@@ -33,7 +41,11 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/[^/]+/http/' },
       to: {
-        path: ['^src/[^/]+/domain/(?!.*\\.events\\.ts$)', '^src/event-store/(embedded|esdb)/'],
+        path: [
+          '^src/[^/]+/domain/(?!.*\\.events\\.ts$)',
+          '^src/event-store/(embedded|esdb)/',
+          '^src/read-side/(embedded|mongo)/',
+        ],
         pathNot: '^src/shared/domain/',
       },
     },
@@ -41,8 +53,33 @@ module.exports = {
       name: 'adapters-only-in-composition-root',
       comment: 'Only modules (the composition root) may import adapters.',
       severity: 'error',
-      from: { path: '^src/', pathNot: ['\\.module\\.ts$', '^src/event-store/(embedded|esdb)/'] },
-      to: { path: '^src/event-store/(embedded|esdb)/' },
+      from: {
+        path: '^src/',
+        pathNot: ['\\.module\\.ts$', '^src/event-store/(embedded|esdb)/', '^src/read-side/(embedded|mongo)/'],
+      },
+      to: { path: ['^src/event-store/(embedded|esdb)/', '^src/read-side/(embedded|mongo)/'] },
+    },
+    {
+      name: 'projections-are-pure',
+      comment: 'Projections are pure functions over events: no store, driver or framework import.',
+      severity: 'error',
+      from: { path: '^src/read-side/projections/' },
+      to: {
+        path: [
+          '^src/read-side/(embedded|mongo)/',
+          '^src/read-side/runtime/(?!projection\\.ts$)',
+          '@nestjs/',
+          'mongodb',
+          'better-sqlite3',
+        ],
+      },
+    },
+    {
+      name: 'projections-no-io',
+      comment: 'Projections never touch Node built-ins (no clock, no randomness, no I/O).',
+      severity: 'error',
+      from: { path: '^src/read-side/projections/' },
+      to: { dependencyTypes: ['core'] },
     },
     {
       name: 'no-circular',

@@ -5,7 +5,7 @@
  *
  *   node bench/load.mjs '<json-config>'        (or: node bench/load.mjs @/path/to/config.json)
  *
- * Config: { url, token, carts: [cartId...], skus, connections, duration (s), timeout (s) }.
+ * Config: { url, token, carts: [cartId...], skus, connections, duration (s), timeout (s), rate? (req/s) }.
  * Every request is `POST /carts/<random cart>/items` adding 1 unit of a random sku `sku-<n>` (n < skus)
  * whose unitPrice is fixed per sku, so any cart can take skus × 999 adds before a line is full.
  * Prints one JSON object (a summary of autocannon's result) on stdout and exits 0; exits 1 on failure.
@@ -19,7 +19,7 @@ function readConfig(arg) {
 }
 
 const config = readConfig(process.argv[2]);
-const { url, token, carts, skus = 90, connections = 16, duration = 10, timeout = 10 } = config;
+const { url, token, carts, skus = 90, connections = 16, duration = 10, timeout = 10, rate } = config;
 if (!Array.isArray(carts) || carts.length === 0) throw new Error('config.carts must be a non-empty list');
 
 /** One pre-encoded body per sku (the body does not depend on the cart). */
@@ -34,6 +34,8 @@ const instance = autocannon({
   connections,
   duration,
   timeout,
+  // A steady offered load (requests/s over all connections) instead of as fast as possible.
+  ...(rate ? { overallRate: rate } : {}),
   method: 'POST',
   headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
   requests: [

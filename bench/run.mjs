@@ -12,7 +12,10 @@
  * Part 2 (load): aggregate load time vs stream length, with and without snapshots (bench/aggregate-load.mjs).
  *
  * Environment:
- *   BENCH_ONLY=http|load        run one part only
+ *   BENCH_ONLY=http,load,...    run only these parts (http, load, projection, freshness)
+ *   BENCH_FRESHNESS_RATE=n      command rate of the freshness part (default: half the spread-c16 maximum
+ *                               measured in this run, else 1500)
+ *   MONGODB_URI                 also measure projections into this MongoDB-wire server
  *   BENCH_DURATION=10           seconds measured per scenario run (warm-up BENCH_WARMUP=2 s not counted)
  *   BENCH_RUNS=1                runs per scenario (fresh service each); the table shows medians
  *   BENCH_SCENARIOS=a,b         only these scenarios (names as in the table, e.g. spread-c16,hot-c16)
@@ -27,7 +30,9 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fmt, runAggregateLoadBench } from './aggregate-load.mjs';
+import { performance } from 'node:perf_hooks';
+import { fmt, percentile, runAggregateLoadBench } from './aggregate-load.mjs';
+import { projectionTable, runProjectionBench } from './projections.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const env = process.env;
@@ -45,8 +50,13 @@ function numberFromEnv(name, fallback, { integer = false, min = 0 } = {}) {
 const DURATION = numberFromEnv('BENCH_DURATION', 10, { min: 1 });
 const WARMUP = numberFromEnv('BENCH_WARMUP', 2, { min: 0 });
 const RUNS = numberFromEnv('BENCH_RUNS', 1, { integer: true, min: 1 });
-const ONLY = env.BENCH_ONLY?.trim() || 'all';
-if (!['all', 'http', 'load'].includes(ONLY)) throw new Error(`BENCH_ONLY=${ONLY}: expected http or load`);
+const PARTS = ['http', 'load', 'projection', 'freshness'];
+const ONLY = (env.BENCH_ONLY?.trim() || PARTS.join(',')).split(',').map((p) => p.trim());
+for (const part of ONLY)
+  if (!PARTS.includes(part)) throw new Error(`BENCH_ONLY=${env.BENCH_ONLY}: parts are ${PARTS.join(', ')}`);
+const FRESHNESS_RATE = env.BENCH_FRESHNESS_RATE
+  ? numberFromEnv('BENCH_FRESHNESS_RATE', 1500, { min: 1 })
+  : undefined;
 const ONLY_SCENARIOS = env.BENCH_SCENARIOS?.split(',')
   .map((s) => s.trim())
   .filter(Boolean);
@@ -170,7 +180,8 @@ async function startService() {
     HOST: '127.0.0.1',
     LOG_LEVEL: 'error',
   };
-  delete childEnv.EVENTSTORE_CONNECTION_STRING; // always the embedded store
+  delete childEnv.EVENTSTORE_CONNECTION_STRING; // always the embedded stores
+  delete childEnv.MONGODB_URI;
   const child = track(
     spawn(process.execPath, [mainJs], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] }),
   );
@@ -269,11 +280,11 @@ async function seedCarts(service, count) {
 }
 
 /** Runs bench/load.mjs in its own process and returns its JSON summary. */
-async function runLoad(service, carts, connections, duration) {
+async function runLoad(service, carts, connections, duration, rate) {
   const configFile = join(service.dataDir, `load-${randomUUID()}.json`);
   await writeFile(
     configFile,
-    JSON.stringify({ url: service.base, token: TOKEN, carts, skus: SKUS, connections, duration }),
+    JSON.stringify({ url: service.base, token: TOKEN, carts, skus: SKUS, connections, duration, rate }),
   );
   const child = track(
     spawn(process.execPath, [join(ROOT, 'bench', 'load.mjs'), `@${configFile}`], {
@@ -306,7 +317,7 @@ async function runLoad(service, carts, connections, duration) {
  */
 async function verifyCarts(service, carts, loads) {
   const read = await pool(carts, 16, async (id) => {
-    const { status, json, text } = await call(service, 'GET', `/carts/${id}`);
+    const { status, json, text } = await call(service, 'GET', `/carts/${id}?consistency=strong`);
     if (status !== 200) throw new Error(`GET /carts/${id} answered ${status}: ${text.slice(0, 500)}`);
     const revision = Number(json?.meta?.revision);
     const lines = json?.data?.lines ?? [];
@@ -439,6 +450,69 @@ async function runHttpPart() {
   return { rows, notes, correctnessFailed };
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// Part 4: write → read-model freshness at a steady command rate
+
+/**
+ * While autocannon offers a steady add-item load (half the maximum), a probe adds an item to a cart of its
+ * own every 20 ms and immediately reads it back with `?minRevision=<the revision it wrote>`: the time that
+ * read takes is how long the write took to reach the read model (the server answers as soon as the
+ * projection has written it; it includes one loopback round trip).
+ */
+async function runFreshnessPart(rate) {
+  const service = await startService();
+  try {
+    const carts = await seedCarts(service, 1000);
+    const [probeCart] = await seedCarts(service, 1);
+    const samples = [];
+    let stale = 0;
+    let stop = false;
+    const probe = (async () => {
+      for (let i = 0; !stop; i++) {
+        const added = await call(service, 'POST', `/carts/${probeCart}/items`, {
+          sku: `probe-${i % 80}`,
+          name: 'probe',
+          quantity: 1,
+          unitPrice: 1,
+        });
+        if (added.status !== 200) throw new Error(`probe add-item answered ${added.status}: ${added.text}`);
+        const started = performance.now();
+        const read = await call(service, 'GET', `/carts/${probeCart}?minRevision=${added.json.revision}`);
+        samples.push(performance.now() - started);
+        if (read.json?.meta?.stale !== false) stale++;
+        await sleep(20);
+      }
+    })();
+    const load = await runLoad(service, carts, 32, DURATION, Math.round(rate));
+    stop = true;
+    await probe;
+    return {
+      rate,
+      achieved: load['2xx'] / load.duration,
+      p50: percentile(samples, 50),
+      p99: percentile(samples, 99),
+      max: percentile(samples, 100),
+      samples: samples.length,
+      stale,
+      non2xx: load.non2xx,
+    };
+  } finally {
+    await stopService(service);
+  }
+}
+
+function freshnessTable(r) {
+  return [
+    `### Write → read-model freshness (embedded stores, ${DURATION} s at a steady ${Math.round(r.rate)} add-item/s)`,
+    '',
+    '| offered commands/s | achieved 2xx/s | probe samples | freshness p50 ms | p99 ms | max ms | stale answers | target |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    `| ${Math.round(r.rate)} | ${Math.round(r.achieved)} | ${r.samples} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.max)} | ${r.stale} | ${r.p99 <= 50 && r.stale === 0 ? '✓' : '✗'} (p99 ≤ 50 ms) |`,
+    '',
+    'Freshness = time of `GET /carts/:id?minRevision=<revision just written>` issued right after the write was acknowledged (includes one loopback round trip).',
+  ].join('\n');
+}
+
 function verdict(row) {
   const { target } = row.scenario;
   if (!target) return '—';
@@ -524,7 +598,7 @@ function machineInfo() {
     `Node ${process.version} on ${os.platform()} ${os.release()} (${os.arch()}), ${cpus.length} CPUs (${cpus[0]?.model.trim() ?? 'unknown'}), ` +
       `${Math.round(os.totalmem() / 2 ** 30)} GiB RAM; load generator (autocannon) on the same machine, over loopback. ${new Date().toISOString()}`,
     '',
-    'Reproduce: `npm run bench` (both parts), `BENCH_ONLY=http npm run bench`, `BENCH_ONLY=load npm run bench`;',
+    'Reproduce: `npm run bench` (every part), or `BENCH_ONLY=http,load,projection,freshness npm run bench` for some;',
     '`BENCH_DURATION=<s>` (default 10), `BENCH_RUNS=<n>` (default 1, medians), `BENCH_SCENARIOS=spread-c16,hot-c16`.',
   ].join('\n');
 }
@@ -534,9 +608,11 @@ async function main() {
   const sections = [machineInfo()];
   let failed = false;
 
-  if (ONLY !== 'load') {
+  let maxRate;
+  if (ONLY.includes('http')) {
     try {
       const http = await runHttpPart();
+      maxRate = http.rows.find((row) => row.scenario.name === 'spread-c16')?.okPerSecond;
       sections.push(httpTable(http));
       if (http.notes.length) sections.push(['Notes (HTTP):', ...http.notes.map((n) => `- ${n}`)].join('\n'));
       if (http.correctnessFailed) failed = true;
@@ -547,7 +623,7 @@ async function main() {
     }
   }
 
-  if (ONLY !== 'http') {
+  if (ONLY.includes('load')) {
     try {
       const load = await runAggregateLoadBench({ root: ROOT, log, onTempDir: (dir) => tempDirs.add(dir) });
       sections.push(loadTable(load));
@@ -556,6 +632,30 @@ async function main() {
       failed = true;
       sections.push(`### Aggregate load time\n\nFAILED: ${error?.stack ?? error}`);
       log(`aggregate load part failed: ${error?.stack ?? error}`);
+    }
+  }
+
+  if (ONLY.includes('projection')) {
+    try {
+      sections.push(
+        projectionTable(await runProjectionBench({ root: ROOT, log, onTempDir: (dir) => tempDirs.add(dir) })),
+      );
+    } catch (error) {
+      failed = true;
+      sections.push(`### Projection throughput\n\nFAILED: ${error?.stack ?? error}`);
+      log(`projection part failed: ${error?.stack ?? error}`);
+    }
+  }
+
+  if (ONLY.includes('freshness')) {
+    try {
+      const rate = FRESHNESS_RATE ?? (maxRate ? maxRate / 2 : 1500);
+      log(`freshness: ${Math.round(rate)} commands/s for ${DURATION} s`);
+      sections.push(freshnessTable(await runFreshnessPart(rate)));
+    } catch (error) {
+      failed = true;
+      sections.push(`### Freshness\n\nFAILED: ${error?.stack ?? error}`);
+      log(`freshness part failed: ${error?.stack ?? error}`);
     }
   }
 

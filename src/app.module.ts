@@ -9,6 +9,7 @@ import { APP_CONFIG, type AppConfig } from './config/app-config.js';
 import { EventStoreModule } from './event-store/event-store.module.js';
 import { OperationsModule } from './operations/operations.module.js';
 import { OrdersModule } from './orders/orders.module.js';
+import { ReadSideModule } from './read-side/read-side.module.js';
 import { ProblemDetailsFilter } from './shared/http/problem-details.filter.js';
 
 /** Composition root: the only place where configuration picks adapters. */
@@ -29,6 +30,7 @@ export class AppModule {
           verifyOptions: { algorithms: ['HS256'] },
         }),
         EventStoreModule,
+        ReadSideModule,
         CartsModule,
         OrdersModule,
         OperationsModule,

@@ -50,6 +50,30 @@ class EnvironmentVariables {
   @Transform(emptyToUndefined)
   @IsOptional()
   @IsString()
+  @Matches(/^mongodb(\+srv)?:\/\//, { message: 'MONGODB_URI must start with mongodb:// or mongodb+srv://' })
+  MONGODB_URI?: string;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(60_000)
+  READ_WAIT_MS = 2000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  PROJECTION_BATCH_SIZE = 500;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(100)
+  PROJECTION_MAX_RETRIES = 5;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
   @MinLength(16)
   @MaxLength(512)
   AUTH_JWT_SECRET?: string;
@@ -108,6 +132,14 @@ export interface AppConfig {
     readonly cacheSize: number;
     readonly commandRetries: number;
   };
+  readonly readStore:
+    { readonly kind: 'embedded'; readonly file: string } | { readonly kind: 'mongo'; readonly uri: string };
+  readonly readSide: {
+    /** How long a read with `minRevision` waits for its projection. */
+    readonly readWaitMs: number;
+    readonly batchSize: number;
+    readonly maxRetries: number;
+  };
   readonly logLevel: string;
   readonly dataDir: string;
 }
@@ -123,7 +155,7 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const known = Object.keys(new EnvironmentVariables());
   const raw: Record<string, string> = {};
-  for (const key of [...known, 'EVENTSTORE_CONNECTION_STRING', 'AUTH_JWT_SECRET']) {
+  for (const key of [...known, 'EVENTSTORE_CONNECTION_STRING', 'AUTH_JWT_SECRET', 'MONGODB_URI']) {
     const value = env[key];
     if (value !== undefined && value !== '') raw[key] = value;
   }
@@ -141,13 +173,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const dataDir = vars.DATA_DIR;
+  const dataDir = vars.DATA_DIR.replace(/\/+$/, '') || '/';
   return {
     nodeEnv: vars.NODE_ENV,
     http: { port: vars.PORT, host: vars.HOST, bodyLimitBytes: vars.BODY_LIMIT_BYTES },
     eventStore: vars.EVENTSTORE_CONNECTION_STRING
       ? { kind: 'esdb', connectionString: vars.EVENTSTORE_CONNECTION_STRING }
-      : { kind: 'embedded', file: `${dataDir.replace(/\/+$/, '')}/events.sqlite` },
+      : { kind: 'embedded', file: `${dataDir}/events.sqlite` },
+    readStore: vars.MONGODB_URI
+      ? { kind: 'mongo', uri: vars.MONGODB_URI }
+      : { kind: 'embedded', file: `${dataDir}/read.sqlite` },
+    readSide: {
+      readWaitMs: vars.READ_WAIT_MS,
+      batchSize: vars.PROJECTION_BATCH_SIZE,
+      maxRetries: vars.PROJECTION_MAX_RETRIES,
+    },
     auth: {
       jwtSecret: vars.AUTH_JWT_SECRET ?? DEV_JWT_SECRET,
       usingDevSecret: vars.AUTH_JWT_SECRET === undefined,

@@ -6,10 +6,15 @@ import { PlaceOrderHandler } from './application/commands/place-order/place-orde
 import { RefundOrderHandler } from './application/commands/refund-order/refund-order.handler.js';
 import { ShipOrderHandler } from './application/commands/ship-order/ship-order.handler.js';
 import { GetOrderHandler } from './application/queries/get-order/get-order.handler.js';
+import { PlaceOrderOnCheckout } from './application/place-order-on-checkout/place-order-on-checkout.process-manager.js';
+import { GetCustomerTimelineHandler } from './application/queries/get-customer-timeline/get-customer-timeline.handler.js';
+import { GetOrderTimelineHandler } from './application/queries/get-order-timeline/get-order-timeline.handler.js';
+import { ListOrdersHandler } from './application/queries/list-orders/list-orders.handler.js';
+import { CustomersController } from './http/customers.controller.js';
 import { OrdersController } from './http/orders.controller.js';
 
 @Module({
-  controllers: [OrdersController],
+  controllers: [OrdersController, CustomersController],
   providers: [
     PlaceOrderHandler,
     PayOrderHandler,
@@ -18,6 +23,10 @@ import { OrdersController } from './http/orders.controller.js';
     CancelOrderHandler,
     RefundOrderHandler,
     GetOrderHandler,
+    ListOrdersHandler,
+    GetOrderTimelineHandler,
+    GetCustomerTimelineHandler,
+    PlaceOrderOnCheckout,
   ],
 })
 export class OrdersModule {}

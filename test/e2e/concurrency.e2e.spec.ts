@@ -36,7 +36,10 @@ describe('concurrent writers never lose an update', () => {
     const events = await t.readStream(`cart-${cartId}`);
     const added = events.filter((e) => e.type === 'ItemAdded');
     expect(added).toHaveLength(ok.length);
-    const cart = await t.http.get(`/carts/${cartId}`).set('authorization', shopper).expect(200);
+    const cart = await t.http
+      .get(`/carts/${cartId}?consistency=strong`)
+      .set('authorization', shopper)
+      .expect(200);
     const skus = ok.map((r) => (r.request as unknown as { _data: { sku: string } })._data.sku).sort();
     expect(cart.body.data.lines.map((l: { sku: string }) => l.sku).sort()).toEqual(skus);
     expect(cart.body.meta.revision).toBe(ok.length);
@@ -49,8 +52,8 @@ describe('concurrent writers never lose an update', () => {
       const shopper = t.bearer('c-two', 'shopper');
       const cartId = await openCart(t, shopper);
       // Both instances cache the cart, then write alternately: every write after the first finds a stale cache.
-      await t.http.get(`/carts/${cartId}`).set('authorization', shopper).expect(200);
-      await other.http.get(`/carts/${cartId}`).set('authorization', shopper).expect(200);
+      await t.http.get(`/carts/${cartId}?consistency=strong`).set('authorization', shopper).expect(200);
+      await other.http.get(`/carts/${cartId}?consistency=strong`).set('authorization', shopper).expect(200);
       const responses = await Promise.all(
         Array.from({ length: 40 }, (_, i) =>
           (i % 2 === 0 ? t : other).http
@@ -62,7 +65,10 @@ describe('concurrent writers never lose an update', () => {
       expect(responses.every((r) => r.status === 200 || r.status === 409)).toBe(true);
       const ok = responses.filter((r) => r.status === 200);
       expect(ok.length).toBeGreaterThan(0);
-      const cart = await other.http.get(`/carts/${cartId}`).set('authorization', shopper).expect(200);
+      const cart = await other.http
+        .get(`/carts/${cartId}?consistency=strong`)
+        .set('authorization', shopper)
+        .expect(200);
       expect(cart.body.data.lines).toHaveLength(ok.length);
       expect(cart.body.meta.revision).toBe(ok.length);
       const events = await t.readStream(`cart-${cartId}`);

@@ -70,7 +70,7 @@ describe('crash safety: kill -9 during a burst of appends', () => {
 
     service = await startService(env);
     for (const cartId of carts) {
-      const res = await fetch(`${service.url}/carts/${cartId}`, { headers });
+      const res = await fetch(`${service.url}/carts/${cartId}?consistency=strong`, { headers });
       expect(res.status).toBe(200);
       const body = (await res.json()) as { data: { lines: { sku: string }[] }; meta: { revision: number } };
       const skus = new Set(body.data.lines.map((l) => l.sku));

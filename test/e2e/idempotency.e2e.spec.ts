@@ -83,7 +83,10 @@ describe('Idempotency-Key and If-Match', () => {
       .expect(200);
     expect(retry.body).toEqual(first.body);
     expect(retry.headers.etag).toBe(first.headers.etag);
-    const cart = await t.http.get(`/carts/${cartId}`).set('authorization', shopper).expect(200);
+    const cart = await t.http
+      .get(`/carts/${cartId}?consistency=strong`)
+      .set('authorization', shopper)
+      .expect(200);
     expect(cart.body.data.lines.find((l: { sku: string }) => l.sku === 'mug').quantity).toBe(1);
     expect(await t.readStream(`cart-${cartId}`)).toHaveLength(3);
   });

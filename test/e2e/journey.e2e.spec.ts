@@ -46,26 +46,54 @@ describe('shopper journey: cart → order → paid → shipped → delivered', (
       .set('authorization', shopper)
       .expect(200, { id: cartId, revision: 4 });
 
-    const cart = await t.http.get(`/carts/${cartId}`).set('authorization', shopper).expect(200);
+    const cartData = {
+      id: cartId,
+      customerId: 'customer-1',
+      currency: 'EUR',
+      status: 'open',
+      lines: [{ sku: 'book-1', name: 'A book', quantity: 3, unitPrice: 1250, lineTotal: 3750 }],
+      total: 3750,
+      orderId: null,
+    };
+    const cart = await t.http
+      .get(`/carts/${cartId}?consistency=strong`)
+      .set('authorization', shopper)
+      .expect(200);
     expect(cart.headers.etag).toBe('"4"');
     expect(cart.body).toEqual({
-      data: {
-        id: cartId,
-        customerId: 'customer-1',
-        currency: 'EUR',
-        status: 'open',
-        lines: [{ sku: 'book-1', name: 'A book', quantity: 3, unitPrice: 1250, lineTotal: 3750 }],
-        total: 3750,
-        orderId: null,
+      data: cartData,
+      meta: { revision: 4, position: null, projectedAt: null, source: 'event-store', stale: false },
+    });
+    // The read model answers the same once the projection has caught up with the write.
+    const cached = await t.http
+      .get(`/carts/${cartId}?minRevision=4`)
+      .set('authorization', shopper)
+      .expect(200);
+    expect(cached.headers.etag).toBe('"4"');
+    expect(cached.body).toEqual({
+      data: cartData,
+      meta: {
+        revision: 4,
+        position: expect.any(Number),
+        projectedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+        source: 'read-store',
+        stale: false,
       },
-      meta: { revision: 4, source: 'event-store' },
     });
 
     const checkout = await t.http.post(`/carts/${cartId}/checkout`).set('authorization', shopper).expect(200);
     const orderId: string = checkout.body.orderId;
-    expect(checkout.body).toEqual({ id: cartId, revision: 5, orderId: expect.any(String) });
+    expect(checkout.body).toEqual({
+      id: cartId,
+      revision: 5,
+      orderId: expect.any(String),
+      orderPlaced: true,
+    });
 
-    const placed = await t.http.get(`/orders/${orderId}`).set('authorization', shopper).expect(200);
+    const placed = await t.http
+      .get(`/orders/${orderId}?consistency=strong`)
+      .set('authorization', shopper)
+      .expect(200);
     expect(placed.body.data).toMatchObject({
       id: orderId,
       cartId,
@@ -92,7 +120,7 @@ describe('shopper journey: cart → order → paid → shipped → delivered', (
       .expect(200, { id: orderId, revision: 3 });
 
     const delivered = await t.http
-      .get(`/orders/${orderId}`)
+      .get(`/orders/${orderId}?minRevision=3`)
       .set('authorization', t.bearer('aud', 'auditor'))
       .expect(200);
     expect(delivered.body.data).toMatchObject({
@@ -101,7 +129,12 @@ describe('shopper journey: cart → order → paid → shipped → delivered', (
       paymentId: 'pay-1',
       shipment: { carrier: 'DHL', trackingNumber: 'TRACK-1' },
     });
-    expect(delivered.body.meta).toEqual({ revision: 3, source: 'event-store' });
+    expect(delivered.body.meta).toMatchObject({ revision: 3, source: 'read-store', stale: false });
+    const strong = await t.http
+      .get(`/orders/${orderId}?consistency=strong`)
+      .set('authorization', shopper)
+      .expect(200);
+    expect(strong.body.data).toEqual(delivered.body.data);
 
     const cartEvents = await t.readStream(`cart-${cartId}`);
     expect(cartEvents.map((e) => e.type)).toEqual([

@@ -47,7 +47,7 @@ describe('configuration', () => {
     expect(config.eventStore).toEqual({ kind: 'esdb', connectionString: 'esdb://localhost:2113?tls=false' });
     expect(config.http.port).toBe(8080);
     expect(config.aggregates.snapshotEvery).toBe(50);
-    expect(config.dataDir).toBe('/tmp/x/');
+    expect(config.dataDir).toBe('/tmp/x'); // trailing slash dropped
   });
 
   it('rejects a short secret', () => {

@@ -1,4 +1,10 @@
-import { assertCurrency, assertMinorUnits, assertNever, type Decider } from '../../shared/domain/index.js';
+import {
+  assertCurrency,
+  assertMinorUnits,
+  assertNever,
+  SKU_PATTERN,
+  type Decider,
+} from '../../shared/domain/index.js';
 import type { CartCommand } from './cart.commands.js';
 import { CartErrors } from './cart.errors.js';
 import type { CartEvent } from './cart.events.js';
@@ -9,8 +15,6 @@ import {
   type CartLine,
   type CartState,
 } from './cart.state.js';
-
-const SKU = /^[A-Za-z0-9._-]{1,64}$/;
 
 export const initialCartState: CartState = {
   status: 'none',
@@ -51,7 +55,7 @@ export function decideCart(command: CartCommand, state: CartState): CartEvent[] 
     case 'AddItem': {
       assertOpen(state);
       const { sku, name, quantity, unitPrice } = command.data;
-      if (!SKU.test(sku)) throw CartErrors.invalidSku(sku);
+      if (!SKU_PATTERN.test(sku)) throw CartErrors.invalidSku(sku);
       if (name.trim().length === 0 || name.length > 200) throw CartErrors.invalidName();
       assertQuantity(sku, quantity);
       assertMinorUnits('unitPrice', unitPrice);

@@ -1,7 +1,5 @@
 import { IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
-import { MAX_MINOR_UNITS } from '../../shared/domain/money.js';
-
-export const SKU_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+import { MAX_MINOR_UNITS, SKU_PATTERN } from '../../shared/domain/index.js';
 
 export class OpenCartDto {
   @IsString()

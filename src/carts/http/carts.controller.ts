@@ -1,10 +1,11 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Res } from '@nestjs/common';
+import { Body, Controller, Query, Delete, Get, HttpCode, Param, Patch, Post, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type { FastifyReply } from 'fastify';
 import { Roles } from '../../auth/roles.decorator.js';
 import type { Actor, CommandContext } from '../../shared/application/command-context.js';
 import { CommandCtx, CurrentActor } from '../../shared/http/command-context.decorator.js';
-import { etag, mutationResponse, revisionJson } from '../../shared/http/mutation-response.js';
+import { mutationResponse } from '../../shared/http/mutation-response.js';
+import { freshnessResponse, ReadQueryDto, readOptions } from '../../shared/http/read-response.js';
 import { EmptyBodyPipe, UuidPathPipe } from '../../shared/http/validation.js';
 import { AbandonCartCommand } from '../application/commands/abandon-cart/abandon-cart.command.js';
 import { AddItemCommand } from '../application/commands/add-item/add-item.command.js';
@@ -41,12 +42,14 @@ export class CartsController {
   @Roles('shopper', 'operator', 'auditor')
   async get(
     @Param('id', cartId) id: string,
+    @Query() query: ReadQueryDto,
     @CurrentActor() actor: Actor,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const { data, revision } = await this.queries.execute(new GetCartQuery(id, actor));
-    void reply.header('etag', etag(revision));
-    return { data, meta: { revision: revisionJson(revision), source: 'event-store' } };
+    return freshnessResponse(
+      reply,
+      await this.queries.execute(new GetCartQuery(id, actor, readOptions(query))),
+    );
   }
 
   @Post(':id/items')
@@ -104,7 +107,7 @@ export class CartsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const result = await this.commands.execute(new CheckOutCartCommand(id, ctx));
-    return mutationResponse(reply, result, { orderId: result.orderId });
+    return mutationResponse(reply, result, { orderId: result.orderId, orderPlaced: result.orderPlaced });
   }
 
   @Post(':id/abandon')

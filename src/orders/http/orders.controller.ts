@@ -1,10 +1,20 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Query, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type { FastifyReply } from 'fastify';
 import { Roles } from '../../auth/roles.decorator.js';
 import type { Actor, CommandContext } from '../../shared/application/command-context.js';
 import { CommandCtx, CurrentActor } from '../../shared/http/command-context.decorator.js';
-import { etag, mutationResponse, revisionJson } from '../../shared/http/mutation-response.js';
+import { mutationResponse } from '../../shared/http/mutation-response.js';
+import {
+  freshnessResponse,
+  instant,
+  page,
+  PageQueryDto,
+  ReadQueryDto,
+  readOptions,
+} from '../../shared/http/read-response.js';
+import { GetOrderTimelineQuery } from '../application/queries/get-order-timeline/get-order-timeline.query.js';
+import { ListOrdersQuery, type OrderFilters } from '../application/queries/list-orders/list-orders.query.js';
 import { EmptyBodyPipe, UuidPathPipe } from '../../shared/http/validation.js';
 import { CancelOrderCommand } from '../application/commands/cancel-order/cancel-order.command.js';
 import { DeliverOrderCommand } from '../application/commands/deliver-order/deliver-order.command.js';
@@ -12,7 +22,7 @@ import { PayOrderCommand } from '../application/commands/pay-order/pay-order.com
 import { RefundOrderCommand } from '../application/commands/refund-order/refund-order.command.js';
 import { ShipOrderCommand } from '../application/commands/ship-order/ship-order.command.js';
 import { GetOrderQuery } from '../application/queries/get-order/get-order.query.js';
-import { CancelOrderDto, PayOrderDto, RefundOrderDto, ShipOrderDto } from './order.dto.js';
+import { CancelOrderDto, ListOrdersDto, PayOrderDto, RefundOrderDto, ShipOrderDto } from './order.dto.js';
 
 const orderId = new UuidPathPipe('order');
 
@@ -23,16 +33,47 @@ export class OrdersController {
     private readonly queries: QueryBus,
   ) {}
 
+  @Get()
+  @Roles('shopper', 'operator', 'auditor')
+  async list(@Query() query: ListOrdersDto, @CurrentActor() actor: Actor) {
+    const { limit, cursor } = page(query);
+    const filters: OrderFilters = {
+      ...(query.status !== undefined && { status: query.status }),
+      ...(query.from !== undefined && { from: instant(query.from) }),
+      ...(query.to !== undefined && { to: instant(query.to) }),
+      ...(query.minTotal !== undefined && { minTotal: Number(query.minTotal) }),
+      ...(query.maxTotal !== undefined && { maxTotal: Number(query.maxTotal) }),
+      ...(query.sku !== undefined && { sku: query.sku }),
+      ...(query.customerId !== undefined && { customerId: query.customerId }),
+    };
+    return this.queries.execute(
+      new ListOrdersQuery(actor, filters, query.sort ?? '-createdAt', limit, cursor),
+    );
+  }
+
+  @Get(':id/timeline')
+  @Roles('shopper', 'operator', 'auditor')
+  async timeline(
+    @Param('id', orderId) id: string,
+    @Query() query: PageQueryDto,
+    @CurrentActor() actor: Actor,
+  ) {
+    const { limit, cursor } = page(query);
+    return this.queries.execute(new GetOrderTimelineQuery(id, actor, limit, cursor));
+  }
+
   @Get(':id')
   @Roles('shopper', 'operator', 'auditor')
   async get(
     @Param('id', orderId) id: string,
+    @Query() query: ReadQueryDto,
     @CurrentActor() actor: Actor,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const { data, revision } = await this.queries.execute(new GetOrderQuery(id, actor));
-    void reply.header('etag', etag(revision));
-    return { data, meta: { revision: revisionJson(revision), source: 'event-store' } };
+    return freshnessResponse(
+      reply,
+      await this.queries.execute(new GetOrderQuery(id, actor, readOptions(query))),
+    );
   }
 
   @Post(':id/payments')

@@ -47,3 +47,23 @@ export class IdempotencyKeyReusedError extends Error {
     this.name = 'IdempotencyKeyReusedError';
   }
 }
+
+/** A query or command the caller phrased wrongly (a bad cursor, an empty range): a 400 naming the field. */
+export class InvalidRequestError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly field: string,
+  ) {
+    super(message);
+    this.name = 'InvalidRequestError';
+  }
+}
+
+/** The caller is known but may not ask this (e.g. a shopper filtering on another customer). */
+export class AccessDeniedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AccessDeniedError';
+  }
+}

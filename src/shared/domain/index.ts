@@ -1,3 +1,4 @@
 export * from './event.js';
 export * from './domain-error.js';
 export * from './money.js';
+export * from './sku.js';

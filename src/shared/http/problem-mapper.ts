@@ -1,7 +1,9 @@
 import { HttpException } from '@nestjs/common';
 import { DomainError } from '../domain/index.js';
 import {
+  AccessDeniedError,
   ConcurrencyConflictError,
+  InvalidRequestError,
   IdempotencyKeyReusedError,
   PreconditionFailedError,
   ResourceNotFoundError,
@@ -83,6 +85,17 @@ export function toProblem(error: unknown): { body: ProblemDetails; unexpected: b
       }),
       unexpected: false,
     };
+  }
+  if (error instanceof InvalidRequestError) {
+    return {
+      body: problem(400, error.code, error.message, {
+        errors: [{ field: error.field, message: error.message }],
+      }),
+      unexpected: false,
+    };
+  }
+  if (error instanceof AccessDeniedError) {
+    return { body: problem(403, 'FORBIDDEN', error.message), unexpected: false };
   }
   if (error instanceof IdempotencyKeyReusedError) {
     return { body: problem(422, 'IDEMPOTENCY_KEY_REUSED', error.message), unexpected: false };

@@ -1,9 +1,11 @@
-import { CommandBus, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { Inject } from '@nestjs/common';
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { APP_CONFIG, type AppConfig } from '../../../../config/app-config.js';
+import { EventStore } from '../../../../event-store/event-store.port.js';
+import { orderAggregate } from '../../../../orders/application/order.aggregate.js';
+import { streamIdFor } from '../../../../event-store/aggregate-store.js';
 import { CommandExecutor } from '../../../../shared/application/command-executor.js';
 import { uuidFromName } from '../../../../shared/application/ids.js';
-import { DomainError } from '../../../../shared/domain/index.js';
-import { PlaceOrderCommand } from '../../../../orders/application/commands/place-order/place-order.command.js';
-import type { CartState } from '../../../domain/cart.state.js';
 import { runCartCommand } from '../../run-cart-command.js';
 import { CheckOutCartCommand, type CheckOutResult } from './check-out-cart.command.js';
 
@@ -13,56 +15,39 @@ export function orderIdForCart(cartId: string): string {
 }
 
 /**
- * Checks the cart out, then places its order. Placing is idempotent (deterministic order id, no-stream
- * append, a fixed idempotency key), so a retried checkout — even one that crashed between the two
- * appends — completes the order exactly once.
+ * Checks the cart out with the id of its order. The order itself is placed by the checkout process manager
+ * (PlaceOrderOnCheckout) reacting to `CartCheckedOut`, which heals a crash between the two appends; the
+ * answer waits (up to READ_WAIT_MS) until the order exists so that the client can pay at once, and says
+ * whether it does (`orderPlaced`).
  */
 @CommandHandler(CheckOutCartCommand)
 export class CheckOutCartHandler implements ICommandHandler<CheckOutCartCommand, CheckOutResult> {
   constructor(
     private readonly executor: CommandExecutor,
-    private readonly commands: CommandBus,
+    private readonly events: EventStore,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async execute({ cartId, context }: CheckOutCartCommand): Promise<CheckOutResult> {
-    let cart: CartState | undefined;
     const checkedOut = await runCartCommand(
       this.executor,
       cartId,
       context,
       { type: 'CheckOutCart', data: { orderId: orderIdForCart(cartId) } },
-      (state) => {
-        cart = state;
-        return { orderId: state.orderId ?? orderIdForCart(cartId) };
-      },
+      (state) => ({ orderId: state.orderId ?? orderIdForCart(cartId) }),
     );
-    if (cart?.customerId && cart.currency) await this.placeOrder(checkedOut.orderId, cartId, cart, context);
-    return checkedOut;
+    const orderPlaced = await this.waitForOrder(checkedOut.orderId);
+    return { ...checkedOut, orderPlaced };
   }
 
-  private async placeOrder(
-    orderId: string,
-    cartId: string,
-    cart: CartState,
-    context: CheckOutCartCommand['context'],
-  ): Promise<void> {
-    const order = {
-      cartId,
-      customerId: cart.customerId!,
-      currency: cart.currency!,
-      lines: cart.lines.map(({ sku, name, quantity, unitPrice }) => ({ sku, name, quantity, unitPrice })),
-    };
-    const placeContext = {
-      ...context,
-      idempotencyKey: `place-order:${cartId}`,
-      requestHash: orderId,
-      expectedRevision: null,
-    };
-    try {
-      await this.commands.execute(new PlaceOrderCommand(orderId, order, placeContext));
-    } catch (error) {
-      // Placed by an earlier attempt whose key has since left the idempotency memory: already done.
-      if (!(error instanceof DomainError && error.code === 'ORDER_ALREADY_PLACED')) throw error;
+  private async waitForOrder(orderId: string): Promise<boolean> {
+    const deadline = Date.now() + this.config.readSide.readWaitMs;
+    for (let pause = 2; ; pause = Math.min(pause * 2, 50)) {
+      if ((await this.events.streamRevision(streamIdFor(orderAggregate.category, orderId))) !== 'no_stream')
+        return true;
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) return false;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(pause, remaining)));
     }
   }
 }

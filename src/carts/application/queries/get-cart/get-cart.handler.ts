@@ -1,37 +1,37 @@
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { AggregateStore } from '../../../../event-store/aggregate-store.js';
 import { EventStore } from '../../../../event-store/event-store.port.js';
+import { cartsProjection } from '../../../../read-side/projections/carts/carts.projection.js';
+import { CachedReader, type FreshnessRead } from '../../../../read-side/runtime/cached-read.js';
 import { hasRole } from '../../../../shared/application/command-context.js';
 import { loadConsistent } from '../../../../shared/application/consistent-read.js';
 import { ResourceNotFoundError } from '../../../../shared/application/errors.js';
-import { cartTotal } from '../../../domain/cart.decider.js';
 import { cartAggregate } from '../../cart.aggregate.js';
-import { GetCartQuery, type CartView } from './get-cart.query.js';
+import { cartView, type CartView } from '../../cart.view.js';
+import { GetCartQuery } from './get-cart.query.js';
 
-/** QP-1: the cart folded from its stream (strong consistency). */
+/** A cart: from the `carts` read model (QP-2, default) or folded from its stream (QP-1, `strong`). */
 @QueryHandler(GetCartQuery)
-export class GetCartHandler implements IQueryHandler<GetCartQuery, { data: CartView; revision: bigint }> {
+export class GetCartHandler implements IQueryHandler<GetCartQuery, FreshnessRead<CartView>> {
   constructor(
     private readonly aggregates: AggregateStore,
     private readonly events: EventStore,
+    private readonly cached: CachedReader,
   ) {}
 
-  async execute({ cartId, actor }: GetCartQuery): Promise<{ data: CartView; revision: bigint }> {
+  async execute({ cartId, actor, options }: GetCartQuery): Promise<FreshnessRead<CartView>> {
+    const read =
+      options.consistency === 'strong'
+        ? await this.strong(cartId).then((found) => found && CachedReader.folded(found))
+        : await this.cached.read(cartsProjection, cartId, options.minRevision, () => this.strong(cartId));
+    const visible = read && (hasRole(actor, 'operator', 'auditor') || read.data.customerId === actor.id);
+    if (!read || !visible) throw new ResourceNotFoundError('cart', cartId);
+    return read;
+  }
+
+  private async strong(cartId: string): Promise<{ data: CartView; revision: bigint } | null> {
     const { state, revision } = await loadConsistent(this.aggregates, this.events, cartAggregate, cartId);
-    const visible = hasRole(actor, 'operator', 'auditor') || state.customerId === actor.id;
-    if (state.status === 'none' || revision === 'no_stream' || !visible)
-      throw new ResourceNotFoundError('cart', cartId);
-    return {
-      revision,
-      data: {
-        id: cartId,
-        customerId: state.customerId ?? '',
-        currency: state.currency ?? '',
-        status: state.status,
-        lines: state.lines.map((line) => ({ ...line, lineTotal: line.quantity * line.unitPrice })),
-        total: cartTotal(state),
-        orderId: state.orderId,
-      },
-    };
+    if (state.status === 'none' || revision === 'no_stream') return null;
+    return { data: cartView(cartId, state), revision };
   }
 }

@@ -1,28 +1,15 @@
 import { Query } from '@nestjs/cqrs';
 import type { Actor } from '../../../../shared/application/command-context.js';
+import type { FreshnessRead, ReadOptions } from '../../../../read-side/runtime/cached-read.js';
+import type { CartView } from '../../cart.view.js';
 
-export interface CartLineView {
-  readonly sku: string;
-  readonly name: string;
-  readonly quantity: number;
-  readonly unitPrice: number;
-  readonly lineTotal: number;
-}
+export type { CartLineView, CartView } from '../../cart.view.js';
 
-export interface CartView {
-  readonly id: string;
-  readonly customerId: string;
-  readonly currency: string;
-  readonly status: 'open' | 'checked-out' | 'abandoned';
-  readonly lines: readonly CartLineView[];
-  readonly total: number;
-  readonly orderId: string | null;
-}
-
-export class GetCartQuery extends Query<{ data: CartView; revision: bigint }> {
+export class GetCartQuery extends Query<FreshnessRead<CartView>> {
   constructor(
     readonly cartId: string,
     readonly actor: Actor,
+    readonly options: ReadOptions = { consistency: 'strong', minRevision: null },
   ) {
     super();
   }

@@ -1,42 +1,37 @@
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { AggregateStore } from '../../../../event-store/aggregate-store.js';
 import { EventStore } from '../../../../event-store/event-store.port.js';
+import { ordersProjection } from '../../../../read-side/projections/orders/orders.projection.js';
+import { CachedReader, type FreshnessRead } from '../../../../read-side/runtime/cached-read.js';
 import { hasRole } from '../../../../shared/application/command-context.js';
 import { loadConsistent } from '../../../../shared/application/consistent-read.js';
 import { ResourceNotFoundError } from '../../../../shared/application/errors.js';
 import { orderAggregate } from '../../order.aggregate.js';
-import { GetOrderQuery, type OrderView } from './get-order.query.js';
+import { orderView, type OrderView } from '../../order.view.js';
+import { GetOrderQuery } from './get-order.query.js';
 
-/** QP-1: the order folded from its stream (strong consistency). */
+/** An order: from the `orders` read model (QP-2, default) or folded from its stream (QP-1, `strong`). */
 @QueryHandler(GetOrderQuery)
-export class GetOrderHandler implements IQueryHandler<GetOrderQuery, { data: OrderView; revision: bigint }> {
+export class GetOrderHandler implements IQueryHandler<GetOrderQuery, FreshnessRead<OrderView>> {
   constructor(
     private readonly aggregates: AggregateStore,
     private readonly events: EventStore,
+    private readonly cached: CachedReader,
   ) {}
 
-  async execute({ orderId, actor }: GetOrderQuery): Promise<{ data: OrderView; revision: bigint }> {
+  async execute({ orderId, actor, options }: GetOrderQuery): Promise<FreshnessRead<OrderView>> {
+    const read =
+      options.consistency === 'strong'
+        ? await this.strong(orderId).then((found) => found && CachedReader.folded(found))
+        : await this.cached.read(ordersProjection, orderId, options.minRevision, () => this.strong(orderId));
+    const visible = read && (hasRole(actor, 'operator', 'auditor') || read.data.customerId === actor.id);
+    if (!read || !visible) throw new ResourceNotFoundError('order', orderId);
+    return read;
+  }
+
+  private async strong(orderId: string): Promise<{ data: OrderView; revision: bigint } | null> {
     const { state, revision } = await loadConsistent(this.aggregates, this.events, orderAggregate, orderId);
-    const visible = hasRole(actor, 'operator', 'auditor') || state.customerId === actor.id;
-    if (state.status === 'none' || revision === 'no_stream' || !visible) {
-      throw new ResourceNotFoundError('order', orderId);
-    }
-    return {
-      revision,
-      data: {
-        id: orderId,
-        cartId: state.cartId ?? '',
-        customerId: state.customerId ?? '',
-        currency: state.currency ?? '',
-        status: state.status,
-        lines: state.lines,
-        total: state.total,
-        paid: state.paid,
-        refunded: state.refunded,
-        paymentId: state.paymentId,
-        shipment: state.shipment,
-        cancellationReason: state.cancellationReason,
-      },
-    };
+    if (state.status === 'none' || revision === 'no_stream') return null;
+    return { data: orderView(orderId, state), revision };
   }
 }

@@ -1,26 +1,15 @@
 import { Query } from '@nestjs/cqrs';
 import type { Actor } from '../../../../shared/application/command-context.js';
-import type { OrderLine } from '../../../domain/order.events.js';
+import type { FreshnessRead, ReadOptions } from '../../../../read-side/runtime/cached-read.js';
+import type { OrderView } from '../../order.view.js';
 
-export interface OrderView {
-  readonly id: string;
-  readonly cartId: string;
-  readonly customerId: string;
-  readonly currency: string;
-  readonly status: 'placed' | 'paid' | 'shipped' | 'delivered' | 'cancelled';
-  readonly lines: readonly OrderLine[];
-  readonly total: number;
-  readonly paid: number;
-  readonly refunded: number;
-  readonly paymentId: string | null;
-  readonly shipment: { readonly carrier: string; readonly trackingNumber: string } | null;
-  readonly cancellationReason: string | null;
-}
+export type { OrderView } from '../../order.view.js';
 
-export class GetOrderQuery extends Query<{ data: OrderView; revision: bigint }> {
+export class GetOrderQuery extends Query<FreshnessRead<OrderView>> {
   constructor(
     readonly orderId: string,
     readonly actor: Actor,
+    readonly options: ReadOptions = { consistency: 'strong', minRevision: null },
   ) {
     super();
   }

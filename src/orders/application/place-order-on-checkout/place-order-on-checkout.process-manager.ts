@@ -1,0 +1,100 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { cartAggregate } from '../../../carts/application/cart.aggregate.js';
+import type { CartCheckedOut } from '../../../carts/domain/cart.events.js';
+import { APP_CONFIG, type AppConfig } from '../../../config/app-config.js';
+import { AggregateStore } from '../../../event-store/aggregate-store.js';
+import {
+  EventStore,
+  type DeliveredEvent,
+  type DeliveryOutcome,
+  type GroupSubscription,
+} from '../../../event-store/event-store.port.js';
+import type { CommandContext } from '../../../shared/application/command-context.js';
+import { loadConsistent } from '../../../shared/application/consistent-read.js';
+import { DomainError } from '../../../shared/domain/index.js';
+import { PlaceOrderCommand } from '../commands/place-order/place-order.command.js';
+
+export const PLACE_ORDER_ON_CHECKOUT_GROUP = 'process-place-order-on-checkout';
+
+/**
+ * The checkout process manager: reacts to `CartCheckedOut` (through a durable consumer group) by placing the
+ * order with the id chosen at checkout. Placing appends to a new stream with a no-stream expectation and a
+ * fixed idempotency key, so a redelivered event — or a crash between the checkout and the placing — can
+ * never produce a second order; the redelivery simply finishes the job.
+ */
+@Injectable()
+export class PlaceOrderOnCheckout implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('PlaceOrderOnCheckout');
+  private subscription: GroupSubscription | null = null;
+
+  constructor(
+    private readonly events: EventStore,
+    private readonly aggregates: AggregateStore,
+    private readonly commands: CommandBus,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.subscription = this.events.subscribeToGroup(
+      {
+        group: PLACE_ORDER_ON_CHECKOUT_GROUP,
+        eventTypes: ['CartCheckedOut'],
+        maxRetries: this.config.readSide.maxRetries,
+        batchSize: 64,
+      },
+      (batch) => Promise.all(batch.map((delivered) => this.handle(delivered))),
+    );
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.subscription?.stop();
+    this.subscription = null;
+  }
+
+  /** Places the order of one checked-out cart; exposed for tests that redeliver on purpose. */
+  async handle({ event: recorded }: DeliveredEvent): Promise<DeliveryOutcome> {
+    const prefix = `${cartAggregate.category}-`;
+    if (!recorded.streamId.startsWith(prefix)) return { action: 'ack' };
+    const cartId = recorded.streamId.slice(prefix.length);
+    try {
+      const { data } = cartAggregate.toDomainEvent(recorded) as CartCheckedOut;
+      // A checked-out cart never changes again, so its current state is its state at checkout.
+      const { state: cart } = await loadConsistent(this.aggregates, this.events, cartAggregate, cartId);
+      if (cart.status !== 'checked-out' || !cart.customerId || !cart.currency) {
+        return { action: 'park', reason: `cart ${cartId} is ${cart.status}, not checked out` };
+      }
+      const metadata = recorded.metadata;
+      const context: CommandContext = {
+        actor: { id: typeof metadata.actor === 'string' ? metadata.actor : cart.customerId, roles: [] },
+        correlationId: typeof metadata.correlationId === 'string' ? metadata.correlationId : recorded.id,
+        causationId: recorded.id,
+        idempotencyKey: `place-order:${cartId}`,
+        requestHash: data.orderId,
+        expectedRevision: null,
+      };
+      const order = {
+        cartId,
+        customerId: cart.customerId,
+        currency: cart.currency,
+        lines: cart.lines.map(({ sku, name, quantity, unitPrice }) => ({ sku, name, quantity, unitPrice })),
+      };
+      await this.commands.execute(new PlaceOrderCommand(data.orderId, order, context));
+      return { action: 'ack' };
+    } catch (error) {
+      // Placed by an earlier delivery whose key has since left the idempotency memory: already done.
+      if (error instanceof DomainError && error.code === 'ORDER_ALREADY_PLACED') return { action: 'ack' };
+      const reason = `placing the order of cart ${cartId} failed: ${error instanceof Error ? error.message : String(error)}`;
+      // A rule violation will not heal by itself: park it for an operator. Anything else may be transient.
+      if (error instanceof DomainError) return { action: 'park', reason };
+      this.logger.warn(reason);
+      return { action: 'retry', reason };
+    }
+  }
+}

@@ -1,0 +1,90 @@
+import {
+  Global,
+  Injectable,
+  Logger,
+  Module,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { EventStore } from '../event-store/event-store.port.js';
+import { EmbeddedReadStore } from './embedded/embedded-read-store.js';
+import { MongoReadStore } from './mongo/mongo-read-store.js';
+import { PROJECTIONS } from './projections/index.js';
+import { ReadStore } from './read-store.port.js';
+import { CachedReader } from './runtime/cached-read.js';
+import { ProjectionSupervisor } from './runtime/projection-supervisor.js';
+import { ReadModelNotifier } from './runtime/read-model-notifier.js';
+import { ReadModels } from './runtime/read-models.js';
+
+/** Starts the projections once the app is up; stops them (batches in flight settled) before stores close. */
+@Injectable()
+class ReadSideLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  constructor(
+    private readonly supervisor: ProjectionSupervisor,
+    private readonly store: ReadStore,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.supervisor.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.supervisor.stop();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.store.close();
+  }
+}
+
+/** The composition root of the read side: binds the read store adapter chosen by configuration. */
+@Global()
+@Module({
+  providers: [
+    {
+      provide: ReadStore,
+      inject: [APP_CONFIG],
+      useFactory: async (config: AppConfig): Promise<ReadStore> => {
+        const logger = new Logger('ReadStore');
+        if (config.readStore.kind === 'mongo') {
+          logger.log('using MongoDB (MONGODB_URI)');
+          return MongoReadStore.connect(config.readStore.uri);
+        }
+        logger.log(`using the embedded read store at ${config.readStore.file}`);
+        return new EmbeddedReadStore(config.readStore.file);
+      },
+    },
+    { provide: ReadModelNotifier, useValue: new ReadModelNotifier() },
+    { provide: ReadModels, inject: [ReadStore], useFactory: (store: ReadStore) => new ReadModels(store) },
+    {
+      provide: ProjectionSupervisor,
+      inject: [EventStore, ReadStore, ReadModels, ReadModelNotifier, APP_CONFIG],
+      useFactory: (
+        events: EventStore,
+        store: ReadStore,
+        readModels: ReadModels,
+        notifier: ReadModelNotifier,
+        config: AppConfig,
+      ) =>
+        new ProjectionSupervisor(PROJECTIONS, events, store, readModels, notifier, {
+          batchSize: config.readSide.batchSize,
+          maxRetries: config.readSide.maxRetries,
+        }),
+    },
+    {
+      provide: CachedReader,
+      inject: [ReadModels, ReadStore, ReadModelNotifier, APP_CONFIG],
+      useFactory: (
+        readModels: ReadModels,
+        store: ReadStore,
+        notifier: ReadModelNotifier,
+        config: AppConfig,
+      ) => new CachedReader(readModels, store, notifier, config.readSide.readWaitMs),
+    },
+    ReadSideLifecycle,
+  ],
+  exports: [ReadStore, ReadModels, ReadModelNotifier, ProjectionSupervisor, CachedReader],
+})
+export class ReadSideModule {}

@@ -1,0 +1,227 @@
+import type {
+  DeliveredEvent,
+  DeliveryOutcome,
+  EventStore,
+  JsonObject,
+  RecordedEvent,
+} from '../../event-store/event-store.port.js';
+import type { DocumentWrite, ReadDocument, ReadStore } from '../read-store.port.js';
+import type { AnyProjection, ProjectedEvent } from './projection.js';
+import type { ReadModelNotifier } from './read-model-notifier.js';
+
+const ACK: DeliveryOutcome = { action: 'ack' };
+/** Rounds of re-reading documents that another writer changed under us, before asking for redelivery. */
+const CONFLICT_ROUNDS = 3;
+
+export interface ProjectionTarget {
+  /** Physical collection of the per-stream documents. */
+  readonly documents: string;
+  /** Physical collection of the entries, when the projection has some. */
+  readonly entries?: string;
+}
+
+/** What one batch did (for metrics and tests). */
+export interface BatchReport {
+  /** Events folded into documents (duplicates excluded, healed events included). */
+  readonly applied: number;
+  /** Events read back from the event store to fill gaps in what was delivered. */
+  readonly healed: number;
+  readonly failedStreams: number;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/**
+ * Applies delivered events to one generation of one projection so that, whatever the delivery does
+ * (duplicates, reordering, redelivery after a crash, competing instances), every document ends exactly as
+ * if each event of its stream had been applied once, in revision order:
+ * - events at or below the revision a document records are duplicates: acknowledged, nothing written;
+ * - otherwise the stream is folded from the document's revision + 1 up to the newest delivered revision —
+ *   from the batch when it holds that whole run, else read from the event store (a gap is healed, never
+ *   skipped);
+ * - the new document is written conditionally on the revision it was folded from, so two writers can never
+ *   both apply a step; a lost race is re-folded from the winner's document.
+ * A stream whose events cannot be folded (a poison event) keeps everything before it and gets `retry` for
+ * it and its later events — they fail with it, so they are parked together — while every other stream of
+ * the batch goes on.
+ */
+export class ProjectionRunner {
+  constructor(
+    readonly projection: AnyProjection,
+    readonly target: ProjectionTarget,
+    private readonly events: EventStore,
+    private readonly store: ReadStore,
+    private readonly notifier?: ReadModelNotifier,
+  ) {}
+
+  async handle(batch: readonly DeliveredEvent[]): Promise<DeliveryOutcome[]> {
+    return (await this.handleWithReport(batch)).outcomes;
+  }
+
+  async handleWithReport(
+    batch: readonly DeliveredEvent[],
+  ): Promise<{ outcomes: DeliveryOutcome[]; report: BatchReport }> {
+    const outcomes: DeliveryOutcome[] = batch.map(() => ACK);
+    const prefix = `${this.projection.category}-`;
+    const byStream = new Map<string, number[]>();
+    batch.forEach(({ event }, index) => {
+      // Events of other categories (or of snapshot streams) are not this projection's: acknowledged.
+      if (!event.streamId.startsWith(prefix)) return;
+      const indices = byStream.get(event.streamId);
+      if (indices) indices.push(index);
+      else byStream.set(event.streamId, [index]);
+    });
+
+    let applied = 0;
+    let healed = 0;
+    let failedStreams = 0;
+    let pending = [...byStream.keys()];
+    for (let round = 0; round < CONFLICT_ROUNDS && pending.length > 0; round++) {
+      const current = await this.store.getMany(this.target.documents, pending.map(this.documentId));
+      const writes: DocumentWrite[] = [];
+      const entries: DocumentWrite[] = [];
+      const streamOf = new Map<string, string>();
+      for (const streamId of pending) {
+        const indices = byStream.get(streamId)!;
+        const id = this.documentId(streamId);
+        const doc = current.get(id) ?? null;
+        try {
+          const step = await this.fold(
+            streamId,
+            doc,
+            indices.map((i) => batch[i]!.event),
+          );
+          if (!step) continue; // only duplicates
+          healed += step.healed;
+          applied += step.applied;
+          writes.push({
+            id,
+            expectedRevision: doc ? doc.revision : null,
+            revision: step.last.revision,
+            position: step.last.position,
+            data: step.data,
+          });
+          entries.push(...step.entries);
+          streamOf.set(id, streamId);
+          if (step.failure) {
+            // The events before the poison are written; it and everything after it wait for a redelivery.
+            failedStreams++;
+            const reason = `${this.projection.name} cannot apply ${streamId}@${step.failure.revision}: ${errorText(step.failure.error)}`;
+            for (const i of indices) {
+              if (batch[i]!.event.revision >= step.failure.revision)
+                outcomes[i] = { action: 'retry', reason };
+            }
+          }
+        } catch (error) {
+          failedStreams++;
+          const reason = `${this.projection.name} cannot apply ${streamId}: ${errorText(error)}`;
+          for (const i of indices) outcomes[i] = { action: 'retry', reason };
+        }
+      }
+      // Entries first: if the document write then loses a race, the winner folded the same events into the
+      // same entries (keyed by event id), so what was written stays right.
+      if (entries.length > 0 && this.target.entries) await this.store.write(this.target.entries, entries);
+      const { conflicts } =
+        writes.length > 0 ? await this.store.write(this.target.documents, writes) : { conflicts: [] };
+      const lost = new Set(conflicts);
+      for (const write of writes) {
+        if (!lost.has(write.id)) this.notifier?.applied(this.projection.name, write.id, write.revision);
+      }
+      pending = conflicts.map((id) => streamOf.get(id)!);
+    }
+    for (const streamId of pending) {
+      for (const i of byStream.get(streamId)!) {
+        outcomes[i] = { action: 'retry', reason: `${streamId} kept changing under concurrent writers` };
+      }
+    }
+    return { outcomes, report: { applied, healed, failedStreams } };
+  }
+
+  private readonly documentId = (streamId: string): string =>
+    streamId.slice(this.projection.category.length + 1);
+
+  /**
+   * Folds `streamId` from the document's revision + 1 to the newest delivered revision. Null when every
+   * delivered event is at or below the document's revision.
+   */
+  private async fold(
+    streamId: string,
+    doc: ReadDocument | null,
+    delivered: readonly RecordedEvent[],
+  ): Promise<{
+    data: JsonObject;
+    last: RecordedEvent;
+    entries: DocumentWrite[];
+    applied: number;
+    healed: number;
+    /** The first event that could not be applied (the document stops right before it). */
+    failure?: { revision: bigint; error: unknown };
+  } | null> {
+    const from = doc ? doc.revision + 1n : 0n;
+    let newest = -1n;
+    for (const event of delivered) if (event.revision > newest) newest = event.revision;
+    if (newest < from) return null;
+
+    const count = Number(newest - from + 1n);
+    const byRevision = new Map<bigint, RecordedEvent>();
+    for (const event of delivered) if (event.revision >= from) byRevision.set(event.revision, event);
+    let run: RecordedEvent[];
+    let healed = 0;
+    if (byRevision.size === count) {
+      run = [...byRevision.values()].sort((a, b) => (a.revision < b.revision ? -1 : 1));
+    } else {
+      run = await this.events.readStream(streamId, { from, limit: count });
+      healed = count - byRevision.size;
+      if (run.length !== count || run[0]?.revision !== from || run[count - 1]?.revision !== newest) {
+        throw new Error(`the event store returned ${run.length} of revisions ${from}..${newest}`);
+      }
+    }
+
+    let data = (doc?.data ?? null) as object | null;
+    const entries: DocumentWrite[] = [];
+    let last: RecordedEvent | null = null;
+    let applied = 0;
+    for (const recorded of run) {
+      let next: object;
+      const made: DocumentWrite[] = [];
+      try {
+        const projected: ProjectedEvent = {
+          event: this.projection.readEvent(recorded),
+          id: recorded.id,
+          streamId: recorded.streamId,
+          revision: recorded.revision,
+          position: recorded.position,
+          created: recorded.created,
+          metadata: recorded.metadata,
+        };
+        next = this.projection.evolve(data, projected);
+        for (const [index, entry] of (this.projection.entriesFor?.(next, projected) ?? []).entries()) {
+          made.push({
+            id: index === 0 ? recorded.id : `${recorded.id}:${index}`,
+            expectedRevision: null,
+            revision: recorded.revision,
+            position: recorded.position,
+            data: entry.data,
+          });
+        }
+      } catch (error) {
+        if (!last) throw error;
+        return {
+          data: data as JsonObject,
+          last,
+          entries,
+          applied,
+          healed,
+          failure: { revision: recorded.revision, error },
+        };
+      }
+      data = next;
+      entries.push(...made);
+      last = recorded;
+      applied++;
+    }
+    return { data: data as JsonObject, last: last!, entries, applied, healed };
+  }
+}

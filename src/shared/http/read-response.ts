@@ -1,0 +1,93 @@
+import { IsIn, IsOptional, IsString, Matches, ValidateBy, type ValidationOptions } from 'class-validator';
+import type { FastifyReply } from 'fastify';
+import type { FreshnessRead, ReadOptions } from '../../read-side/runtime/cached-read.js';
+import { etag, revisionJson } from './mutation-response.js';
+
+/** `?consistency=strong|cached&minRevision=N` of a single-resource read. */
+export class ReadQueryDto {
+  @IsOptional()
+  @IsIn(['strong', 'cached'], { message: 'consistency must be strong or cached' })
+  consistency?: 'strong' | 'cached';
+
+  @IsOptional()
+  @IsString()
+  @Matches(/^\d{1,15}$/, { message: 'minRevision must be a revision: a whole number from 0' })
+  minRevision?: string;
+}
+
+export function readOptions(query: ReadQueryDto): ReadOptions {
+  return {
+    consistency: query.consistency ?? 'cached',
+    minRevision: query.minRevision === undefined ? null : BigInt(query.minRevision),
+  };
+}
+
+/** `{data, meta: {revision, position, projectedAt, source, stale}}` with `ETag: "<revision>"`. */
+export function freshnessResponse<View>(reply: FastifyReply, read: FreshnessRead<View>) {
+  void reply.header('etag', etag(read.revision));
+  return {
+    data: read.data,
+    meta: {
+      revision: revisionJson(read.revision),
+      position: read.position === null ? null : Number(read.position),
+      projectedAt: read.projectedAt?.toISOString() ?? null,
+      source: read.source,
+      stale: read.stale,
+    },
+  };
+}
+
+/** An instant with an explicit zone (or a date, meaning 00:00 UTC): never read in the server's local time. */
+const INSTANT = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:\d{2}))?$/;
+
+/** `?limit&cursor` of a paged list. */
+export class PageQueryDto {
+  @IsOptional()
+  @IsString()
+  @Matches(/^(?:[1-9]|[1-9]\d|100)$/, { message: 'limit must be a whole number from 1 to 100' })
+  limit?: string;
+
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9_-]{1,512}$/, { message: 'cursor must be a nextCursor this service returned' })
+  cursor?: string;
+}
+
+export const DEFAULT_PAGE_SIZE = 20;
+
+export function page(query: PageQueryDto): { limit: number; cursor: string | null } {
+  return {
+    limit: query.limit === undefined ? DEFAULT_PAGE_SIZE : Number(query.limit),
+    cursor: query.cursor ?? null,
+  };
+}
+
+/** Parses a validated instant to UTC ISO-8601 with milliseconds (the form read models store). */
+export function instant(value: string): string {
+  const date = new Date(value.length === 10 ? `${value}T00:00:00Z` : value);
+  return date.toISOString();
+}
+
+function isInstant(value: unknown): boolean {
+  if (typeof value !== 'string' || !INSTANT.test(value)) return false;
+  const [year, month, day] = value.slice(0, 10).split('-').map(Number) as [number, number, number];
+  // Date rolls 2026-02-30 over to March 2nd: the calendar date itself must exist.
+  const calendar = new Date(Date.UTC(year, month - 1, day));
+  if (calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== day) return false;
+  return !Number.isNaN(new Date(value.length === 10 ? `${value}T00:00:00Z` : value).getTime());
+}
+
+/** A UTC ISO-8601 instant with an explicit zone, or a date (00:00 UTC). */
+export function IsInstant(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isInstant',
+      validator: {
+        validate: isInstant,
+        defaultMessage: (args) =>
+          `${args?.property ?? 'value'} must be an ISO-8601 instant with a zone (e.g. 2026-05-02T14:03:00Z) or a date (2026-05-02)`,
+      },
+    },
+    options,
+  );
+}

@@ -1,0 +1,162 @@
+import { randomUUID } from 'node:crypto';
+import type { CartCommand } from '../../src/carts/domain/cart.commands.js';
+import { decideCart, evolveCart, initialCartState } from '../../src/carts/domain/cart.decider.js';
+import type { CartState } from '../../src/carts/domain/cart.state.js';
+import type { EventStore } from '../../src/event-store/event-store.port.js';
+import type { OrderCommand } from '../../src/orders/domain/order.commands.js';
+import { decideOrder, evolveOrder, initialOrderState } from '../../src/orders/domain/order.decider.js';
+import type { OrderState } from '../../src/orders/domain/order.state.js';
+import { DomainError, type DomainEvent } from '../../src/shared/domain/index.js';
+
+/** A small seeded PRNG (mulberry32): the same seed always writes the same history. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A stream's state as it is now (not as a type guard narrowed it before an await). */
+const stateOf = <S>(stream: Stream<S>): S => stream.state;
+
+interface Stream<S> {
+  readonly id: string;
+  readonly streamId: string;
+  state: S;
+  revision: bigint | 'no_stream';
+}
+
+export interface History {
+  readonly carts: string[];
+  readonly orders: string[];
+  readonly events: number;
+}
+
+/**
+ * Writes a realistic, interleaved history straight into an event store: `carts` carts driven by random
+ * (decider-checked) commands, the checked-out ones followed by their orders through payment, shipping,
+ * delivery, cancellation and refunds. Only events the deciders accept are written.
+ */
+export async function writeHistory(
+  store: EventStore,
+  { carts = 40, steps = 12, seed = 1, customers = 5 } = {},
+): Promise<History> {
+  const random = seeded(seed);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const cartStreams: Stream<CartState>[] = [];
+  const orderStreams: Stream<OrderState>[] = [];
+  let written = 0;
+
+  async function append<S, E extends DomainEvent>(
+    stream: Stream<S>,
+    decide: () => E[],
+    evolve: (state: S, event: E) => S,
+  ): Promise<boolean> {
+    let events: E[];
+    try {
+      events = decide();
+    } catch (error) {
+      if (error instanceof DomainError) return false;
+      throw error;
+    }
+    const result = await store.append(
+      stream.streamId,
+      events.map((event) => ({
+        id: randomUUID(),
+        type: event.type,
+        data: event.data as never,
+        metadata: { schemaVersion: 1, actor: 'history', correlationId: randomUUID() },
+      })),
+      stream.revision,
+    );
+    stream.revision = result.nextExpectedRevision;
+    for (const event of events) stream.state = evolve(stream.state, event);
+    written += events.length;
+    return true;
+  }
+
+  for (let i = 0; i < carts; i++) {
+    const id = randomUUID();
+    const stream: Stream<CartState> = {
+      id,
+      streamId: `cart-${id}`,
+      state: initialCartState,
+      revision: 'no_stream',
+    };
+    cartStreams.push(stream);
+    const customerId = `customer-${i % customers}`;
+    await append(
+      stream,
+      () => decideCart({ type: 'OpenCart', data: { cartId: id, customerId, currency: 'EUR' } }, stream.state),
+      evolveCart,
+    );
+  }
+
+  for (let step = 0; step < steps; step++) {
+    for (const cart of cartStreams) {
+      if (cart.state.status !== 'open') continue;
+      const sku = `sku-${Math.floor(random() * 6)}`;
+      const roll = random();
+      let command: CartCommand;
+      if (roll < 0.5)
+        command = {
+          type: 'AddItem',
+          data: {
+            sku,
+            name: `Item ${sku}`,
+            quantity: 1 + Math.floor(random() * 3),
+            unitPrice: 100 + Number(sku.slice(4)) * 50,
+          },
+        };
+      else if (roll < 0.65)
+        command = { type: 'ChangeItemQuantity', data: { sku, quantity: 1 + Math.floor(random() * 9) } };
+      else if (roll < 0.75) command = { type: 'RemoveItem', data: { sku } };
+      else if (roll < 0.9 && step > 2) command = { type: 'CheckOutCart', data: { orderId: randomUUID() } };
+      else if (roll > 0.97) command = { type: 'AbandonCart', data: { reason: null } };
+      else continue;
+      await append(cart, () => decideCart(command, cart.state), evolveCart);
+      const after = stateOf(cart); // append() replaced it: read it afresh
+      if (after.status === 'checked-out' && after.orderId) {
+        const orderId = after.orderId;
+        const order: Stream<OrderState> = {
+          id: orderId,
+          streamId: `order-${orderId}`,
+          state: initialOrderState,
+          revision: 'no_stream',
+        };
+        orderStreams.push(order);
+        const placeOrder: OrderCommand = {
+          type: 'PlaceOrder',
+          data: {
+            orderId,
+            cartId: cart.id,
+            customerId: after.customerId!,
+            currency: 'EUR',
+            lines: after.lines.map((line) => ({ ...line })),
+          },
+        };
+        await append(order, () => decideOrder(placeOrder, order.state), evolveOrder);
+      }
+    }
+    for (const order of orderStreams) {
+      const commands: OrderCommand[] = [
+        { type: 'PayOrder', data: { paymentId: `pay-${order.id.slice(0, 8)}`, amount: order.state.total } },
+        { type: 'ShipOrder', data: { carrier: pick(['DHL', 'UPS']), trackingNumber: `T-${step}` } },
+        { type: 'DeliverOrder', data: {} },
+        { type: 'RefundOrder', data: { amount: Math.max(1, Math.floor(order.state.paid / 4)) } },
+        { type: 'CancelOrder', data: { reason: 'changed plans' } },
+      ];
+      if (random() < 0.6)
+        await append(
+          order,
+          () => decideOrder(pick(commands.slice(0, random() < 0.1 ? 5 : 4)), order.state),
+          evolveOrder,
+        );
+    }
+  }
+  return { carts: cartStreams.map((s) => s.id), orders: orderStreams.map((s) => s.id), events: written };
+}
