@@ -7,18 +7,9 @@ import type { OrderCommand } from '../../src/orders/domain/order.commands.js';
 import { decideOrder, evolveOrder, initialOrderState } from '../../src/orders/domain/order.decider.js';
 import type { OrderState } from '../../src/orders/domain/order.state.js';
 import { DomainError, type DomainEvent } from '../../src/shared/domain/index.js';
+import { seeded } from './random.js';
 
-/** A small seeded PRNG (mulberry32): the same seed always writes the same history. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seeded };
 
 /** A stream's state as it is now (not as a type guard narrowed it before an await). */
 const stateOf = <S>(stream: Stream<S>): S => stream.state;

@@ -3,6 +3,7 @@ import { cartDecider, cartTotal } from '../../src/carts/domain/cart.decider.js';
 import type { CartState } from '../../src/carts/domain/cart.state.js';
 import { orderDecider } from '../../src/orders/domain/order.decider.js';
 import { DomainError, MAX_MINOR_UNITS } from '../../src/shared/domain/index.js';
+import { seeded } from '../support/random.js';
 
 /**
  * Property-based check without a library (fast-check is not a dependency): seeded pseudo-random sequences of
@@ -11,17 +12,7 @@ import { DomainError, MAX_MINOR_UNITS } from '../../src/shared/domain/index.js';
  * it was. A failure names its seed and step, so it can be replayed.
  */
 
-/** mulberry32: a tiny deterministic PRNG. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = seeded;
 
 const SKUS = 130;
 const SEEDS = 300;

@@ -6,13 +6,13 @@ import {
   MicroBatcher,
   backoffMs,
   bufferSizeFor,
-  outcomesOf,
   parkReason,
   parseParkedReason,
   planSettlement,
   type GroupConnection,
   type GroupConnector,
 } from '../../src/event-store/esdb/esdb-consumer-group.js';
+import { outcomesOf } from '../../src/event-store/consumer-group-rules.js';
 import { eventTypeRegex } from '../../src/event-store/esdb/esdb-mapping.js';
 import type {
   ConsumerGroupSettings,
