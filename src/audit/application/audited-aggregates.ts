@@ -1,0 +1,78 @@
+import { cartAggregate } from '../../carts/application/cart.aggregate.js';
+import { cartView, type CartView } from '../../carts/application/cart.view.js';
+import { CART_EVENT_TYPES } from '../../carts/domain/cart.events.js';
+import type { CartState } from '../../carts/domain/cart.state.js';
+import type { AggregateType } from '../../event-store/aggregate-type.js';
+import { orderAggregate } from '../../orders/application/order.aggregate.js';
+import { orderView, type OrderView } from '../../orders/application/order.view.js';
+import { ORDER_EVENT_TYPES } from '../../orders/domain/order.events.js';
+import type { OrderState } from '../../orders/domain/order.state.js';
+import { UUID_PATTERN } from '../../shared/application/ids.js';
+import type { DomainEvent } from '../../shared/domain/index.js';
+
+export type AuditedKind = 'cart' | 'order';
+
+/** A view as the audit endpoints handle it: plain JSON whose `lines` are keyed by sku. */
+export interface AuditView {
+  readonly lines: readonly { readonly sku: string }[];
+}
+
+/**
+ * What the audit context needs to know about one aggregate kind: how its stream folds (the write side's own
+ * AggregateType: same evolve, same upcasting), the view a state is shown as (the same as `GET /carts/:id`),
+ * and who owns it. Audit has no domain of its own.
+ */
+export interface AuditedAggregate<State, View extends AuditView> {
+  readonly kind: AuditedKind;
+  readonly type: AggregateType<State, DomainEvent>;
+  readonly eventTypes: readonly string[];
+  exists(state: State): boolean;
+  view(id: string, state: State): View;
+  /** The customer the aggregate belongs to (null before it exists). */
+  ownerOf(state: State): string | null;
+}
+
+export const auditedCart: AuditedAggregate<CartState, CartView> = {
+  kind: 'cart',
+  type: cartAggregate,
+  eventTypes: CART_EVENT_TYPES,
+  exists: (state) => state.status !== 'none',
+  view: cartView,
+  ownerOf: (state) => state.customerId,
+};
+
+export const auditedOrder: AuditedAggregate<OrderState, OrderView> = {
+  kind: 'order',
+  type: orderAggregate,
+  eventTypes: ORDER_EVENT_TYPES,
+  exists: (state) => state.status !== 'none',
+  view: orderView,
+  ownerOf: (state) => state.customerId,
+};
+
+/** Any kind: the methods take `unknown` state (method parameters are bivariant, so both kinds fit). */
+export type AnyAuditedAggregate = AuditedAggregate<unknown, AuditView>;
+
+export const AUDITED: Readonly<Record<AuditedKind, AnyAuditedAggregate>> = {
+  cart: auditedCart,
+  order: auditedOrder,
+};
+
+/** Every domain event type (snapshot events are not among them, so a filter by these never shows one). */
+export const AUDITED_EVENT_TYPES: readonly string[] = [...CART_EVENT_TYPES, ...ORDER_EVENT_TYPES];
+
+const STREAM = /^(cart|order)-(.+)$/;
+
+/**
+ * `cart-<uuid>` or `order-<uuid>`: the only streams the audit endpoints show. Snapshot streams
+ * (`cartsnapshot-…`), system streams and anything else are not found.
+ */
+export function auditedStream(streamId: string): { kind: AuditedKind; id: string } | null {
+  const match = STREAM.exec(streamId);
+  const kind = match?.[1];
+  const id = match?.[2];
+  if ((kind !== 'cart' && kind !== 'order') || id === undefined) return null;
+  // Ids are stored lower-case (the id pipes lower-case them): another spelling names no stream.
+  if (!UUID_PATTERN.test(id) || id !== id.toLowerCase()) return null;
+  return { kind, id };
+}

@@ -1,0 +1,196 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { JwtService } from '@nestjs/jwt';
+import { EmbeddedEventStore } from '../../src/event-store/embedded/embedded-event-store.js';
+import type { EventToAppend } from '../../src/event-store/event-store.port.js';
+import { startService, type ServiceProcess } from '../support/service-process.js';
+
+/**
+ * `GET /audit/events` streams: the service process's memory must not grow with the number of events
+ * replayed. The real built service (its own process, so its RSS is its own) replays 10k and then 100k events
+ * to a client that stops reading for a while before it drains the stream — a server that buffered the
+ * result, or wrote without waiting for the socket, would hold the whole replay in memory meanwhile.
+ */
+const SECRET = 'replay-memory-secret-0123456789abcdef';
+const CARTS = 1000;
+const EVENTS_PER_CART = 110; // 110,000 events in all
+const PAUSE_MS = 2500;
+const canMeasure = existsSync('/proc/self/status');
+
+/** CPU time the process has used (user + system), in clock ticks. */
+function cpuTicks(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+/**
+ * Waits until the process is idle (under 5 % of a core for a second): the projections have caught up on
+ * the seeded events and their garbage is collected, so that their memory is not counted as the replay's.
+ */
+async function settled(pid: number, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let before = cpuTicks(pid);
+  for (;;) {
+    await sleep(1000);
+    const now = cpuTicks(pid);
+    if (now - before <= 5) return;
+    if (Date.now() > deadline) throw new Error('the service did not settle');
+    before = now;
+  }
+}
+
+function rssMegabytes(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : Number.NaN;
+}
+
+/** Realistic events (≈ 400 bytes of JSON each): what the service writes for add-item and change-quantity. */
+function cartEvents(cartId: string): EventToAppend[] {
+  const metadata = (command: string) => ({
+    correlationId: randomUUID(),
+    causationId: randomUUID(),
+    actor: 'replay-shopper',
+    occurredAt: new Date().toISOString(),
+    schemaVersion: 1,
+    command,
+    idempotencyKey: randomUUID(),
+    requestHash: 'x'.repeat(43),
+  });
+  return [
+    {
+      id: randomUUID(),
+      type: 'CartOpened',
+      data: { cartId, customerId: 'replay-shopper', currency: 'EUR' },
+      metadata: metadata('OpenCart'),
+    },
+    {
+      id: randomUUID(),
+      type: 'ItemAdded',
+      data: { sku: 'sku-1', name: 'A thing with a name', quantity: 1, unitPrice: 1999 },
+      metadata: metadata('AddItem'),
+    },
+    ...Array.from({ length: EVENTS_PER_CART - 2 }, (_, i) => ({
+      id: randomUUID(),
+      type: 'ItemQuantityChanged',
+      data: { sku: 'sku-1', quantity: 1 + (i % 999) },
+      metadata: metadata('ChangeItemQuantity'),
+    })),
+  ];
+}
+
+interface Replay {
+  readonly lines: number;
+  readonly peakRss: number;
+  readonly lastLine: string;
+}
+
+/**
+ * Replays `limit` events: reads the first chunk, then stops reading for PAUSE_MS (sampling the service's
+ * RSS all along), then drains the rest, counting lines without keeping them.
+ */
+function replay(service: ServiceProcess, token: string, limit: number): Promise<Replay> {
+  const pid = service.child.pid!;
+  let peakRss = rssMegabytes(pid);
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssMegabytes(pid))), 20);
+  return new Promise<Replay>((resolve, reject) => {
+    const req = httpRequest(
+      `${service.url}/audit/events?limit=${limit}`,
+      { headers: { authorization: `Bearer ${token}` } },
+      (res) => {
+        if (res.statusCode !== 200) {
+          clearInterval(sampler);
+          reject(new Error(`replay answered ${res.statusCode}`));
+          return;
+        }
+        let lines = 0;
+        let tail = '';
+        let paused = false;
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          for (let i = chunk.indexOf('\n'); i !== -1; i = chunk.indexOf('\n', i + 1)) lines++;
+          tail = (tail + chunk).slice(-2000);
+          if (!paused) {
+            paused = true;
+            res.pause();
+            setTimeout(() => res.resume(), PAUSE_MS);
+          }
+        });
+        res.on('end', () => {
+          clearInterval(sampler);
+          resolve({ lines, peakRss, lastLine: tail.trim().split('\n').pop() ?? '' });
+        });
+        res.on('error', (error) => {
+          clearInterval(sampler);
+          reject(error);
+        });
+      },
+    );
+    req.on('error', (error) => {
+      clearInterval(sampler);
+      reject(error);
+    });
+    req.end();
+  });
+}
+
+(canMeasure ? describe : describe.skip)('global replay memory (real process, 110k events)', () => {
+  let dataDir: string;
+  let service: ServiceProcess | undefined;
+  let token: string;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'ordertrail-replay-memory-'));
+    const store = new EmbeddedEventStore(join(dataDir, 'events.sqlite'));
+    for (let i = 0; i < CARTS; i++) {
+      const cartId = randomUUID();
+      await store.append(`cart-${cartId}`, cartEvents(cartId), 'no_stream');
+    }
+    await store.close();
+    service = await startService({
+      DATA_DIR: dataDir,
+      AUTH_JWT_SECRET: SECRET,
+      LOG_LEVEL: 'error',
+      // A heap limit well above what the service needs: V8 then collects old garbage before it has grown by
+      // 100+ MB (which it may otherwise put off, making RSS a lottery), and a replay that held its whole
+      // result would not even fit.
+      NODE_OPTIONS: '--max-old-space-size=128',
+    });
+    token = new JwtService({ secret: SECRET }).sign({ sub: 'replay-auditor', roles: ['auditor', 'shopper'] });
+    // The projections catch up on the seeded events first: their work must not count as the replay's.
+    await settled(service.child.pid!);
+  }, 180_000);
+
+  afterAll(async () => {
+    await service?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }, 30_000);
+
+  it('streams 100k events with memory that does not grow with the count (vs 10k)', async () => {
+    // Warm up: JIT, pools, and the heap growing to the size a streaming replay settles at.
+    await replay(service!, token, 20_000);
+    await settled(service!.child.pid!);
+    const baseline = rssMegabytes(service!.child.pid!);
+
+    const small = await replay(service!, token, 10_000);
+    const large = await replay(service!, token, 100_000);
+    expect(small.lines).toBe(10_000);
+    expect(large.lines).toBe(100_000);
+    expect(JSON.parse(large.lastLine)).toHaveProperty('position');
+
+    const report = {
+      baselineMb: Math.round(baseline),
+      peak10kMb: Math.round(small.peakRss),
+      peak100kMb: Math.round(large.peakRss),
+    };
+    process.stdout.write(`replay memory: ${JSON.stringify(report)}\n`);
+    // 100k events are ~45 MB of NDJSON and several times that as objects: none of it may stay in memory.
+    expect(large.peakRss - baseline).toBeLessThan(50);
+    // Ten times the events, about the same memory: growth is not proportional to the count.
+    expect(large.peakRss - Math.max(baseline, small.peakRss)).toBeLessThan(35);
+  }, 120_000);
+});
