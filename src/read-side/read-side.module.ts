@@ -14,23 +14,33 @@ import { MongoReadStore } from './mongo/mongo-read-store.js';
 import { PROJECTIONS } from './projections/index.js';
 import { ReadStore } from './read-store.port.js';
 import { CachedReader } from './runtime/cached-read.js';
+import { JobRunner } from './runtime/jobs/job-runner.js';
+import { JobStore } from './runtime/jobs/job-store.js';
+import { ConsumerRegistry } from './runtime/managed-consumer.js';
 import { ProjectionSupervisor } from './runtime/projection-supervisor.js';
 import { ReadModelNotifier } from './runtime/read-model-notifier.js';
 import { ReadModels } from './runtime/read-models.js';
 
-/** Starts the projections once the app is up; stops them (batches in flight settled) before stores close. */
+/**
+ * Starts the projections once the app is up, then resumes the rebuild/verify jobs a crash left running; on
+ * shutdown stops the jobs (they stay running in the store, to be resumed) and the projections (batches in
+ * flight settled) before the stores close.
+ */
 @Injectable()
 class ReadSideLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   constructor(
     private readonly supervisor: ProjectionSupervisor,
+    private readonly jobs: JobRunner,
     private readonly store: ReadStore,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     await this.supervisor.start();
+    await this.jobs.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    await this.jobs.stop();
     await this.supervisor.stop();
   }
 
@@ -59,18 +69,51 @@ class ReadSideLifecycle implements OnApplicationBootstrap, BeforeApplicationShut
     { provide: ReadModelNotifier, useValue: new ReadModelNotifier() },
     { provide: ReadModels, inject: [ReadStore], useFactory: (store: ReadStore) => new ReadModels(store) },
     {
+      provide: ConsumerRegistry,
+      inject: [EventStore, ReadStore, APP_CONFIG],
+      useFactory: (events: EventStore, store: ReadStore, config: AppConfig) =>
+        new ConsumerRegistry(events, store, { heartbeatMs: config.readSide.heartbeatMs }),
+    },
+    {
       provide: ProjectionSupervisor,
-      inject: [EventStore, ReadStore, ReadModels, ReadModelNotifier, APP_CONFIG],
+      inject: [EventStore, ReadStore, ReadModels, ReadModelNotifier, ConsumerRegistry, APP_CONFIG],
       useFactory: (
         events: EventStore,
         store: ReadStore,
         readModels: ReadModels,
         notifier: ReadModelNotifier,
+        consumers: ConsumerRegistry,
         config: AppConfig,
       ) =>
-        new ProjectionSupervisor(PROJECTIONS, events, store, readModels, notifier, {
-          batchSize: config.readSide.batchSize,
-          maxRetries: config.readSide.maxRetries,
+        new ProjectionSupervisor(
+          PROJECTIONS,
+          events,
+          store,
+          readModels,
+          notifier,
+          { batchSize: config.readSide.batchSize, maxRetries: config.readSide.maxRetries },
+          consumers,
+        ),
+    },
+    { provide: JobStore, inject: [ReadStore], useFactory: (store: ReadStore) => new JobStore(store) },
+    {
+      provide: JobRunner,
+      inject: [ProjectionSupervisor, EventStore, ReadStore, ReadModels, JobStore, APP_CONFIG],
+      useFactory: (
+        supervisor: ProjectionSupervisor,
+        events: EventStore,
+        store: ReadStore,
+        readModels: ReadModels,
+        jobs: JobStore,
+        config: AppConfig,
+      ) =>
+        new JobRunner(supervisor, events, store, readModels, jobs, {
+          pageSize: config.projectionJobs.pageSize,
+          pageDelayMs: config.projectionJobs.pageDelayMs,
+          dropGraceMs: config.projectionJobs.dropGraceMs,
+          leaseMs: config.projectionJobs.leaseMs,
+          // The embedded read store is one process's file: a job running at start-up is a crash's orphan.
+          exclusive: config.readStore.kind === 'embedded',
         }),
     },
     {
@@ -85,6 +128,15 @@ class ReadSideLifecycle implements OnApplicationBootstrap, BeforeApplicationShut
     },
     ReadSideLifecycle,
   ],
-  exports: [ReadStore, ReadModels, ReadModelNotifier, ProjectionSupervisor, CachedReader],
+  exports: [
+    ReadStore,
+    ReadModels,
+    ReadModelNotifier,
+    ConsumerRegistry,
+    ProjectionSupervisor,
+    JobStore,
+    JobRunner,
+    CachedReader,
+  ],
 })
 export class ReadSideModule {}

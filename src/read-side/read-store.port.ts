@@ -67,6 +67,13 @@ export interface FindQuery {
   readonly after?: { readonly value: Scalar; readonly id: string };
 }
 
+export interface ScanOptions {
+  /** Only documents whose id sorts strictly after this one (keyset pagination by id). */
+  readonly after?: string;
+  /** At most this many documents (a non-negative integer). */
+  readonly limit: number;
+}
+
 /** Port to the read models. Used as a NestJS DI token (abstract class); only modules bind adapters. */
 export abstract class ReadStore {
   /** Creates the collection and its indexes if missing (idempotent; called at start for every collection). */
@@ -89,9 +96,28 @@ export abstract class ReadStore {
   /** Number of documents in a collection (for operations and rebuild checks). */
   abstract count(collection: string): Promise<number>;
 
+  /**
+   * Walks a whole collection: the documents in id order (ids compare as UTF-8 bytes, MongoDB's simple
+   * collation), strictly after `after` when given, at most `limit`. A missing collection has none. Served by
+   * the primary key, so every page costs the same however far the walk is (used by `verify`).
+   */
+  abstract scan(collection: string, options: ScanOptions): Promise<ReadDocument[]>;
+
   /** Small named values the read side keeps for itself (e.g. which generation of a projection is live). */
   abstract getMeta(key: string): Promise<JsonObject | null>;
   abstract setMeta(key: string, value: JsonObject): Promise<void>;
+
+  /**
+   * Compare-and-set of a meta value: writes `value` only if the stored value is still `expected` (compared
+   * as JSON values, key order ignored; `expected` null: the key must not exist), and deletes the key when
+   * `value` is null. Answers whether it wrote. Two instances racing on one key: at most one wins (a lock, a
+   * job's lease). Atomic on the embedded store and on MongoDB; on FerretDB 1.x see the adapter's note.
+   */
+  abstract compareAndSetMeta(
+    key: string,
+    expected: JsonObject | null,
+    value: JsonObject | null,
+  ): Promise<boolean>;
 
   /** Releases connections and file handles. */
   abstract close(): Promise<void>;

@@ -7,13 +7,22 @@ import {
   ReadStore,
   type CollectionSpec,
   type DocumentWrite,
-  type FieldCondition,
   type FindQuery,
   type ReadDocument,
   type Scalar,
-  type SortDirection,
+  type ScanOptions,
   type WriteResult,
 } from '../read-store.port.js';
+import {
+  isPlainObject,
+  isScalar,
+  validateCollectionName,
+  validateQuery,
+  validateSpec,
+  validateWrites,
+  type StoredSpec,
+} from '../read-store.validation.js';
+import { sameJson } from '../json-values.js';
 
 export interface EmbeddedReadStoreOptions {
   /**
@@ -21,12 +30,6 @@ export interface EmbeddedReadStoreOptions {
    * text, so it may carry document data): for debug logging; tests count statements with it.
    */
   readonly trace?: (sql: string) => void;
-}
-
-/** The catalog row of a collection: its spec, so a store opened later (or another instance) knows its fields. */
-interface StoredSpec {
-  readonly indexes: readonly (readonly string[])[];
-  readonly multiValued: readonly string[];
 }
 
 interface DocumentRow {
@@ -43,6 +46,7 @@ interface CollectionStatements {
   readonly insert: Database.Statement<[string, bigint, bigint, number, string]>;
   readonly update: Database.Statement<[bigint, bigint, number, string, string, bigint]>;
   readonly count: Database.Statement<[], { n: number }>;
+  readonly scan: Database.Statement<[string, number], DocumentRow>;
   /** Per multi-valued field: clear a document's values, add one value. */
   readonly sides: ReadonlyMap<
     string,
@@ -57,11 +61,6 @@ interface CollectionStatements {
  *   `sqlite_*` nor one of this store's own tables, at most 64 characters (MongoDB and FerretDB accept it too).
  * - Field: a plain top-level identifier (no `.` or `$`, so it can be neither a path nor an operator).
  */
-const COLLECTION_NAME = /^[a-z][a-z0-9_]{0,63}$/;
-const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
-const RESERVED_COLLECTIONS = new Set(['read_meta', 'read_collections']);
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
 /** Cap on cached dynamic `find` statements (one per distinct query shape). */
 const MAX_CACHED_QUERIES = 256;
 
@@ -104,7 +103,11 @@ export class EmbeddedReadStore extends ReadStore {
     readonly spec: Database.Statement<[string], { spec: string }>;
     readonly saveSpec: Database.Statement<[string, string]>;
     readonly forget: Database.Statement<[string]>;
+    readonly remove: Database.Statement<[string]>;
   };
+  private readonly casMeta: Database.Transaction<
+    (key: string, expected: JsonObject | null, value: JsonObject | null) => boolean
+  >;
   private closed = false;
 
   constructor(
@@ -129,7 +132,18 @@ export class EmbeddedReadStore extends ReadStore {
         'INSERT INTO read_collections (name, spec) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET spec = excluded.spec',
       ),
       forget: this.db.prepare('DELETE FROM read_collections WHERE name = ?'),
+      remove: this.db.prepare('DELETE FROM read_meta WHERE key = ?'),
     };
+    this.casMeta = this.db.transaction(
+      (key: string, expected: JsonObject | null, value: JsonObject | null): boolean => {
+        const row = this.meta.get.get(key);
+        const current = row ? (JSON.parse(row.value) as JsonObject) : null;
+        if (!sameJson(current, expected)) return false;
+        if (value === null) this.meta.remove.run(key);
+        else this.meta.set.run(key, JSON.stringify(value));
+        return true;
+      },
+    );
   }
 
   /**
@@ -224,7 +238,7 @@ export class EmbeddedReadStore extends ReadStore {
    */
   async write(collection: string, writes: readonly DocumentWrite[]): Promise<WriteResult> {
     this.assertOpen();
-    const prepared = validateWrites(writes);
+    const prepared = prepareWrites(writes);
     const statements = this.statementsOf(collection);
     if (!statements)
       throw new Error(`read store: collection "${collection}" does not exist (ensureCollection first)`);
@@ -287,6 +301,22 @@ export class EmbeddedReadStore extends ReadStore {
     return this.statementsOf(collection)?.count.get()?.n ?? 0;
   }
 
+  /** One primary-key range read: `id > ? ORDER BY id LIMIT ?`. */
+  async scan(collection: string, options: ScanOptions): Promise<ReadDocument[]> {
+    this.assertOpen();
+    const limit = options.limit as unknown;
+    if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 0) {
+      throw new Error('read store: limit must be a non-negative integer');
+    }
+    if (options.after !== undefined && typeof options.after !== 'string') {
+      throw new Error('read store: scan after must be a string id');
+    }
+    const statements = this.statementsOf(collection);
+    if (!statements || limit === 0) return [];
+    // Every id sorts after '' (a write needs a non-empty id).
+    return statements.scan.all(options.after ?? '', limit).map(toDocument);
+  }
+
   async getMeta(key: string): Promise<JsonObject | null> {
     this.assertOpen();
     const row = this.meta.get.get(key);
@@ -297,6 +327,19 @@ export class EmbeddedReadStore extends ReadStore {
     this.assertOpen();
     if (!isPlainObject(value)) throw new Error('read store: a meta value must be a JSON object');
     this.meta.set.run(key, JSON.stringify(value));
+  }
+
+  /** Read, compare and write in one immediate transaction: atomic across connections to the file. */
+  async compareAndSetMeta(
+    key: string,
+    expected: JsonObject | null,
+    value: JsonObject | null,
+  ): Promise<boolean> {
+    this.assertOpen();
+    if (value !== null && !isPlainObject(value)) {
+      throw new Error('read store: a meta value must be a JSON object');
+    }
+    return this.casMeta.immediate(key, expected, value);
   }
 
   /** Closes the file; closing twice is harmless, any other call afterwards rejects. */
@@ -344,6 +387,7 @@ export class EmbeddedReadStore extends ReadStore {
         `UPDATE ${table} SET revision = ?, position = ?, projected_at = ?, data = ? WHERE id = ? AND revision = ?`,
       ),
       count: this.db.prepare(`SELECT count(*) AS n FROM ${table}`),
+      scan: read(`SELECT ${columns} FROM ${table} WHERE id > ? ORDER BY id LIMIT ?`),
       sides: new Map(
         spec.multiValued.map((field) => {
           const side = quoteIdentifier(sideTable(collection, field));
@@ -467,191 +511,15 @@ export class EmbeddedReadStore extends ReadStore {
 // Validation and the query plan. The MongoDB adapter applies the same rules (kept side by side on purpose:
 // adapters do not import each other).
 
-type PlannedCondition =
-  | { readonly field: string; readonly kind: 'eq'; readonly value: Scalar }
-  | { readonly field: string; readonly kind: 'has'; readonly value: Scalar }
-  | { readonly field: string; readonly kind: 'range'; readonly gte?: Scalar; readonly lte?: Scalar };
-
-interface QueryPlan {
-  readonly conditions: readonly PlannedCondition[];
-  readonly sort: { readonly field: string; readonly direction: SortDirection };
-  readonly limit: number;
-  readonly after?: { readonly value: Scalar; readonly id: string };
-}
-
-function validateCollectionName(name: unknown): asserts name is string {
-  if (
-    typeof name !== 'string' ||
-    !COLLECTION_NAME.test(name) ||
-    name.includes('__') ||
-    name.startsWith('sqlite_') ||
-    RESERVED_COLLECTIONS.has(name)
-  ) {
-    throw new Error(
-      `read store: invalid collection name ${JSON.stringify(name)} (expected ^[a-z][a-z0-9_]*$, at most 64 characters, no "__", not reserved)`,
-    );
-  }
-}
-
-function validateField(field: unknown): asserts field is string {
-  if (typeof field !== 'string' || !FIELD_NAME.test(field)) {
-    throw new Error(`read store: invalid field name ${JSON.stringify(field)} (expected a plain identifier)`);
-  }
-}
-
-function validateSpec(spec: CollectionSpec): StoredSpec {
-  validateCollectionName(spec.name);
-  const multiValued = [...(spec.multiValued ?? [])];
-  for (const field of multiValued) {
-    validateField(field);
-    if (field === 'position') throw new Error('read store: "position" cannot be multi-valued');
-  }
-  const lowered = new Set(multiValued.map((f) => f.toLowerCase()));
-  if (lowered.size !== multiValued.length) {
-    // Side tables are named after the field and SQLite table names ignore case.
-    throw new Error('read store: multi-valued field names must differ by more than letter case');
-  }
-  const indexes = spec.indexes.map((fields) => {
-    if (fields.length === 0) throw new Error('read store: an index needs at least one field');
-    if (new Set(fields).size !== fields.length) throw new Error('read store: an index repeats a field');
-    for (const field of fields) {
-      validateField(field);
-      if (multiValued.includes(field)) {
-        throw new Error(`read store: "${field}" is multi-valued; it cannot also be in a compound index`);
-      }
-    }
-    return [...fields];
-  });
-  return { indexes, multiValued };
-}
-
-function isScalar(value: unknown): value is Scalar {
-  return (
-    typeof value === 'string' ||
-    typeof value === 'boolean' ||
-    (typeof value === 'number' && Number.isFinite(value))
-  );
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const prototype = Object.getPrototypeOf(value) as unknown;
-  return prototype === Object.prototype || prototype === null;
-}
-
-function scalar(value: unknown, what: string): Scalar {
-  if (!isScalar(value)) {
-    throw new Error(`read store: ${what} must be a string, a finite number or a boolean`);
-  }
-  return value;
-}
-
-function validateQuery(spec: StoredSpec, query: FindQuery): QueryPlan {
-  if (!isPlainObject(query) || !isPlainObject(query.where)) throw new Error('read store: malformed query');
-  const indexed = new Set(spec.indexes.flat());
-  const conditions: PlannedCondition[] = [];
-  for (const [field, raw] of Object.entries(query.where as Record<string, unknown>)) {
-    const multi = spec.multiValued.includes(field);
-    if (!multi && !indexed.has(field) && field !== 'position') {
-      throw new Error(`read store: "${field}" is not an indexed or multi-valued field of this collection`);
-    }
-    if (!isPlainObject(raw)) throw new Error(`read store: the condition on "${field}" must be an object`);
-    const condition = raw as FieldCondition & Record<string, unknown>;
-    const keys = Object.keys(condition).sort();
-    const what = `the value compared with "${field}"`;
-    if (keys.length === 1 && keys[0] === 'has') {
-      if (!multi) throw new Error(`read store: "has" needs a multi-valued field; "${field}" is not one`);
-      conditions.push({ field, kind: 'has', value: scalar(condition.has, what) });
-      continue;
-    }
-    if (multi) throw new Error(`read store: "${field}" is multi-valued: only "has" applies to it`);
-    if (keys.length === 1 && keys[0] === 'eq') {
-      const value = scalar(condition.eq, what);
-      if (field === 'position' && typeof value !== 'number') {
-        throw new Error('read store: position compares with numbers only');
-      }
-      conditions.push({ field, kind: 'eq', value });
-      continue;
-    }
-    if (keys.length > 0 && keys.every((k) => k === 'gte' || k === 'lte')) {
-      const gte = condition.gte === undefined ? undefined : scalar(condition.gte, what);
-      const lte = condition.lte === undefined ? undefined : scalar(condition.lte, what);
-      const types = new Set([gte, lte].filter((v) => v !== undefined).map((v) => typeof v));
-      if (types.size !== 1 || types.has('boolean')) {
-        throw new Error(
-          `read store: a range on "${field}" needs bounds that are both numbers or both strings`,
-        );
-      }
-      if (field === 'position' && !types.has('number')) {
-        throw new Error('read store: position compares with numbers only');
-      }
-      conditions.push({ field, kind: 'range', gte, lte });
-      continue;
-    }
-    throw new Error(
-      `read store: the condition on "${field}" must be exactly one of {eq}, {has}, {gte?, lte?} (got ${JSON.stringify(keys)})`,
-    );
-  }
-
-  const orderBy = query.orderBy as unknown;
-  if (!isPlainObject(orderBy)) throw new Error('read store: orderBy is required');
-  const sortField = orderBy.field;
-  if (typeof sortField !== 'string' || (!indexed.has(sortField) && sortField !== 'position')) {
-    throw new Error(
-      `read store: cannot sort on ${JSON.stringify(sortField)}: not an indexed field or position`,
-    );
-  }
-  if (orderBy.direction !== 'asc' && orderBy.direction !== 'desc') {
-    throw new Error('read store: orderBy.direction must be "asc" or "desc"');
-  }
-  const limit = query.limit as unknown;
-  if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 0) {
-    throw new Error('read store: limit must be a non-negative integer');
-  }
-  let after: QueryPlan['after'];
-  if (query.after !== undefined) {
-    const raw = query.after as unknown;
-    if (!isPlainObject(raw) || typeof raw.id !== 'string') {
-      throw new Error('read store: after must be {value, id} with a string id');
-    }
-    const value = scalar(raw.value, 'after.value');
-    if (sortField === 'position' && typeof value !== 'number') {
-      throw new Error('read store: after.value must be a number when sorting on position');
-    }
-    after = { value, id: raw.id };
-  }
-  return { conditions, sort: { field: sortField, direction: orderBy.direction }, limit, after };
-}
-
 interface PreparedWrite {
   readonly write: DocumentWrite;
   readonly json: string;
 }
 
-function int64(value: unknown, what: string): bigint {
-  if (typeof value !== 'bigint' || value < INT64_MIN || value > INT64_MAX) {
-    throw new Error(`read store: ${what} must be a bigint in the int64 range`);
-  }
-  return value;
-}
-
 /** Checks a whole batch before anything is written; serialises each document once. */
-function validateWrites(writes: readonly DocumentWrite[]): PreparedWrite[] {
-  const ids = new Set<string>();
-  return writes.map((write) => {
-    if (typeof write.id !== 'string' || write.id === '')
-      throw new Error('read store: a write needs a string id');
-    if (ids.has(write.id)) {
-      // Two steps of one document in one batch would depend on the order the store applies them.
-      throw new Error(`read store: id "${write.id}" appears twice in one batch`);
-    }
-    ids.add(write.id);
-    if (write.expectedRevision !== null) int64(write.expectedRevision, 'expectedRevision');
-    int64(write.revision, 'revision');
-    int64(write.position, 'position');
-    if (!isPlainObject(write.data)) throw new Error('read store: data must be a JSON object');
-    return { write, json: JSON.stringify(write.data) };
-  });
+function prepareWrites(writes: readonly DocumentWrite[]): PreparedWrite[] {
+  validateWrites(writes);
+  return writes.map((write) => ({ write, json: JSON.stringify(write.data) }));
 }
 
 function quoteIdentifier(name: string): string {

@@ -29,6 +29,37 @@ export interface BatchReport {
   readonly failedStreams: number;
 }
 
+/**
+ * One step of a projection, pure: the document after `recorded` (given the one before it, null before the
+ * stream's first event) and the entries it adds, as the writes the runner makes (entry ids: the event id,
+ * then `<event id>:<n>` for further entries). Throws what the projection throws (a poison event). Shared by
+ * the runner and by `verify`, which folds streams itself to know what a document should be.
+ */
+export function applyEvent(
+  projection: AnyProjection,
+  doc: object | null,
+  recorded: RecordedEvent,
+): { data: object; entries: DocumentWrite[] } {
+  const projected: ProjectedEvent = {
+    event: projection.readEvent(recorded),
+    id: recorded.id,
+    streamId: recorded.streamId,
+    revision: recorded.revision,
+    position: recorded.position,
+    created: recorded.created,
+    metadata: recorded.metadata,
+  };
+  const data = projection.evolve(doc, projected);
+  const entries = (projection.entriesFor?.(data, projected) ?? []).map((entry, index): DocumentWrite => ({
+    id: index === 0 ? recorded.id : `${recorded.id}:${index}`,
+    expectedRevision: null,
+    revision: recorded.revision,
+    position: recorded.position,
+    data: entry.data,
+  }));
+  return { data, entries };
+}
+
 function errorText(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
@@ -185,27 +216,9 @@ export class ProjectionRunner {
     let applied = 0;
     for (const recorded of run) {
       let next: object;
-      const made: DocumentWrite[] = [];
+      let made: DocumentWrite[];
       try {
-        const projected: ProjectedEvent = {
-          event: this.projection.readEvent(recorded),
-          id: recorded.id,
-          streamId: recorded.streamId,
-          revision: recorded.revision,
-          position: recorded.position,
-          created: recorded.created,
-          metadata: recorded.metadata,
-        };
-        next = this.projection.evolve(data, projected);
-        for (const [index, entry] of (this.projection.entriesFor?.(next, projected) ?? []).entries()) {
-          made.push({
-            id: index === 0 ? recorded.id : `${recorded.id}:${index}`,
-            expectedRevision: null,
-            revision: recorded.revision,
-            position: recorded.position,
-            data: entry.data,
-          });
-        }
+        ({ data: next, entries: made } = applyEvent(this.projection, data, recorded));
       } catch (error) {
         if (!last) throw error;
         return {

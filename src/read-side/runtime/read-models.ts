@@ -2,7 +2,7 @@ import type { ReadStore } from '../read-store.port.js';
 import type { AnyProjection } from './projection.js';
 
 /** How long a cached live-generation number is trusted before it is read again (other instances switch). */
-const GENERATION_TTL_MS = 1000;
+export const GENERATION_TTL_MS = 1000;
 
 export function generationKey(projection: string): string {
   return `projection:${projection}`;
@@ -30,6 +30,12 @@ export class ReadModels {
     const generation = typeof meta?.live === 'number' ? meta.live : 1;
     this.cache.set(projection, { generation, readAt: Date.now() });
     return generation;
+  }
+
+  /** The live generation as stored right now (no cache): for the switch itself. */
+  async freshLiveGeneration(projection: string): Promise<number> {
+    this.cache.delete(projection);
+    return this.liveGeneration(projection);
   }
 
   async setLiveGeneration(projection: string, generation: number): Promise<void> {

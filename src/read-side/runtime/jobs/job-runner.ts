@@ -1,0 +1,429 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Logger } from '@nestjs/common';
+import type { EventStore } from '../../../event-store/event-store.port.js';
+import type { ReadStore } from '../../read-store.port.js';
+import type { AnyProjection } from '../projection.js';
+import {
+  dropGeneration,
+  ensureGeneration,
+  projectionGroup,
+  type ProjectionSupervisor,
+} from '../projection-supervisor.js';
+import type { ReadModels } from '../read-models.js';
+import { catchUp } from './catch-up.js';
+import { JobCancelledError, JobContext, JobLostError } from './job-context.js';
+import { type JobStore } from './job-store.js';
+import { isTerminal, type JobKind, type JobRecord } from './job.js';
+import { Verifier } from './verify.js';
+
+export interface JobRunnerOptions {
+  /** Events per page of the catch-up read. */
+  readonly pageSize: number;
+  /**
+   * How long the replaced generation stays after the switch before it is dropped: reads in flight finish on
+   * it, and other instances (which cache the live generation for up to GENERATION_TTL_MS) notice the switch.
+   */
+  readonly dropGraceMs: number;
+  /** A running job whose owner has not renewed it for this long is taken over by another instance. */
+  readonly leaseMs: number;
+  /**
+   * The read store belongs to this one process (the embedded store): a job found running at start-up is an
+   * orphan of a crash and is taken over at once, without waiting for its lease.
+   */
+  readonly exclusive: boolean;
+  /** How often a running job saves its progress (which also renews its lease). Default 500 ms. */
+  readonly saveEveryMs?: number;
+  /** A pause between pages of a catch-up, to spare a busy read store (0: none). */
+  readonly pageDelayMs?: number;
+}
+
+/** The job cannot be cancelled any more: it finished, or its new generation is live already. */
+export class JobNotCancellableError extends Error {
+  constructor(readonly job: JobRecord) {
+    super(
+      isTerminal(job.state)
+        ? `job ${job.id} has already ${job.state === 'succeeded' ? 'succeeded' : job.state === 'failed' ? 'failed' : 'been cancelled'}`
+        : `job ${job.id} has switched the live generation already; it only drops the old one now`,
+    );
+    this.name = 'JobNotCancellableError';
+  }
+}
+
+interface Execution {
+  readonly context: JobContext;
+  readonly abort: AbortController;
+  readonly done: Promise<void>;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Runs rebuild and verify jobs (one at a time per projection, any number of projections at once), keeps them
+ * in the read store (JobStore) and takes over the ones a crashed instance left running.
+ *
+ * Rebuild (zero downtime):
+ * 1. `building`: the new generation (live + 1) is filled by a filtered catch-up read from position 0 through a
+ *    ProjectionRunner writing to its collections, while the old generation keeps serving reads and the live
+ *    group keeps updating it. Progress is saved with the position reached, so a restart resumes there:
+ *    re-applied events are duplicates for the revision guard.
+ * 2. `switching`: the live subscription of this instance is held (its batch in flight settles), a final
+ *    catch-up applies what the live group applied meanwhile, the live pointer moves to the new generation
+ *    (ReadModels.setLiveGeneration) and the hold is released: the group redelivers from its checkpoint into the
+ *    new generation (what the catch-up already applied is ignored as duplicates).
+ * 3. `draining`: after the grace delay the old generation is dropped (see `drain` for the last catch-up).
+ * Verify: `building` into a shadow generation, then `comparing` (Verifier), then the shadow is dropped.
+ * A cancel (before the switch) or a failure drops the half-built generation; the live one never changed.
+ */
+export class JobRunner {
+  /** Identifies this process as a job owner (leases). */
+  readonly instanceId = randomUUID();
+  private readonly logger = new Logger('ProjectionJobs');
+  private readonly running = new Map<string, Execution>();
+  private scanTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly supervisor: ProjectionSupervisor,
+    private readonly events: EventStore,
+    private readonly store: ReadStore,
+    private readonly readModels: ReadModels,
+    readonly jobs: JobStore,
+    private readonly options: JobRunnerOptions,
+  ) {}
+
+  /** Takes over the jobs left running by a crash (and keeps looking for orphans of other instances). */
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.takeOverOrphans();
+    if (!this.options.exclusive) {
+      this.scanTimer = setInterval(
+        () => {
+          this.takeOverOrphans().catch((error: unknown) =>
+            this.logger.warn(`looking for orphaned jobs failed: ${errorText(error)}`),
+          );
+        },
+        Math.max(1000, Math.floor(this.options.leaseMs / 2)),
+      );
+      this.scanTimer.unref();
+    }
+  }
+
+  /**
+   * Stops every job of this process at its next page and frees its lease (the job stays `running`: the next
+   * start, here or on another instance, resumes it).
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.scanTimer);
+    const executions = [...this.running.values()];
+    for (const execution of executions) execution.abort.abort(new Error('shutting down'));
+    await Promise.all(executions.map((execution) => execution.done));
+  }
+
+  /**
+   * Starts a job on a projection of the supervisor. Throws JobConflictError when a job of that projection
+   * is running (here or on another instance).
+   */
+  async launch(
+    kind: JobKind,
+    projection: string,
+    options: { repair?: boolean; requestedBy: string },
+  ): Promise<JobRecord> {
+    if (!this.supervisor.projection(projection)) throw new Error(`no projection named ${projection}`);
+    const live = await this.readModels.freshLiveGeneration(projection);
+    const now = new Date().toISOString();
+    const record: JobRecord = {
+      id: randomUUID(),
+      kind,
+      projection,
+      state: 'running',
+      phase: 'building',
+      generation: live + 1,
+      fromGeneration: live,
+      replacedGeneration: null,
+      prepared: false,
+      position: '-1',
+      eventsDone: 0,
+      eventsTotal: 0,
+      rate: 0,
+      etaSeconds: null,
+      startedAt: now,
+      updatedAt: now,
+      switchedAt: null,
+      finishedAt: null,
+      error: null,
+      cancelRequested: false,
+      requestedBy: options.requestedBy,
+      repair: kind === 'verify' && options.repair === true,
+      owner: this.instanceId,
+      heartbeatAt: now,
+      skipped: [],
+      skippedCount: 0,
+      result: null,
+    };
+    await this.jobs.create(record);
+    this.execute(record);
+    return record;
+  }
+
+  /**
+   * Cancels a running job: at its next page it drops its half-built generation and ends `cancelled` (the
+   * live generation never changed). Resolves with the job once it has ended here, or right away with
+   * `cancelRequested` when another instance runs it (it notices within a save period). Null: no such job.
+   * Throws JobNotCancellableError when the job has ended or has switched generations already.
+   */
+  async cancel(id: string, waitMs = 10_000): Promise<JobRecord | null> {
+    for (let attempt = 0; ; attempt++) {
+      const job = await this.jobs.get(id);
+      if (!job) return null;
+      if (isTerminal(job.state) || job.switchedAt !== null || job.phase === 'draining') {
+        throw new JobNotCancellableError(job);
+      }
+      if (job.cancelRequested) break;
+      const stamp = new Date().toISOString();
+      if (await this.jobs.replace(job, { ...job, cancelRequested: true, updatedAt: stamp })) break;
+      if (attempt >= 20) throw new Error(`job ${id} keeps changing; try again`);
+    }
+    let execution = this.running.get(id);
+    if (!execution) {
+      // Nobody may be running it (an orphan): take it over, so that the cancel is carried out now.
+      await this.takeOverOrphans();
+      execution = this.running.get(id);
+    }
+    if (execution) {
+      execution.context.requestCancel();
+      await Promise.race([execution.done, new Promise((resolve) => setTimeout(resolve, waitMs).unref())]);
+    }
+    return this.jobs.get(id);
+  }
+
+  /** Whether this process runs the job (tests, diagnostics). */
+  isRunningHere(id: string): boolean {
+    return this.running.has(id);
+  }
+
+  private async takeOverOrphans(): Promise<void> {
+    if (this.stopped) return;
+    for (const job of await this.jobs.running()) {
+      if (this.running.has(job.id)) continue;
+      const silentFor = Date.now() - Date.parse(job.heartbeatAt);
+      const orphan = job.owner === null || this.options.exclusive || silentFor > this.options.leaseMs;
+      if (!orphan) continue;
+      const stamp = new Date().toISOString();
+      const mine: JobRecord = { ...job, owner: this.instanceId, heartbeatAt: stamp, updatedAt: stamp };
+      if (!(await this.jobs.replace(job, mine))) continue; // another instance was quicker
+      this.logger.log(`taking over ${job.kind} job ${job.id} of ${job.projection} (phase ${job.phase})`);
+      this.execute(mine);
+    }
+  }
+
+  private execute(record: JobRecord): void {
+    const abort = new AbortController();
+    const context = new JobContext(
+      this.jobs,
+      record,
+      this.instanceId,
+      abort.signal,
+      this.options.saveEveryMs ?? 500,
+    );
+    const done = this.run(context)
+      .catch((error: unknown) => this.logger.error(`job ${record.id}: ${errorText(error)}`))
+      .finally(() => this.running.delete(record.id));
+    this.running.set(record.id, { context, abort, done });
+  }
+
+  private async run(context: JobContext): Promise<void> {
+    const job = context.job;
+    const projection = this.supervisor.projection(job.projection);
+    try {
+      if (!projection)
+        throw new Error(`no projection named ${job.projection} in this version of the service`);
+      context.checkpoint();
+      if (job.kind === 'rebuild') await this.rebuild(context, projection);
+      else await this.verify(context, projection);
+      await this.finish(context, 'succeeded', null);
+      const done = context.job;
+      this.logger.log(
+        `${done.kind} of ${done.projection} succeeded (job ${done.id}, ${done.eventsDone} events)`,
+      );
+    } catch (error) {
+      if (error instanceof JobLostError) {
+        this.logger.warn(`job ${job.id}: ${error.message}; this instance stops running it`);
+        return;
+      }
+      if (context.signal.aborted && !(error instanceof JobCancelledError)) {
+        // A shutdown: the job stays running; freeing the lease lets the next start take it over at once.
+        await context.save(true, { release: true }).catch(() => undefined);
+        return;
+      }
+      const cancelled = error instanceof JobCancelledError;
+      if (projection) await this.dropUnfinished(context, projection);
+      await this.finish(context, cancelled ? 'cancelled' : 'failed', cancelled ? null : errorText(error));
+      if (!cancelled)
+        this.logger.error(`${job.kind} of ${job.projection} failed (job ${job.id}): ${errorText(error)}`);
+    }
+  }
+
+  private async finish(
+    context: JobContext,
+    state: 'succeeded' | 'failed' | 'cancelled',
+    error: string | null,
+  ) {
+    const stamp = new Date().toISOString();
+    context.set({
+      state,
+      phase: 'done',
+      finishedAt: stamp,
+      error,
+      rate: 0,
+      etaSeconds: state === 'succeeded' ? 0 : null,
+    });
+    await context.save(true);
+    await this.jobs.release(context.job);
+  }
+
+  /** After a cancel or a failure: the generation being built goes, unless it is live (never the live one). */
+  private async dropUnfinished(context: JobContext, projection: AnyProjection): Promise<void> {
+    const { generation, kind, switchedAt } = context.job;
+    if (kind === 'rebuild' && switchedAt !== null) return;
+    try {
+      if ((await this.readModels.freshLiveGeneration(projection.name)) === generation) return;
+      await dropGeneration(this.store, projection, generation);
+    } catch (error) {
+      this.logger.warn(`could not drop generation ${generation} of ${projection.name}: ${errorText(error)}`);
+    }
+  }
+
+  private async rebuild(context: JobContext, projection: AnyProjection): Promise<void> {
+    if (context.job.phase === 'building') {
+      await this.build(context, projection);
+      context.set({ phase: 'switching' });
+      await context.save(true);
+    }
+    if (context.job.phase === 'switching') await this.switchTo(context, projection);
+    if (context.job.phase === 'draining') await this.drain(context, projection);
+  }
+
+  /** Fills the target generation up to the head (from scratch, or from where a previous run got). */
+  private async build(context: JobContext, projection: AnyProjection): Promise<void> {
+    const { generation } = context.job;
+    if (!context.job.prepared) {
+      // A fresh start: whatever a crashed or cancelled job left under this generation goes first.
+      if ((await this.readModels.freshLiveGeneration(projection.name)) === generation) {
+        throw new Error(
+          `generation ${generation} of ${projection.name} is live: it cannot be rebuilt in place`,
+        );
+      }
+      await dropGeneration(this.store, projection, generation);
+      await ensureGeneration(this.store, projection, generation);
+      const total = await this.events.countAll({ eventTypes: projection.eventTypes });
+      context.set({ prepared: true, eventsTotal: total, position: '-1', eventsDone: 0 });
+      await context.save(true);
+    }
+    await this.catchUpInto(context, projection, true);
+  }
+
+  /**
+   * The switch. This instance's live subscription is held (its batch in flight settles first), so every event
+   * the live group has settled is at or below the head the final catch-up reads to; the pointer then moves,
+   * and the group, released, delivers into the new generation from its checkpoint.
+   */
+  private async switchTo(context: JobContext, projection: AnyProjection): Promise<void> {
+    context.checkpoint();
+    const release = await this.supervisor.hold(projection.name);
+    try {
+      await this.catchUpInto(context, projection, true);
+      const { generation } = context.job;
+      const live = await this.readModels.freshLiveGeneration(projection.name);
+      // A resumed switch may find the pointer moved already (the crash came after it).
+      const replaced =
+        live !== generation ? live : (context.job.replacedGeneration ?? context.job.fromGeneration);
+      context.checkpoint();
+      if (live !== generation) await this.readModels.setLiveGeneration(projection.name, generation);
+      context.set({ phase: 'draining', switchedAt: new Date().toISOString(), replacedGeneration: replaced });
+      await context.save(true);
+    } finally {
+      await release();
+    }
+  }
+
+  /**
+   * Drops the replaced generation once the grace delay is over. Just before, one more catch-up pass into the
+   * new generation: another instance caches the live generation for up to a second, so it may have applied
+   * an event to the *old* generation after this instance's final catch-up, and acknowledged it — the group
+   * will never deliver it again. If a later event of that stream arrives, the runner heals the gap from the
+   * event store; if none does (it was the stream's last event), only this pass puts it in the new
+   * generation. It reads from the position of the final catch-up; duplicates are ignored by the revision
+   * guard, so it is harmless when there was nothing to fix.
+   */
+  private async drain(context: JobContext, projection: AnyProjection): Promise<void> {
+    const switchedAt = Date.parse(context.job.switchedAt ?? new Date().toISOString());
+    await context.waitUntil(switchedAt + this.options.dropGraceMs);
+    await this.catchUpInto(context, projection, false);
+    const { replacedGeneration, generation } = context.job;
+    if (replacedGeneration !== null && replacedGeneration !== generation) {
+      await dropGeneration(this.store, projection, replacedGeneration);
+    }
+  }
+
+  private async verify(context: JobContext, projection: AnyProjection): Promise<void> {
+    if (context.job.phase === 'building') {
+      await this.build(context, projection);
+      context.set({ phase: 'comparing' });
+      await context.save(true);
+    }
+    const { generation } = context.job;
+    const liveGeneration = await this.readModels.freshLiveGeneration(projection.name);
+    const live = await ensureGeneration(this.store, projection, liveGeneration);
+    const shadow = await ensureGeneration(this.store, projection, generation);
+    const verifier = new Verifier(
+      {
+        events: this.events,
+        store: this.store,
+        projection,
+        group: projectionGroup(projection),
+        live,
+        shadow,
+        liveGeneration,
+        shadowGeneration: generation,
+        catchUpShadow: () => this.catchUpInto(context, projection, true),
+        tick: async () => {
+          context.checkpoint();
+          await context.save();
+        },
+      },
+      context.job.repair,
+    );
+    const result = await verifier.run();
+    context.set({ result });
+    await context.save(true);
+    await dropGeneration(this.store, projection, generation);
+  }
+
+  private async catchUpInto(
+    context: JobContext,
+    projection: AnyProjection,
+    cancellable: boolean,
+  ): Promise<void> {
+    const runner = await this.supervisor.runnerFor(projection, context.job.generation);
+    await catchUp({
+      events: this.events,
+      runner,
+      after: BigInt(context.job.position),
+      pageSize: this.options.pageSize,
+      signal: context.signal,
+      onPage: async ({ count, position, failures }) => {
+        context.advanced(count, position, failures);
+        await context.save();
+        context.checkpoint(cancellable);
+        if (this.options.pageDelayMs)
+          await sleep(this.options.pageDelayMs, undefined, { signal: context.signal });
+      },
+    });
+    context.caughtUp();
+    await context.save(true);
+  }
+}
