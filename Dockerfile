@@ -13,6 +13,8 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The admin page (/admin/): static files served by the service.
+COPY public ./public
 COPY package.json ./
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node

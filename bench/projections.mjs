@@ -55,7 +55,7 @@ function pairEvents(cartId, orderId, n) {
   };
 }
 
-async function writeEvents(events, pairs) {
+export async function writeEvents(events, pairs) {
   for (let from = 0; from < pairs; from += 500) {
     const appends = [];
     for (let n = from; n < Math.min(pairs, from + 500); n++) {

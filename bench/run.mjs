@@ -10,9 +10,11 @@
  * measured autocannon run in a separate process (bench/load.mjs), then reads every cart back and checks
  * that the acknowledged adds are exactly the events in the streams (no lost update), then stops the service.
  * Part 2 (load): aggregate load time vs stream length, with and without snapshots (bench/aggregate-load.mjs).
+ * Part audit: time travel (state at a revision / an instant, diffs) on a 100k-event stream and NDJSON replay
+ * throughput, through HTTP on the built service (bench/audit.mjs).
  *
  * Environment:
- *   BENCH_ONLY=http,load,...    run only these parts (http, load, projection, freshness)
+ *   BENCH_ONLY=http,load,...    run only these parts (http, load, projection, freshness, rebuild, audit)
  *   BENCH_FRESHNESS_RATE=n      command rate of the freshness part (default: half the spread-c16 maximum
  *                               measured in this run, else 1500)
  *   MONGODB_URI                 also measure projections into this MongoDB-wire server
@@ -32,7 +34,9 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { fmt, percentile, runAggregateLoadBench } from './aggregate-load.mjs';
+import { auditTable, runAuditBench } from './audit.mjs';
 import { projectionTable, runProjectionBench } from './projections.mjs';
+import { rebuildTable, runRebuildBench } from './rebuild.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const env = process.env;
@@ -50,7 +54,7 @@ function numberFromEnv(name, fallback, { integer = false, min = 0 } = {}) {
 const DURATION = numberFromEnv('BENCH_DURATION', 10, { min: 1 });
 const WARMUP = numberFromEnv('BENCH_WARMUP', 2, { min: 0 });
 const RUNS = numberFromEnv('BENCH_RUNS', 1, { integer: true, min: 1 });
-const PARTS = ['http', 'load', 'projection', 'freshness'];
+const PARTS = ['http', 'load', 'projection', 'freshness', 'rebuild', 'audit'];
 const ONLY = (env.BENCH_ONLY?.trim() || PARTS.join(',')).split(',').map((p) => p.trim());
 for (const part of ONLY)
   if (!PARTS.includes(part)) throw new Error(`BENCH_ONLY=${env.BENCH_ONLY}: parts are ${PARTS.join(', ')}`);
@@ -140,6 +144,7 @@ function signJwt(claims, secret) {
 }
 
 const TOKEN = signJwt({ sub: SHOPPER, roles: ['shopper'] }, SECRET);
+const OPERATOR_TOKEN = signJwt({ sub: 'bench-operator', roles: ['operator'] }, SECRET);
 
 function freePort() {
   return new Promise((resolvePort, reject) => {
@@ -164,12 +169,17 @@ function tail(stream, max = 32_768) {
   return state;
 }
 
-async function startService() {
+/**
+ * Starts the built service on a fresh data directory. `prepare(dataDir)` runs before the process starts
+ * (e.g. to write events into its store); `extraEnv` adds variables.
+ */
+async function startService({ env: extraEnv = {}, prepare } = {}) {
   const mainJs = env.BENCH_SERVICE_ENTRY ? resolve(env.BENCH_SERVICE_ENTRY) : join(ROOT, 'dist', 'main.js');
   if (!existsSync(mainJs))
     throw new Error(`${mainJs} is missing: run \`npm run build\` first (npm run bench does)`);
   const dataDir = await mkdtemp(join(os.tmpdir(), 'ordertrail-bench-'));
   tempDirs.add(dataDir);
+  if (prepare) await prepare(dataDir);
   const port = await freePort();
   const childEnv = {
     ...env,
@@ -179,6 +189,7 @@ async function startService() {
     PORT: String(port),
     HOST: '127.0.0.1',
     LOG_LEVEL: 'error',
+    ...extraEnv,
   };
   delete childEnv.EVENTSTORE_CONNECTION_STRING; // always the embedded stores
   delete childEnv.MONGODB_URI;
@@ -598,7 +609,7 @@ function machineInfo() {
     `Node ${process.version} on ${os.platform()} ${os.release()} (${os.arch()}), ${cpus.length} CPUs (${cpus[0]?.model.trim() ?? 'unknown'}), ` +
       `${Math.round(os.totalmem() / 2 ** 30)} GiB RAM; load generator (autocannon) on the same machine, over loopback. ${new Date().toISOString()}`,
     '',
-    'Reproduce: `npm run bench` (every part), or `BENCH_ONLY=http,load,projection,freshness npm run bench` for some;',
+    'Reproduce: `npm run bench` (every part), or `BENCH_ONLY=http,load,projection,freshness,rebuild npm run bench` for some;',
     '`BENCH_DURATION=<s>` (default 10), `BENCH_RUNS=<n>` (default 1, medians), `BENCH_SCENARIOS=spread-c16,hot-c16`.',
   ].join('\n');
 }
@@ -656,6 +667,45 @@ async function main() {
       failed = true;
       sections.push(`### Freshness\n\nFAILED: ${error?.stack ?? error}`);
       log(`freshness part failed: ${error?.stack ?? error}`);
+    }
+  }
+
+  if (ONLY.includes('rebuild')) {
+    try {
+      sections.push(
+        rebuildTable(
+          await runRebuildBench({
+            root: ROOT,
+            log,
+            onTempDir: (dir) => tempDirs.add(dir),
+            startService,
+            stopService,
+            operatorToken: OPERATOR_TOKEN,
+            duration: Math.max(3, Math.min(DURATION, 10)),
+          }),
+        ),
+      );
+    } catch (error) {
+      failed = true;
+      sections.push(`### Projection rebuild\n\nFAILED: ${error?.stack ?? error}`);
+      log(`rebuild part failed: ${error?.stack ?? error}`);
+    }
+  }
+
+  if (ONLY.includes('audit')) {
+    try {
+      const audit = await runAuditBench({
+        root: ROOT,
+        log,
+        onTempDir: (dir) => tempDirs.add(dir),
+        onChild: (child) => track(child),
+      });
+      sections.push(auditTable(audit));
+      if (audit.correctnessFailed) failed = true;
+    } catch (error) {
+      failed = true;
+      sections.push(`### Audit (time travel, replay)\n\nFAILED: ${error?.stack ?? error}`);
+      log(`audit part failed: ${error?.stack ?? error}`);
     }
   }
 

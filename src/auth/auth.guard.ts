@@ -27,13 +27,17 @@ export class AuthGuard implements CanActivate {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
+    this.authorize(request, this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets));
+    return true;
+  }
+
+  /** Authenticates the request's bearer token (sets `request.actor`) and checks it has one of `allowed`. */
+  authorize(request: FastifyRequest, allowed: readonly Role[] | undefined): void {
     const actor = this.authenticate(request.headers.authorization);
     request.actor = actor;
-    const allowed = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
     if (allowed && !allowed.some((role) => actor.roles.includes(role))) {
       throw HttpProblem.forbidden(`This route needs one of the roles: ${allowed.join(', ')}`);
     }
-    return true;
   }
 
   private authenticate(header: string | undefined): Actor {

@@ -20,6 +20,9 @@ const toInt = ({ value }: { value: unknown }): unknown =>
 const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
 
+/** Variables whose values never appear in an error message (or anywhere else). */
+const SECRETS = new Set(['AUTH_JWT_SECRET', 'METRICS_TOKEN']);
+
 /** Environment variables, validated at boot (see .env.example for what each one does). */
 class EnvironmentVariables {
   @IsIn(['production', 'development', 'test'])
@@ -71,6 +74,48 @@ class EnvironmentVariables {
   @Max(100)
   PROJECTION_MAX_RETRIES = 5;
 
+  /** Work waiting and no batch handled for this long: the projection is `stalled` (health turns red). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  @Max(3_600_000)
+  PROJECTION_STALL_MS = 10_000;
+
+  /** Idle heartbeat of the delivery loops, and how often each instance re-reads the paused flags. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  PROJECTION_HEARTBEAT_MS = 1000;
+
+  /** Events per page of a rebuild's (or verify's) catch-up read. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(50_000)
+  REBUILD_PAGE_SIZE = 2000;
+
+  /** A pause between pages of a rebuild's catch-up read, to spare a busy read store (0: none). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(60_000)
+  REBUILD_PAGE_DELAY_MS = 0;
+
+  /** How long a replaced generation keeps existing after a rebuild's switch before it is dropped. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(3_600_000)
+  REBUILD_DROP_GRACE_MS = 5000;
+
+  /** A running job not renewed by its instance for this long is taken over by another one. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  @Max(3_600_000)
+  PROJECTION_JOB_LEASE_MS = 15_000;
+
   @Transform(emptyToUndefined)
   @IsOptional()
   @IsString()
@@ -84,11 +129,12 @@ class EnvironmentVariables {
   @Max(1_000_000)
   SNAPSHOT_EVERY = 100;
 
+  /** 0: keep every snapshot (time travel starts from the nearest one); N: only the newest N. */
   @Transform(toInt)
   @IsInt()
-  @Min(1)
-  @Max(1000)
-  SNAPSHOTS_KEPT = 5;
+  @Min(0)
+  @Max(1_000_000)
+  SNAPSHOTS_KEPT = 0;
 
   @Transform(toInt)
   @IsInt()
@@ -116,6 +162,20 @@ class EnvironmentVariables {
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @Matches(/^[\x21-\x7e]{32,512}$/, {
+    message: 'METRICS_TOKEN must be 32 to 512 visible ASCII characters (e.g. openssl rand -hex 32)',
+  })
+  METRICS_TOKEN?: string;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  RATE_LIMIT_PER_MINUTE = 0;
 }
 
 export interface AppConfig {
@@ -139,9 +199,29 @@ export interface AppConfig {
     readonly readWaitMs: number;
     readonly batchSize: number;
     readonly maxRetries: number;
+    /** Work waiting and no batch for this long: `stalled`. */
+    readonly stallMs: number;
+    /** Idle heartbeat period; also how often paused flags are re-read. */
+    readonly heartbeatMs: number;
+  };
+  readonly projectionJobs: {
+    /** Events per page of a rebuild's catch-up read. */
+    readonly pageSize: number;
+    /** Pause between pages (throttling). */
+    readonly pageDelayMs: number;
+    /** Grace delay before a replaced generation is dropped. */
+    readonly dropGraceMs: number;
+    /** Lease of a running job (take-over by another instance after it). */
+    readonly leaseMs: number;
   };
   readonly logLevel: string;
   readonly dataDir: string;
+  readonly observability: {
+    /** Static bearer token that may read `/metrics` besides the operator role (null: operators only). */
+    readonly metricsToken: string | null;
+    /** Mutating requests per client (token subject, else IP) per minute; 0 turns rate limiting off. */
+    readonly rateLimitPerMinute: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -155,7 +235,13 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const known = Object.keys(new EnvironmentVariables());
   const raw: Record<string, string> = {};
-  for (const key of [...known, 'EVENTSTORE_CONNECTION_STRING', 'AUTH_JWT_SECRET', 'MONGODB_URI']) {
+  for (const key of [
+    ...known,
+    'EVENTSTORE_CONNECTION_STRING',
+    'AUTH_JWT_SECRET',
+    'MONGODB_URI',
+    'METRICS_TOKEN',
+  ]) {
     const value = env[key];
     if (value !== undefined && value !== '') raw[key] = value;
   }
@@ -163,7 +249,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const errors = validateSync(vars, { whitelist: true });
   const problems = errors.flatMap((e) =>
     Object.values(e.constraints ?? {}).map(
-      (m) => `${e.property}=${JSON.stringify(raw[e.property] ?? '')}: ${m}`,
+      (m) =>
+        `${e.property}=${SECRETS.has(e.property) ? '(hidden)' : JSON.stringify(raw[e.property] ?? '')}: ${m}`,
     ),
   );
   if (vars.AUTH_JWT_SECRET === undefined && vars.NODE_ENV !== 'development') {
@@ -187,6 +274,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       readWaitMs: vars.READ_WAIT_MS,
       batchSize: vars.PROJECTION_BATCH_SIZE,
       maxRetries: vars.PROJECTION_MAX_RETRIES,
+      stallMs: vars.PROJECTION_STALL_MS,
+      heartbeatMs: vars.PROJECTION_HEARTBEAT_MS,
+    },
+    projectionJobs: {
+      pageSize: vars.REBUILD_PAGE_SIZE,
+      pageDelayMs: vars.REBUILD_PAGE_DELAY_MS,
+      dropGraceMs: vars.REBUILD_DROP_GRACE_MS,
+      leaseMs: vars.PROJECTION_JOB_LEASE_MS,
     },
     auth: {
       jwtSecret: vars.AUTH_JWT_SECRET ?? DEV_JWT_SECRET,
@@ -201,6 +296,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     logLevel: vars.LOG_LEVEL,
     dataDir,
+    observability: {
+      metricsToken: vars.METRICS_TOKEN ?? null,
+      rateLimitPerMinute: vars.RATE_LIMIT_PER_MINUTE,
+    },
   };
 }
 

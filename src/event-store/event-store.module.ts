@@ -2,6 +2,7 @@ import { Global, Injectable, Logger, Module, type OnApplicationShutdown } from '
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { Clock, SystemClock } from '../shared/application/clock.js';
 import { CommandExecutor } from '../shared/application/command-executor.js';
+import { CommandObserver } from '../shared/application/command-observer.js';
 import { AggregateStore } from './aggregate-store.js';
 import { EmbeddedEventStore } from './embedded/embedded-event-store.js';
 import { EsdbEventStore } from './esdb/esdb-event-store.js';
@@ -52,9 +53,20 @@ class EventStoreLifecycle implements OnApplicationShutdown {
     { provide: Clock, useClass: SystemClock },
     {
       provide: CommandExecutor,
-      inject: [AggregateStore, Clock, APP_CONFIG],
-      useFactory: (aggregates: AggregateStore, clock: Clock, config: AppConfig) =>
-        new CommandExecutor(aggregates, clock, { retries: config.aggregates.commandRetries }),
+      // The observer (metrics) is bound by the operations module when it is part of the app.
+      inject: [AggregateStore, Clock, APP_CONFIG, { token: CommandObserver, optional: true }],
+      useFactory: (
+        aggregates: AggregateStore,
+        clock: Clock,
+        config: AppConfig,
+        observer: CommandObserver | undefined,
+      ) =>
+        new CommandExecutor(
+          aggregates,
+          clock,
+          { retries: config.aggregates.commandRetries },
+          observer ?? null,
+        ),
     },
     EventStoreLifecycle,
   ],

@@ -51,6 +51,13 @@ export interface ReadStreamOptions {
   readonly limit?: number;
 }
 
+export interface ReadByCorrelationOptions {
+  /** Return events strictly after this global position. Default: from the very start. */
+  readonly after?: bigint;
+  /** Maximum number of events. Default: no limit. */
+  readonly limit?: number;
+}
+
 export interface ReadAllOptions {
   /** Return events strictly after this global position. Default: from the very start. */
   readonly after?: bigint;
@@ -164,8 +171,26 @@ export abstract class EventStore {
   /** Reads every stream's events in global position order (system events excluded). */
   abstract readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
 
+  /**
+   * How many events `readAll(options)` would return, counting at most `options.limit` (the cap bounds the
+   * cost: operators ask "how far behind", and "more than 100,000" is an answer). Used for projection lag and
+   * rebuild totals.
+   */
+  abstract countAll(options?: ReadAllOptions): Promise<number>;
+
   /** Global position of the newest event in the store (-1n when empty). */
   abstract headPosition(): Promise<bigint>;
+
+  /**
+   * Every event whose metadata `correlationId` is the given id (one request, or one process that reused the
+   * request's id), in global position order, across streams. Embedded: an index on the metadata field.
+   * EventStoreDB: the `$bc-<id>` stream of the `$by_correlation_id` system projection (which must be
+   * running; it is fed asynchronously, so a just-appended event may show up a moment later).
+   */
+  abstract readByCorrelation(
+    correlationId: string,
+    options?: ReadByCorrelationOptions,
+  ): Promise<RecordedEvent[]>;
 
   /**
    * Joins the consumer group (creating it on first use, from the very first event) and delivers its events

@@ -1,28 +1,122 @@
-import { Controller, Get, HttpCode, Res } from '@nestjs/common';
+import { Controller, Get, HttpCode, Logger, Optional, Res } from '@nestjs/common';
+import {
+  ApiOkResponse,
+  ApiOperation,
+  ApiProperty,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import {
+  HealthCheckService,
+  HealthIndicatorService,
+  type HealthCheckResult,
+  type HealthIndicatorResult,
+} from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/roles.decorator.js';
 import { EventStore } from '../event-store/event-store.port.js';
+import { ReadStore } from '../read-side/read-store.port.js';
+import { ProjectionObserver } from './projection-status.js';
 
-/** Anonymous liveness/readiness: up or down per component, no details. */
+/** A component that does not answer within this time is down. */
+export const PROBE_TIMEOUT_MS = 2000;
+
+type ComponentState = 'up' | 'down';
+
+export class LiveDto {
+  @ApiProperty({ enum: ['up'] })
+  status!: 'up';
+}
+
+export class ReadyComponentsDto {
+  @ApiProperty({ enum: ['up', 'down'] })
+  eventStore!: ComponentState;
+  @ApiProperty({ enum: ['up', 'down'] })
+  readStore!: ComponentState;
+  @ApiProperty({ enum: ['up', 'down'], description: 'Every projection makes progress (heartbeats)' })
+  projections!: ComponentState;
+}
+
+export class ReadyDto {
+  @ApiProperty({ enum: ['up', 'down'] })
+  status!: ComponentState;
+  @ApiProperty({ type: ReadyComponentsDto })
+  components!: ReadyComponentsDto;
+}
+
+/**
+ * Anonymous liveness/readiness for orchestrators (@nestjs/terminus): up or down per component, nothing else
+ * — no versions, no error messages, no timings (why a component is down goes to the log).
+ */
+@ApiTags('operations')
 @Controller('health')
 @Public()
 export class HealthController {
-  constructor(private readonly events: EventStore) {}
+  private readonly logger = new Logger('Health');
+
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicators: HealthIndicatorService,
+    private readonly events: EventStore,
+    private readonly readStore: ReadStore,
+    @Optional() private readonly projections?: ProjectionObserver,
+  ) {}
 
   @Get('live')
   @HttpCode(200)
-  live() {
+  @ApiOperation({ summary: 'Liveness: the process answers' })
+  @ApiOkResponse({ type: LiveDto, description: 'The process is up' })
+  live(): LiveDto {
     return { status: 'up' };
   }
 
   @Get('ready')
-  async ready(@Res({ passthrough: true }) reply: FastifyReply) {
-    const eventStore = await this.events
-      .streamRevision('$health-probe')
-      .then(() => 'up' as const)
-      .catch(() => 'down' as const);
-    const status = eventStore === 'up' ? 'up' : 'down';
+  @ApiOperation({ summary: 'Readiness: event store, read store and projection heartbeats' })
+  @ApiOkResponse({ type: ReadyDto, description: 'Every component is up' })
+  @ApiServiceUnavailableResponse({ type: ReadyDto, description: 'At least one component is down' })
+  async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<ReadyDto> {
+    const result = await this.health
+      .check([
+        () => this.probe('eventStore', () => this.events.streamRevision('$health-probe')),
+        () => this.probe('readStore', () => this.readStore.getMeta('health-probe')),
+        () =>
+          this.probe('projections', async () => {
+            const stuck = (await this.projections?.observe())?.filter((p) => !p.healthy) ?? [];
+            if (stuck.length > 0) {
+              throw new Error(
+                `not making progress: ${stuck.map((p) => `${p.name} (${p.status})`).join(', ')}`,
+              );
+            }
+          }),
+      ])
+      .catch((error: unknown) => {
+        // Terminus answers a failed check by throwing a 503 whose response is the full result.
+        const response = (error as { getResponse?: () => unknown }).getResponse?.();
+        if (response && typeof response === 'object' && 'status' in response)
+          return response as HealthCheckResult;
+        throw error;
+      });
+    const state = (key: string): ComponentState => (result.details[key]?.status === 'up' ? 'up' : 'down');
+    const components: ReadyComponentsDto = {
+      eventStore: state('eventStore'),
+      readStore: state('readStore'),
+      projections: state('projections'),
+    };
+    const status = Object.values(components).every((c) => c === 'up') ? 'up' : 'down';
+    if (status === 'down') {
+      this.logger.warn({ msg: 'not ready', components, errors: result.error });
+    }
     void reply.status(status === 'up' ? 200 : 503);
-    return { status, components: { eventStore } };
+    return { status, components };
+  }
+
+  private probe(key: string, check: () => Promise<unknown>): Promise<HealthIndicatorResult> {
+    const attempt = this.indicators
+      .check(key)
+      .attempt(async () => {
+        await check();
+      })
+      .withTimeout(PROBE_TIMEOUT_MS);
+    return Promise.resolve(attempt);
   }
 }

@@ -1,5 +1,33 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { CommandObserver } from '../shared/application/command-observer.js';
+import { LogContext } from '../shared/application/log-context.js';
+import { AdminPageModule } from './admin-page/admin-page.module.js';
 import { HealthController } from './health.controller.js';
+import { CorrelatedLogContext } from './logging.js';
+import { AppMetrics } from './metrics/app-metrics.js';
+import { CommandTelemetry } from './metrics/command-telemetry.js';
+import { MetricsAccessGuard, MetricsController } from './metrics/metrics.controller.js';
+import { ProjectionStatusService } from './application/projection-status.service.js';
+import { ProjectionAdminModule } from './projection-admin.module.js';
+import { ProjectionObserver } from './projection-status.js';
 
-@Module({ controllers: [HealthController] })
+/**
+ * Operations: health, metrics, log context. Global, so that the write path (CommandObserver) and the
+ * process managers (LogContext) get their adapters without importing this module.
+ */
+@Global()
+@Module({
+  imports: [TerminusModule.forRoot({ logger: false }), ProjectionAdminModule, AdminPageModule],
+  controllers: [HealthController, MetricsController],
+  providers: [
+    AppMetrics,
+    { provide: CommandObserver, useClass: CommandTelemetry },
+    // Projection state for health and metrics: the projection admin's (heartbeats, stalls, faults, jobs).
+    { provide: ProjectionObserver, useExisting: ProjectionStatusService },
+    { provide: LogContext, useClass: CorrelatedLogContext },
+    MetricsAccessGuard,
+  ],
+  exports: [AppMetrics, CommandObserver, LogContext, ProjectionObserver],
+})
 export class OperationsModule {}

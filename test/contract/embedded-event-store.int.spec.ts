@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -168,6 +169,31 @@ describe('EmbeddedEventStore (SQLite file specifics)', () => {
     off();
     await store.append(uniqueStreamId(), [newEvent()], 'no_stream');
     expect(seen).toHaveLength(2);
+  });
+
+  it('reads by correlation id through an index (built on first start over an older file too)', async () => {
+    const file = join(dir, 'events.sqlite');
+    const first = openStore(file);
+    const correlationId = `corr-${randomUUID()}`;
+    await first.append(uniqueStreamId(), [newEvent('A', {}, { correlationId })], 'no_stream');
+    await first.close();
+    // A file written before the index existed: drop it, as if it never had one.
+    const raw = openSqlite(file);
+    raw.exec('DROP INDEX events_by_correlation');
+    raw.close();
+
+    const reopened = openStore(file);
+    await reopened.append(uniqueStreamId(), [newEvent('B', {}, { correlationId })], 'no_stream');
+    expect((await reopened.readByCorrelation(correlationId)).map((e) => e.type)).toEqual(['A', 'B']);
+    const db = (reopened as unknown as { db: Database.Database }).db;
+    const plan = db
+      .prepare(
+        `EXPLAIN QUERY PLAN SELECT event_id, data FROM events WHERE json_extract(metadata, '$.correlationId') = ? AND position > ? ORDER BY position ASC LIMIT ?`,
+      )
+      .all(correlationId, 0, 10) as { detail: string }[];
+    expect(plan.map((row) => row.detail).join(' | ')).toMatch(
+      /SEARCH events USING INDEX events_by_correlation/,
+    );
   });
 
   it('close commits appends still queued; appends after close reject with EventStoreUnavailableError', async () => {

@@ -630,6 +630,93 @@ export function describeEventStoreContract(
       );
     });
 
+    describe('countAll', () => {
+      it(
+        'counts what readAll would return (by type, after a position), capped by the limit',
+        async () => {
+          const tag = randomUUID().slice(0, 8);
+          const [wanted, other] = [`Counted_${tag}`, `NotCounted_${tag}`];
+          const a = uniqueStreamId();
+          const marker = await store().append(a, [newEvent(wanted)], 'no_stream');
+          await store().append(a, [newEvent(other), newEvent(wanted), newEvent(wanted), newEvent(other)], 0n);
+          await store().append(uniqueStreamId(), [newEvent(wanted)], 'no_stream');
+          const after = marker.position - 1n;
+          expect(await store().countAll({ after, eventTypes: [wanted] })).toBe(4);
+          expect(await store().countAll({ after: marker.position, eventTypes: [wanted] })).toBe(3);
+          expect(await store().countAll({ after, eventTypes: [wanted, other] })).toBe(6);
+          expect(await store().countAll({ after, eventTypes: [wanted], limit: 2 })).toBe(2);
+          expect(await store().countAll({ after, eventTypes: [wanted], limit: 0 })).toBe(0);
+          expect(await store().countAll({ after, eventTypes: [] })).toBe(0);
+          expect(await store().countAll({ after, eventTypes: [`Unknown_${tag}`] })).toBe(0);
+          // Without types: every event after the position (this test's six are the newest ones here).
+          expect(await store().countAll({ after, limit: 6 })).toBe(6);
+          expect(await store().countAll({ after: await store().headPosition() })).toBe(0);
+        },
+        timeout,
+      );
+    });
+
+    describe('readByCorrelation', () => {
+      /**
+       * EventStoreDB's `$by_correlation_id` projection links events asynchronously: wait (bounded) for what
+       * was appended to show up. The embedded store answers at once.
+       */
+      async function eventually(
+        read: () => Promise<RecordedEvent[]>,
+        count: number,
+      ): Promise<RecordedEvent[]> {
+        const deadline = Date.now() + timeout / 2;
+        for (;;) {
+          const events = await read();
+          if (events.length >= count || Date.now() > deadline) return events;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+
+      it(
+        'returns every event carrying the correlation id, across streams, in position order, after a position, within a limit',
+        async () => {
+          const correlationId = `corr-${randomUUID()}`;
+          const a = uniqueStreamId();
+          const b = uniqueStreamId();
+          await store().append(
+            a,
+            [
+              newEvent('Requested', { n: 1 }, { correlationId, causationId: 'request-1', actor: 'u' }),
+              newEvent('Unrelated', { n: 0 }, { correlationId: `other-${randomUUID()}` }),
+            ],
+            'no_stream',
+          );
+          await store().append(b, [newEvent('Reacted', { n: 2 }, { correlationId })], 'no_stream');
+          await store().append(a, [newEvent('Finished', { n: 3 }, { correlationId, causationId: 'x' })], 1n);
+          await store().append(b, [newEvent('NoMetadata')], 0n);
+          const expected = [...(await store().readStream(a)), ...(await store().readStream(b))]
+            .filter((e) => e.metadata.correlationId === correlationId)
+            .sort((x, y) => (x.position < y.position ? -1 : 1));
+          expect(expected.map((e) => e.data.n)).toEqual([1, 2, 3]);
+
+          // Exactly the recorded events, metadata included (an adapter's own bookkeeping never shows).
+          const read = await eventually(() => store().readByCorrelation(correlationId), 3);
+          expect(read).toStrictEqual(expected);
+          expect(await store().readByCorrelation(correlationId, { limit: 2 })).toStrictEqual(
+            expected.slice(0, 2),
+          );
+          expect(
+            await store().readByCorrelation(correlationId, { after: expected[0]!.position }),
+          ).toStrictEqual(expected.slice(1));
+          expect(
+            await store().readByCorrelation(correlationId, { after: expected[0]!.position, limit: 1 }),
+          ).toStrictEqual(expected.slice(1, 2));
+          expect(await store().readByCorrelation(correlationId, { after: expected[2]!.position })).toEqual(
+            [],
+          );
+          expect(await store().readByCorrelation(correlationId, { limit: 0 })).toEqual([]);
+          expect(await store().readByCorrelation(`never-${randomUUID()}`)).toEqual([]);
+        },
+        timeout,
+      );
+    });
+
     describe('headPosition', () => {
       it(
         'is at least the position of the newest append, as a bigint',

@@ -1163,6 +1163,79 @@ export function describeReadStoreContract(
       );
     });
 
+    describe('scan', () => {
+      it(
+        'walks a whole collection in id order, page by page, whatever the writes do to positions',
+        async () => {
+          const name = await collection('scan', { indexes: [['n']] });
+          const ids = Array.from({ length: 57 }, (_, i) => `s${String(i).padStart(3, '0')}`);
+          // Positions in the reverse order of ids: scan order must not depend on them.
+          await seed(
+            name,
+            ids.map((id, i) => insert(id, { n: i }, 0n, BigInt(1000 - i))),
+          );
+          const seen: string[] = [];
+          let after: string | undefined;
+          for (;;) {
+            const page = await store().scan(name, { limit: 10, ...(after !== undefined && { after }) });
+            seen.push(...page.map((d) => d.id));
+            if (page.length < 10) break;
+            after = page[page.length - 1]!.id;
+          }
+          expect(seen).toEqual(ids);
+          const [first] = await store().scan(name, { limit: 1 });
+          expect(first).toMatchObject({ id: 's000', revision: 0n, position: 1000n, data: { n: 0 } });
+          expect(await store().scan(name, { after: 's056', limit: 5 })).toEqual([]);
+          expect(await store().scan(name, { limit: 0 })).toEqual([]);
+          expect(await store().scan(uniqueCollection('nosuch'), { limit: 5 })).toEqual([]);
+        },
+        timeout,
+      );
+    });
+
+    describe('meta compare-and-set', () => {
+      it(
+        'creates only a missing key, replaces only the expected value (key order ignored), deletes',
+        async () => {
+          const key = `contracttest:${contractRunId}:cas`;
+          expect(await store().compareAndSetMeta(key, { a: 1 }, { a: 2 })).toBe(false);
+          expect(await store().getMeta(key)).toBeNull();
+          expect(await store().compareAndSetMeta(key, null, { a: 1, b: { c: [1, 2] } })).toBe(true);
+          expect(await store().compareAndSetMeta(key, null, { a: 9 })).toBe(false);
+          expect(await store().getMeta(key)).toStrictEqual({ a: 1, b: { c: [1, 2] } });
+          expect(await store().compareAndSetMeta(key, { a: 1, b: { c: [2, 1] } }, { a: 9 })).toBe(false);
+          expect(await store().compareAndSetMeta(key, { b: { c: [1, 2] }, a: 1 }, { a: 2 })).toBe(true);
+          expect(await store().getMeta(key)).toStrictEqual({ a: 2 });
+          expect(await store().compareAndSetMeta(key, { a: 1 }, null)).toBe(false);
+          expect(await store().compareAndSetMeta(key, { a: 2 }, null)).toBe(true);
+          expect(await store().getMeta(key)).toBeNull();
+          expect(await store().compareAndSetMeta(key, null, null)).toBe(true);
+        },
+        timeout,
+      );
+
+      it(
+        'two instances creating the same key at once: exactly one wins',
+        async () => {
+          const other = await under().another();
+          try {
+            for (let round = 0; round < 10; round++) {
+              const key = `contracttest:${contractRunId}:lock${round}`;
+              const [a, b] = await Promise.all([
+                store().compareAndSetMeta(key, null, { owner: 'a' }),
+                other.compareAndSetMeta(key, null, { owner: 'b' }),
+              ]);
+              expect(a !== b).toBe(true);
+              expect(await store().getMeta(key)).toStrictEqual({ owner: a ? 'a' : 'b' });
+            }
+          } finally {
+            await other.close();
+          }
+        },
+        timeout,
+      );
+    });
+
     describe('two instances racing', () => {
       let second: ReadStore | undefined;
       beforeAll(async () => {

@@ -17,6 +17,27 @@ const denyAll = { anonymous: 401, badToken: 401, noRoles: 403 } as const;
 const shopperOnly = { owner: 200, otherShopper: 404, operator: 403, auditor: 403, ...denyAll };
 const operatorOnly = { owner: 403, otherShopper: 403, operator: 200, auditor: 403, ...denyAll };
 const readers = { owner: 200, otherShopper: 404, operator: 200, auditor: 200, ...denyAll };
+const everyone = {
+  owner: 200,
+  otherShopper: 200,
+  operator: 200,
+  auditor: 200,
+  anonymous: 200,
+  badToken: 200,
+  noRoles: 200,
+};
+const auditors = { owner: 403, otherShopper: 403, operator: 200, auditor: 200, ...denyAll };
+
+/** A cart opened under a correlation id of its own (for GET /correlations/:id). */
+async function correlatedCart(t: TestApp, owner: string): Promise<{ cartId: string; correlationId: string }> {
+  const correlationId = `roles-${Math.random().toString(36).slice(2)}`;
+  const res = await t.http
+    .post('/carts')
+    .set('authorization', owner)
+    .set('x-correlation-id', correlationId)
+    .send({ currency: 'EUR' });
+  return { cartId: res.body.id as string, correlationId };
+}
 
 const routes: Route[] = [
   {
@@ -136,6 +157,86 @@ const routes: Route[] = [
       body: { reason: 'changed my mind' },
     }),
     expected: { owner: 200, otherShopper: 404, operator: 200, auditor: 403, ...denyAll },
+  },
+  {
+    name: 'GET /carts/:id/state',
+    prepare: async (t, owner) => ({
+      method: 'get',
+      path: `/carts/${await openCart(t, owner)}/state?atRevision=0`,
+    }),
+    expected: readers,
+  },
+  {
+    name: 'GET /carts/:id/diff',
+    prepare: async (t, owner) => {
+      const id = await openCart(t, owner);
+      await addItem(t, owner, id, { sku: 's' });
+      return { method: 'get', path: `/carts/${id}/diff?from=0&to=1` };
+    },
+    expected: readers,
+  },
+  {
+    name: 'GET /orders/:id/state',
+    prepare: async (t, owner) => ({
+      method: 'get',
+      path: `/orders/${(await placeOrder(t, owner)).orderId}/state?asOf=2999-01-01T00:00:00Z`,
+    }),
+    expected: readers,
+  },
+  {
+    name: 'GET /orders/:id/diff',
+    prepare: async (t, owner) => ({
+      method: 'get',
+      path: `/orders/${(await placeOrder(t, owner)).orderId}/diff?from=0`,
+    }),
+    expected: readers,
+  },
+  {
+    name: 'GET /audit/streams/:stream/events',
+    prepare: async (t, owner) => ({
+      method: 'get',
+      path: `/audit/streams/cart-${await openCart(t, owner)}/events`,
+    }),
+    expected: auditors,
+  },
+  {
+    name: 'GET /audit/events',
+    prepare: async (t, owner) => ({
+      method: 'get',
+      path: `/audit/events?streamPrefix=cart-${await openCart(t, owner)}`,
+    }),
+    expected: auditors,
+  },
+  {
+    name: 'GET /correlations/:correlationId',
+    prepare: async (t, owner) => ({
+      method: 'get',
+      path: `/correlations/${(await correlatedCart(t, owner)).correlationId}`,
+    }),
+    expected: auditors,
+  },
+  // Observability: /metrics is the operator's (or METRICS_TOKEN's, see metrics.e2e.spec.ts); the API
+  // document and health are anonymous, and a token — even a bad one — changes nothing there.
+  {
+    name: 'GET /metrics',
+    prepare: async () => ({ method: 'get', path: '/metrics' }),
+    expected: operatorOnly,
+  },
+  { name: 'GET /docs', prepare: async () => ({ method: 'get', path: '/docs' }), expected: everyone },
+  {
+    name: 'GET /docs/json',
+    prepare: async () => ({ method: 'get', path: '/docs/json' }),
+    expected: everyone,
+  },
+  {
+    name: 'GET /health/live',
+    prepare: async () => ({ method: 'get', path: '/health/live' }),
+    expected: everyone,
+  },
+  {
+    name: 'GET /health/ready',
+    prepare: async () => ({ method: 'get', path: '/health/ready' }),
+    expected: everyone,
   },
 ];
 

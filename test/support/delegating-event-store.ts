@@ -9,6 +9,7 @@ import {
   type GroupSubscription,
   type ParkedEvent,
   type ReadAllOptions,
+  type ReadByCorrelationOptions,
   type ReadStreamOptions,
   type RecordedEvent,
   type StreamMetadata,
@@ -36,8 +37,14 @@ export class DelegatingEventStore extends EventStore {
   readAll(options?: ReadAllOptions): Promise<RecordedEvent[]> {
     return this.inner.readAll(options);
   }
+  countAll(options?: ReadAllOptions): Promise<number> {
+    return this.inner.countAll(options);
+  }
   headPosition(): Promise<bigint> {
     return this.inner.headPosition();
+  }
+  readByCorrelation(correlationId: string, options?: ReadByCorrelationOptions): Promise<RecordedEvent[]> {
+    return this.inner.readByCorrelation(correlationId, options);
   }
   subscribeToGroup(settings: ConsumerGroupSettings, handler: DeliveryHandler): GroupSubscription {
     return this.inner.subscribeToGroup(settings, handler);

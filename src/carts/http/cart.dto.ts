@@ -1,27 +1,42 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
 import { MAX_MINOR_UNITS, SKU_PATTERN } from '../../shared/domain/index.js';
+import { MutationResultDto } from '../../shared/http/openapi.js';
+import { ReadMetaDto } from '../../shared/http/read-response.js';
+
+const SKU_DOC = {
+  pattern: SKU_PATTERN.source,
+  example: 'sku-42',
+  description: '1 to 64 characters of A-Z, a-z, 0-9, ".", "_" or "-"',
+};
+const MINOR_UNITS = 'integer number of minor units (e.g. cents) of the cart currency';
 
 export class OpenCartDto {
+  @ApiProperty({ pattern: '^[A-Z]{3}$', example: 'EUR', description: 'ISO 4217 currency code' })
   @IsString()
   @Matches(/^[A-Z]{3}$/, { message: 'currency must be an ISO 4217 code in capitals, e.g. EUR' })
   currency!: string;
 }
 
 export class AddItemDto {
+  @ApiProperty(SKU_DOC)
   @IsString()
   @Matches(SKU_PATTERN, { message: 'sku must be 1 to 64 characters of A-Z, a-z, 0-9, ".", "_" or "-"' })
   sku!: string;
 
+  @ApiProperty({ minLength: 1, maxLength: 200, example: 'Espresso beans 1 kg' })
   @IsString()
   @Length(1, 200)
   @Matches(/\S/, { message: 'name must not be blank' })
   name!: string;
 
+  @ApiProperty({ minimum: 1, maximum: 999, example: 2, description: 'Adds to the line if the sku is there' })
   @IsInt({ message: 'quantity must be an integer' })
   @Min(1)
   @Max(999)
   quantity!: number;
 
+  @ApiProperty({ minimum: 0, maximum: MAX_MINOR_UNITS, example: 1299, description: MINOR_UNITS })
   @IsInt({ message: 'unitPrice must be an integer number of minor units (e.g. cents)' })
   @Min(0)
   @Max(MAX_MINOR_UNITS)
@@ -29,6 +44,7 @@ export class AddItemDto {
 }
 
 export class ChangeItemQuantityDto {
+  @ApiProperty({ minimum: 1, maximum: 999, example: 3 })
   @IsInt({ message: 'quantity must be an integer' })
   @Min(1)
   @Max(999)
@@ -36,8 +52,55 @@ export class ChangeItemQuantityDto {
 }
 
 export class AbandonCartDto {
+  @ApiPropertyOptional({ minLength: 1, maxLength: 500 })
   @IsOptional()
   @IsString()
   @Length(1, 500)
   reason?: string;
+}
+
+// Answers (documentation only: the controllers answer the query handlers' views).
+
+export class CartLineDto {
+  @ApiProperty(SKU_DOC)
+  sku!: string;
+  @ApiProperty()
+  name!: string;
+  @ApiProperty({ minimum: 1, maximum: 999 })
+  quantity!: number;
+  @ApiProperty({ description: MINOR_UNITS })
+  unitPrice!: number;
+  @ApiProperty({ description: `quantity × unitPrice, ${MINOR_UNITS}` })
+  lineTotal!: number;
+}
+
+export class CartViewDto {
+  @ApiProperty({ format: 'uuid' })
+  id!: string;
+  @ApiProperty()
+  customerId!: string;
+  @ApiProperty({ example: 'EUR' })
+  currency!: string;
+  @ApiProperty({ enum: ['open', 'checked-out', 'abandoned'] })
+  status!: string;
+  @ApiProperty({ type: [CartLineDto], maxItems: 100 })
+  lines!: CartLineDto[];
+  @ApiProperty({ description: MINOR_UNITS })
+  total!: number;
+  @ApiProperty({ format: 'uuid', nullable: true, type: String, description: 'Set at checkout' })
+  orderId!: string | null;
+}
+
+export class CartReadDto {
+  @ApiProperty({ type: CartViewDto })
+  data!: CartViewDto;
+  @ApiProperty({ type: ReadMetaDto })
+  meta!: ReadMetaDto;
+}
+
+export class CheckoutResultDto extends MutationResultDto {
+  @ApiProperty({ format: 'uuid', description: 'The order this checkout places' })
+  orderId!: string;
+  @ApiProperty({ description: 'Whether the order was placed within READ_WAIT_MS (it will be, regardless)' })
+  orderPlaced!: boolean;
 }

@@ -1,10 +1,12 @@
 import { Body, Controller, Query, Delete, Get, HttpCode, Param, Patch, Post, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Roles } from '../../auth/roles.decorator.js';
 import type { Actor, CommandContext } from '../../shared/application/command-context.js';
 import { CommandCtx, CurrentActor } from '../../shared/http/command-context.decorator.js';
 import { mutationResponse } from '../../shared/http/mutation-response.js';
+import { ApiMutation, ApiRead } from '../../shared/http/openapi.js';
 import { freshnessResponse, ReadQueryDto, readOptions } from '../../shared/http/read-response.js';
 import { EmptyBodyPipe, UuidPathPipe } from '../../shared/http/validation.js';
 import { AbandonCartCommand } from '../application/commands/abandon-cart/abandon-cart.command.js';
@@ -14,10 +16,18 @@ import { CheckOutCartCommand } from '../application/commands/check-out-cart/chec
 import { OpenCartCommand } from '../application/commands/open-cart/open-cart.command.js';
 import { RemoveItemCommand } from '../application/commands/remove-item/remove-item.command.js';
 import { GetCartQuery } from '../application/queries/get-cart/get-cart.query.js';
-import { AbandonCartDto, AddItemDto, ChangeItemQuantityDto, OpenCartDto } from './cart.dto.js';
+import {
+  AbandonCartDto,
+  AddItemDto,
+  CartReadDto,
+  ChangeItemQuantityDto,
+  CheckoutResultDto,
+  OpenCartDto,
+} from './cart.dto.js';
 
 const cartId = new UuidPathPipe('cart');
 
+@ApiTags('carts')
 @Controller('carts')
 export class CartsController {
   constructor(
@@ -28,6 +38,8 @@ export class CartsController {
   @Post()
   @Roles('shopper')
   @HttpCode(201)
+  @ApiOperation({ summary: 'Open a cart (its id derives from the Idempotency-Key when one is sent)' })
+  @ApiMutation({ status: 201 })
   async open(
     @Body() body: OpenCartDto,
     @CommandCtx() ctx: CommandContext,
@@ -40,6 +52,8 @@ export class CartsController {
 
   @Get(':id')
   @Roles('shopper', 'operator', 'auditor')
+  @ApiOperation({ summary: 'A cart (its owner, operators, auditors)' })
+  @ApiRead(CartReadDto)
   async get(
     @Param('id', cartId) id: string,
     @Query() query: ReadQueryDto,
@@ -55,6 +69,8 @@ export class CartsController {
   @Post(':id/items')
   @Roles('shopper')
   @HttpCode(200)
+  @ApiOperation({ summary: 'Add an item (a sku already in the cart grows its line)' })
+  @ApiMutation()
   async addItem(
     @Param('id', cartId) id: string,
     @Body() body: AddItemDto,
@@ -72,6 +88,8 @@ export class CartsController {
 
   @Patch(':id/items/:sku')
   @Roles('shopper')
+  @ApiOperation({ summary: "Change a line's quantity" })
+  @ApiMutation()
   async changeQuantity(
     @Param('id', cartId) id: string,
     @Param('sku') sku: string,
@@ -87,6 +105,8 @@ export class CartsController {
 
   @Delete(':id/items/:sku')
   @Roles('shopper')
+  @ApiOperation({ summary: 'Remove a line' })
+  @ApiMutation()
   async removeItem(
     @Param('id', cartId) id: string,
     @Param('sku') sku: string,
@@ -100,6 +120,8 @@ export class CartsController {
   @Post(':id/checkout')
   @Roles('shopper')
   @HttpCode(200)
+  @ApiOperation({ summary: 'Check out: closes the cart and places its order (waits up to READ_WAIT_MS)' })
+  @ApiMutation({ type: CheckoutResultDto })
   async checkout(
     @Param('id', cartId) id: string,
     @Body(EmptyBodyPipe) _body: unknown,
@@ -113,6 +135,8 @@ export class CartsController {
   @Post(':id/abandon')
   @Roles('shopper')
   @HttpCode(200)
+  @ApiOperation({ summary: 'Abandon the cart' })
+  @ApiMutation()
   async abandon(
     @Param('id', cartId) id: string,
     @Body() body: AbandonCartDto,

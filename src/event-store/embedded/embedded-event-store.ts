@@ -16,6 +16,7 @@ import {
   type GroupSubscription,
   type ParkedEvent,
   type ReadAllOptions,
+  type ReadByCorrelationOptions,
   type ReadStreamOptions,
   type RecordedEvent,
   type StreamMetadata,
@@ -54,6 +55,11 @@ const SCHEMA = `
     revision  INTEGER NOT NULL,
     max_count INTEGER
   ) WITHOUT ROWID;
+  -- Audit: every event of one request or process (GET /correlations/:id) without scanning the log. An
+  -- expression index, so the events table and every existing row stay as they are; the first start on an
+  -- older file builds it once.
+  CREATE INDEX IF NOT EXISTS events_by_correlation
+    ON events (json_extract(metadata, '$.correlationId'), position);
 `;
 
 const COLUMNS = EVENT_COLUMNS;
@@ -83,6 +89,8 @@ export class EmbeddedEventStore extends EventStore {
   private closing: Promise<void> | null = null;
   private readonly consumers: EmbeddedConsumerGroups;
   private readonly filteredAll = new Map<number, Database.Statement<unknown[], EventRow>>();
+  /** COUNT statements by number of event types (0: every type). */
+  private readonly countStatements = new Map<number, Database.Statement<unknown[], { n: number }>>();
 
   private readonly stmt: {
     streamRevision: Database.Statement<[string], { revision: number; max_count: number | null }>;
@@ -96,6 +104,7 @@ export class EmbeddedEventStore extends EventStore {
     forwards: Database.Statement<[string, number, number], EventRow>;
     backwards: Database.Statement<[string, number, number, number], EventRow>;
     all: Database.Statement<[number, number], EventRow>;
+    byCorrelation: Database.Statement<[string, number, number], EventRow>;
     head: Database.Statement<[], { head: number | null }>;
     setMaxCount: Database.Statement<[string, number | null]>;
   };
@@ -133,6 +142,11 @@ export class EmbeddedEventStore extends EventStore {
         `SELECT ${COLUMNS} FROM events WHERE stream_id = ? AND revision <= ? AND revision >= ? ORDER BY revision DESC LIMIT ?`,
       ),
       all: this.db.prepare(`SELECT ${COLUMNS} FROM events WHERE position > ? ORDER BY position ASC LIMIT ?`),
+      // The expression must be written exactly as in the index for SQLite to use it.
+      byCorrelation: this.db.prepare(
+        `SELECT ${COLUMNS} FROM events WHERE json_extract(metadata, '$.correlationId') = ? AND position > ?
+         ORDER BY position ASC LIMIT ?`,
+      ),
       head: this.db.prepare('SELECT MAX(position) AS head FROM events'),
       setMaxCount: this.db.prepare(
         'INSERT INTO streams (stream_id, revision, max_count) VALUES (?, -1, ?) ON CONFLICT (stream_id) DO UPDATE SET max_count = excluded.max_count',
@@ -324,10 +338,41 @@ export class EmbeddedEventStore extends EventStore {
       .map(toRecorded);
   }
 
+  /** A COUNT over the same primary-key walk as readAll, stopped at the limit. */
+  async countAll(options: ReadAllOptions = {}): Promise<number> {
+    this.assertOpen();
+    const after = options.after === undefined ? 0 : Number(options.after);
+    const limit = options.limit ?? -1;
+    if (limit === 0) return 0;
+    const types = options.eventTypes === undefined ? null : [...new Set(options.eventTypes)];
+    if (types !== null && types.length === 0) return 0;
+    const count = types?.length ?? 0;
+    let stmt = this.countStatements.get(count);
+    if (!stmt) {
+      const typed = types === null ? '' : ` AND type IN (${placeholders(count)})`;
+      stmt = this.db.prepare<unknown[], { n: number }>(
+        `SELECT COUNT(*) AS n FROM (SELECT 1 FROM events WHERE position > ?${typed} ORDER BY position LIMIT ?)`,
+      );
+      this.countStatements.set(count, stmt);
+    }
+    return stmt.get(after, ...(types ?? []), limit)?.n ?? 0;
+  }
+
   async headPosition(): Promise<bigint> {
     this.assertOpen();
     const head = this.stmt.head.get()?.head ?? null;
     return head === null ? -1n : BigInt(head);
+  }
+
+  async readByCorrelation(
+    correlationId: string,
+    options: ReadByCorrelationOptions = {},
+  ): Promise<RecordedEvent[]> {
+    this.assertOpen();
+    const limit = options.limit ?? -1;
+    if (limit === 0) return [];
+    const after = options.after === undefined ? 0 : Number(options.after);
+    return this.stmt.byCorrelation.all(correlationId, after, limit).map(toRecorded);
   }
 
   subscribeToGroup(settings: ConsumerGroupSettings, handler: DeliveryHandler): GroupSubscription {

@@ -11,6 +11,7 @@ import type {
   GroupSubscription,
   RecordedEvent,
 } from '../event-store.port.js';
+import { assertValidSettings, outcomesOf } from '../consumer-group-rules.js';
 import { recordedEventAt } from './esdb-mapping.js';
 
 /**
@@ -49,41 +50,6 @@ export function backoffMs(attempt: number, { baseMs, maxMs }: Backoff): number {
 /** Events in flight per connection: a batch being handled and the next one filling up meanwhile. */
 export function bufferSizeFor(batchSize: number): number {
   return Math.min(Math.max(batchSize * 2, 10), 2_000);
-}
-
-/** The same rules as the embedded adapter (embedded-consumer-groups.ts): a bad setting fails at once. */
-export function assertValidSettings(settings: ConsumerGroupSettings): void {
-  if (!settings.group) throw new RangeError('a consumer group needs a name');
-  if (settings.eventTypes.length === 0) throw new RangeError(`group ${settings.group}: no event types`);
-  if (!Number.isInteger(settings.batchSize) || settings.batchSize < 1)
-    throw new RangeError(`group ${settings.group}: batchSize must be a positive integer`);
-  if (!Number.isInteger(settings.maxRetries) || settings.maxRetries < 0)
-    throw new RangeError(`group ${settings.group}: maxRetries must be an integer ≥ 0`);
-}
-
-/**
- * One outcome per event whatever the handler does (as in the embedded adapter): a throw, or a wrong number
- * of outcomes, retries the whole batch.
- */
-export async function outcomesOf(
-  handler: DeliveryHandler,
-  batch: readonly DeliveredEvent[],
-): Promise<readonly DeliveryOutcome[]> {
-  let outcomes: readonly DeliveryOutcome[];
-  try {
-    outcomes = await handler(batch);
-  } catch (error) {
-    const reason = `the handler failed: ${error instanceof Error ? error.message : String(error)}`;
-    return batch.map(() => ({ action: 'retry', reason }));
-  }
-  // Checked at run time too: a JavaScript handler may answer anything.
-  const answered: unknown = outcomes;
-  const count = Array.isArray(answered) ? answered.length : null;
-  if (count !== batch.length) {
-    const reason = `the handler answered ${count ?? 'no'} outcomes for ${batch.length} events`;
-    return batch.map(() => ({ action: 'retry', reason }));
-  }
-  return outcomes;
 }
 
 const SERVER_NAK_PREFIX = "Client explicitly NAK'ed message.\n";

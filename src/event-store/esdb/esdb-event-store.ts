@@ -12,19 +12,27 @@ import {
   type GroupSubscription,
   type ParkedEvent,
   type ReadAllOptions,
+  type ReadByCorrelationOptions,
   type ReadStreamOptions,
   type RecordedEvent,
   type StreamMetadata,
 } from '../event-store.port.js';
 import {
   EsdbGroupSubscription,
-  assertValidSettings,
   parseParkedReason,
   type Backoff,
   type GroupConnection,
   type GroupConnector,
 } from './esdb-consumer-group.js';
-import { eventTypeRegex, isSystemEvent, recordedEventAt, toRecorded } from './esdb-mapping.js';
+import { assertValidSettings } from '../consumer-group-rules.js';
+import {
+  correlationStreamOf,
+  eventTypeRegex,
+  isSystemEvent,
+  recordedEventAt,
+  toEsdbMetadata,
+  toRecorded,
+} from './esdb-mapping.js';
 
 // The client is CommonJS: take its named exports from the default import.
 const {
@@ -76,6 +84,9 @@ function groupSettings(settings: ConsumerGroupSettings) {
   });
 }
 
+/** Events per readAll page when counting (countAll). */
+const COUNT_PAGE = 5_000;
+
 /** `$persistentsubscription-$all::<group>-parked`: links to the parked events, the reason in their metadata. */
 function parkedStreamOf(group: string): string {
   return `$persistentsubscription-$all::${group}-parked`;
@@ -123,7 +134,9 @@ export class EsdbEventStore extends EventStore {
     try {
       const result = await this.client.appendToStream(
         streamId,
-        events.map((e) => jsonEvent({ id: e.id, type: e.type, data: e.data, metadata: e.metadata })),
+        events.map((e) =>
+          jsonEvent({ id: e.id, type: e.type, data: e.data, metadata: toEsdbMetadata(e.metadata) }),
+        ),
         { expectedRevision },
       );
       return { nextExpectedRevision: result.nextExpectedRevision, position: result.position?.commit ?? -1n };
@@ -253,6 +266,28 @@ export class EsdbEventStore extends EventStore {
    * checkpoints, parked links): a head that moves without any application append would make a consumer's lag
    * never reach zero.
    */
+  /**
+   * EventStoreDB keeps no count: pages of readAll (filtered on the server for event types) are counted and
+   * dropped, so memory stays at one page and the cost is bounded by the limit.
+   */
+  async countAll(options: ReadAllOptions = {}): Promise<number> {
+    const cap = options.limit ?? Number.MAX_SAFE_INTEGER;
+    let after = options.after ?? -1n;
+    let counted = 0;
+    while (counted < cap) {
+      const page = await this.readAll({
+        after,
+        limit: Math.min(COUNT_PAGE, cap - counted),
+        ...(options.eventTypes !== undefined && { eventTypes: options.eventTypes }),
+      });
+      counted += page.length;
+      const last = page[page.length - 1];
+      if (!last || page.length < Math.min(COUNT_PAGE, cap - counted + page.length)) break;
+      after = last.position;
+    }
+    return counted;
+  }
+
   async headPosition(): Promise<bigint> {
     try {
       const read = this.client.readAll({ direction: BACKWARDS, fromPosition: END });
@@ -265,6 +300,43 @@ export class EsdbEventStore extends EventStore {
       throw this.translate(error, '$all');
     }
     return -1n;
+  }
+
+  /**
+   * Reads the `$bc-<correlationId>` stream of the `$by_correlation_id` system projection, resolving its links.
+   * Server side this needs the projection subsystem (`RunProjections=System` or `All`) with
+   * `$by_correlation_id` started; it keys events by `$correlationId`, which `append` writes (see
+   * toEsdbMetadata). The projection links events in `$all` order, so the links are in position order; a
+   * correlation is a handful of events, so skipping to `after` by reading from the start is cheap. A link
+   * whose event is gone (scavenged) is skipped.
+   */
+  async readByCorrelation(
+    correlationId: string,
+    options: ReadByCorrelationOptions = {},
+  ): Promise<RecordedEvent[]> {
+    const limit = options.limit ?? Number.MAX_SAFE_INTEGER;
+    const after = options.after ?? -1n;
+    const out: RecordedEvent[] = [];
+    if (limit <= 0) return out;
+    const streamId = correlationStreamOf(correlationId);
+    try {
+      const read = this.client.readStream(streamId, {
+        direction: FORWARDS,
+        fromRevision: START,
+        resolveLinkTos: true,
+      });
+      for await (const resolved of read) {
+        const event = toRecorded(resolved);
+        if (!event || event.position <= after) continue;
+        out.push(event);
+        if (out.length >= limit) break;
+      }
+    } catch (error) {
+      if (isCommandError(error as Error) && (error as { type?: string }).type === ErrorType.STREAM_NOT_FOUND)
+        return [];
+      throw this.translate(error, streamId);
+    }
+    return out;
   }
 
   /**

@@ -26,8 +26,40 @@ export function recordedEventAt(event: ClientRecordedEvent, position: bigint): R
     position,
     created: event.created,
     data: decodeJson(event.data),
-    metadata: decodeJson(event.metadata),
+    metadata: fromEsdbMetadata(decodeJson(event.metadata)),
   };
+}
+
+/**
+ * EventStoreDB's `$by_correlation_id` system projection (which feeds `$bc-<id>` streams, read by
+ * `readByCorrelation`) keys events by the reserved metadata property `$correlationId`; its UI and other
+ * tools read `$causationId` likewise. The port's metadata says `correlationId`/`causationId`, so the
+ * adapter writes the reserved copies on append...
+ */
+export function toEsdbMetadata(metadata: JsonObject): JsonObject {
+  const { correlationId, causationId } = metadata;
+  const out: JsonObject = { ...metadata };
+  if (typeof correlationId === 'string' && !('$correlationId' in metadata))
+    out.$correlationId = correlationId;
+  if (typeof causationId === 'string' && !('$causationId' in metadata)) out.$causationId = causationId;
+  return out;
+}
+
+/** ...and drops them on read when they are those copies, so that metadata round-trips exactly. */
+export function fromEsdbMetadata(metadata: JsonObject): JsonObject {
+  const copyOfCorrelation =
+    '$correlationId' in metadata && metadata.$correlationId === metadata.correlationId;
+  const copyOfCausation = '$causationId' in metadata && metadata.$causationId === metadata.causationId;
+  if (!copyOfCorrelation && !copyOfCausation) return metadata;
+  const out: JsonObject = { ...metadata };
+  if (copyOfCorrelation) delete out.$correlationId;
+  if (copyOfCausation) delete out.$causationId;
+  return out;
+}
+
+/** The `$by_correlation_id` projection's stream of links to every event of one correlation id. */
+export function correlationStreamOf(correlationId: string): string {
+  return `$bc-${correlationId}`;
 }
 
 /**

@@ -1,10 +1,12 @@
 import { Body, Controller, Query, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Roles } from '../../auth/roles.decorator.js';
 import type { Actor, CommandContext } from '../../shared/application/command-context.js';
 import { CommandCtx, CurrentActor } from '../../shared/http/command-context.decorator.js';
 import { mutationResponse } from '../../shared/http/mutation-response.js';
+import { ApiMutation, ApiRead } from '../../shared/http/openapi.js';
 import {
   freshnessResponse,
   instant,
@@ -22,10 +24,20 @@ import { PayOrderCommand } from '../application/commands/pay-order/pay-order.com
 import { RefundOrderCommand } from '../application/commands/refund-order/refund-order.command.js';
 import { ShipOrderCommand } from '../application/commands/ship-order/ship-order.command.js';
 import { GetOrderQuery } from '../application/queries/get-order/get-order.query.js';
-import { CancelOrderDto, ListOrdersDto, PayOrderDto, RefundOrderDto, ShipOrderDto } from './order.dto.js';
+import {
+  CancelOrderDto,
+  ListOrdersDto,
+  OrderPageDto,
+  OrderReadDto,
+  PayOrderDto,
+  RefundOrderDto,
+  ShipOrderDto,
+  TimelinePageDto,
+} from './order.dto.js';
 
 const orderId = new UuidPathPipe('order');
 
+@ApiTags('orders')
 @Controller('orders')
 export class OrdersController {
   constructor(
@@ -35,6 +47,8 @@ export class OrdersController {
 
   @Get()
   @Roles('shopper', 'operator', 'auditor')
+  @ApiOperation({ summary: 'Search orders (a shopper: only their own), keyset-paginated' })
+  @ApiOkResponse({ type: OrderPageDto, description: 'A page of orders, newest first by default' })
   async list(@Query() query: ListOrdersDto, @CurrentActor() actor: Actor) {
     const { limit, cursor } = page(query);
     const filters: OrderFilters = {
@@ -53,6 +67,8 @@ export class OrdersController {
 
   @Get(':id/timeline')
   @Roles('shopper', 'operator', 'auditor')
+  @ApiOperation({ summary: "An order's events, oldest first" })
+  @ApiOkResponse({ type: TimelinePageDto, description: "A page of the order's timeline" })
   async timeline(
     @Param('id', orderId) id: string,
     @Query() query: PageQueryDto,
@@ -64,6 +80,8 @@ export class OrdersController {
 
   @Get(':id')
   @Roles('shopper', 'operator', 'auditor')
+  @ApiOperation({ summary: 'An order (its owner, operators, auditors)' })
+  @ApiRead(OrderReadDto)
   async get(
     @Param('id', orderId) id: string,
     @Query() query: ReadQueryDto,
@@ -79,6 +97,8 @@ export class OrdersController {
   @Post(':id/payments')
   @Roles('shopper')
   @HttpCode(200)
+  @ApiOperation({ summary: 'Pay the order (the amount must be its total)' })
+  @ApiMutation()
   async pay(
     @Param('id', orderId) id: string,
     @Body() body: PayOrderDto,
@@ -94,6 +114,8 @@ export class OrdersController {
   @Post(':id/shipments')
   @Roles('operator')
   @HttpCode(200)
+  @ApiOperation({ summary: 'Ship a paid order' })
+  @ApiMutation()
   async ship(
     @Param('id', orderId) id: string,
     @Body() body: ShipOrderDto,
@@ -107,6 +129,8 @@ export class OrdersController {
   @Post(':id/delivery')
   @Roles('operator')
   @HttpCode(200)
+  @ApiOperation({ summary: 'Mark a shipped order delivered' })
+  @ApiMutation()
   async deliver(
     @Param('id', orderId) id: string,
     @Body(EmptyBodyPipe) _body: unknown,
@@ -119,6 +143,8 @@ export class OrdersController {
   @Post(':id/refunds')
   @Roles('operator')
   @HttpCode(200)
+  @ApiOperation({ summary: 'Refund (part of) the payment' })
+  @ApiMutation()
   async refund(
     @Param('id', orderId) id: string,
     @Body() body: RefundOrderDto,
@@ -131,6 +157,8 @@ export class OrdersController {
   @Post(':id/cancellation')
   @Roles('shopper', 'operator')
   @HttpCode(200)
+  @ApiOperation({ summary: 'Cancel the order (its owner before shipping, or an operator)' })
+  @ApiMutation()
   async cancel(
     @Param('id', orderId) id: string,
     @Body() body: CancelOrderDto,

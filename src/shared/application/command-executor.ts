@@ -4,6 +4,7 @@ import type { AggregateType, LoadedAggregate, PendingEvent } from '../../event-s
 import { WrongExpectedRevisionError, type JsonObject } from '../../event-store/event-store.port.js';
 import { type Clock } from './clock.js';
 import type { CommandContext } from './command-context.js';
+import type { CommandObserver } from './command-observer.js';
 import { ConcurrencyConflictError, IdempotencyKeyReusedError, PreconditionFailedError } from './errors.js';
 import { randomId, uuidFromName } from './ids.js';
 import { KeyedMutex } from './keyed-mutex.js';
@@ -42,6 +43,14 @@ export interface CommandExecutorOptions {
   readonly retries: number;
 }
 
+/** Counts of one command's run, for its CommandReport. */
+interface RunTrace {
+  conflicts: number;
+  appended: number;
+  revision: bigint | null;
+  eventIds: readonly string[];
+}
+
 /**
  * The write path shared by every command handler: load (snapshot + tail, or cache), authorize, answer a
  * retried request from the idempotency memory, check If-Match, decide, append with the expected revision,
@@ -55,6 +64,8 @@ export class CommandExecutor {
     private readonly aggregates: AggregateStore,
     private readonly clock: Clock,
     private readonly options: CommandExecutorOptions,
+    /** Told about every command when it ends (metrics); synchronous and cheap, never on the I/O path. */
+    private readonly observer: CommandObserver | null = null,
   ) {}
 
   execute<State, Event extends DomainEvent, Result>(
@@ -63,7 +74,40 @@ export class CommandExecutor {
     context: CommandContext,
     spec: CommandSpec<State, Event, Result>,
   ): Promise<CommandOutcome<Result>> {
-    return this.locks.run(`${type.category}-${id}`, () => this.run(type, id, context, spec));
+    const observer = this.observer;
+    const started = observer ? performance.now() : 0;
+    const trace: RunTrace = { conflicts: 0, appended: 0, revision: null, eventIds: [] };
+    const streamId = `${type.category}-${id}`;
+    const running = this.locks.run(streamId, () => this.run(type, id, context, spec, trace));
+    if (!observer) return running;
+    const report = (replayed: boolean, error?: unknown): void => {
+      try {
+        observer.commandEnded({
+          command: spec.commandType,
+          category: type.category,
+          streamId,
+          revision: trace.revision,
+          eventIds: trace.eventIds,
+          seconds: (performance.now() - started) / 1000,
+          appended: trace.appended,
+          replayed,
+          conflicts: trace.conflicts,
+          ...(error !== undefined && { error }),
+        });
+      } catch {
+        // Metrics never fail a command.
+      }
+    };
+    return running.then(
+      (outcome) => {
+        report(outcome.replayed);
+        return outcome;
+      },
+      (error: unknown) => {
+        report(false, error ?? new Error('command failed'));
+        throw error;
+      },
+    );
   }
 
   private async run<State, Event extends DomainEvent, Result>(
@@ -71,6 +115,7 @@ export class CommandExecutor {
     id: string,
     context: CommandContext,
     spec: CommandSpec<State, Event, Result>,
+    trace: RunTrace,
   ): Promise<CommandOutcome<Result>> {
     for (let attempt = 0; ; attempt++) {
       const current = await this.aggregates.load(type, id);
@@ -94,9 +139,13 @@ export class CommandExecutor {
       const pending = this.toPending(current.streamId, events, context, spec);
       try {
         const { aggregate, position } = await this.aggregates.append(type, current, pending);
+        trace.appended = pending.length;
+        trace.revision = aggregate.revision as bigint;
+        if (this.observer) trace.eventIds = pending.map((p) => p.id);
         return this.outcome(aggregate, aggregate.revision as bigint, position, false, spec);
       } catch (error) {
         if (!(error instanceof WrongExpectedRevisionError)) throw error;
+        trace.conflicts++;
         const actual = error.actual === 'no_stream' ? null : error.actual;
         // A client that named the revision it decided on must decide again itself.
         if (context.expectedRevision !== null) throw new PreconditionFailedError(current.streamId, actual);

@@ -14,6 +14,21 @@ export class ResourceNotFoundError extends Error {
   }
 }
 
+/**
+ * The resource exists, but not at the point asked for (time travel: a revision past its end, an instant
+ * before its first event). `code` and `details` say which, e.g. REVISION_NOT_FOUND with `lastRevision`.
+ */
+export class PointNotFoundError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly details: Readonly<Record<string, unknown>> = {},
+  ) {
+    super(message);
+    this.name = 'PointNotFoundError';
+  }
+}
+
 /** The client's If-Match revision is not the current one. */
 export class PreconditionFailedError extends Error {
   constructor(

@@ -5,6 +5,7 @@ import {
   ConcurrencyConflictError,
   InvalidRequestError,
   IdempotencyKeyReusedError,
+  PointNotFoundError,
   PreconditionFailedError,
   ResourceNotFoundError,
 } from '../application/errors.js';
@@ -69,6 +70,9 @@ export function toProblem(error: unknown): { body: ProblemDetails; unexpected: b
       body: problem(404, `${error.resource.toUpperCase()}_NOT_FOUND`, error.message),
       unexpected: false,
     };
+  }
+  if (error instanceof PointNotFoundError) {
+    return { body: problem(404, error.code, error.message, { ...error.details }), unexpected: false };
   }
   if (error instanceof PreconditionFailedError) {
     return {

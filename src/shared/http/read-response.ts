@@ -1,3 +1,4 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, Matches, ValidateBy, type ValidationOptions } from 'class-validator';
 import type { FastifyReply } from 'fastify';
 import type { FreshnessRead, ReadOptions } from '../../read-side/runtime/cached-read.js';
@@ -5,10 +6,18 @@ import { etag, revisionJson } from './mutation-response.js';
 
 /** `?consistency=strong|cached&minRevision=N` of a single-resource read. */
 export class ReadQueryDto {
+  @ApiPropertyOptional({
+    enum: ['strong', 'cached'],
+    description: 'strong: folded from the event stream (read-your-writes); cached (default): the read model',
+  })
   @IsOptional()
   @IsIn(['strong', 'cached'], { message: 'consistency must be strong or cached' })
   consistency?: 'strong' | 'cached';
 
+  @ApiPropertyOptional({
+    pattern: '^\\d{1,15}$',
+    description: `Wait up to READ_WAIT_MS for the read model to reach this revision (else: stale: true)`,
+  })
   @IsOptional()
   @IsString()
   @Matches(/^\d{1,15}$/, { message: 'minRevision must be a revision: a whole number from 0' })
@@ -20,6 +29,25 @@ export function readOptions(query: ReadQueryDto): ReadOptions {
     consistency: query.consistency ?? 'cached',
     minRevision: query.minRevision === undefined ? null : BigInt(query.minRevision),
   };
+}
+
+/** What a single-resource read says about its freshness. */
+export class ReadMetaDto {
+  @ApiProperty({ minimum: 0, description: 'Stream revision the data reflects (also the ETag)' })
+  revision!: number;
+  @ApiProperty({ nullable: true, type: Number, description: 'Global position of that event' })
+  position!: number | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    format: 'date-time',
+    description: 'When the read model wrote it',
+  })
+  projectedAt!: string | null;
+  @ApiProperty({ enum: ['read-store', 'event-store'] })
+  source!: string;
+  @ApiProperty({ description: 'True when ?minRevision was not reached within READ_WAIT_MS' })
+  stale!: boolean;
 }
 
 /** `{data, meta: {revision, position, projectedAt, source, stale}}` with `ETag: "<revision>"`. */
@@ -42,11 +70,13 @@ const INSTANT = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|
 
 /** `?limit&cursor` of a paged list. */
 export class PageQueryDto {
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, default: 20 })
   @IsOptional()
   @IsString()
   @Matches(/^(?:[1-9]|[1-9]\d|100)$/, { message: 'limit must be a whole number from 1 to 100' })
   limit?: string;
 
+  @ApiPropertyOptional({ description: 'The nextCursor of the previous page (only for the same query)' })
   @IsOptional()
   @IsString()
   @Matches(/^[A-Za-z0-9_-]{1,512}$/, { message: 'cursor must be a nextCursor this service returned' })

@@ -2,6 +2,7 @@ import {
   Inject,
   Injectable,
   Logger,
+  Optional,
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
@@ -14,14 +15,17 @@ import {
   EventStore,
   type DeliveredEvent,
   type DeliveryOutcome,
-  type GroupSubscription,
 } from '../../../event-store/event-store.port.js';
+import { ConsumerRegistry, type ManagedConsumer } from '../../../read-side/runtime/managed-consumer.js';
 import type { CommandContext } from '../../../shared/application/command-context.js';
 import { loadConsistent } from '../../../shared/application/consistent-read.js';
+import { LogContext, NoLogContext } from '../../../shared/application/log-context.js';
 import { DomainError } from '../../../shared/domain/index.js';
 import { PlaceOrderCommand } from '../commands/place-order/place-order.command.js';
 
 export const PLACE_ORDER_ON_CHECKOUT_GROUP = 'process-place-order-on-checkout';
+/** Its name for operators (`/admin/projections`, pause/resume, parked events). */
+export const PLACE_ORDER_ON_CHECKOUT = 'place-order-on-checkout';
 
 /**
  * The checkout process manager: reacts to `CartCheckedOut` (through a durable consumer group) by placing the
@@ -32,30 +36,44 @@ export const PLACE_ORDER_ON_CHECKOUT_GROUP = 'process-place-order-on-checkout';
 @Injectable()
 export class PlaceOrderOnCheckout implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('PlaceOrderOnCheckout');
-  private subscription: GroupSubscription | null = null;
+  /** Its consumer group, run through the registry so that operators can see, pause and resume it. */
+  private readonly consumer: ManagedConsumer;
 
   constructor(
     private readonly events: EventStore,
     private readonly aggregates: AggregateStore,
     private readonly commands: CommandBus,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    this.subscription = this.events.subscribeToGroup(
-      {
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly consumers: ConsumerRegistry,
+    @Optional() private readonly logContext: LogContext = new NoLogContext(),
+  ) {
+    this.consumer = consumers.register({
+      name: PLACE_ORDER_ON_CHECKOUT,
+      kind: 'process-manager',
+      settings: {
         group: PLACE_ORDER_ON_CHECKOUT_GROUP,
         eventTypes: ['CartCheckedOut'],
-        maxRetries: this.config.readSide.maxRetries,
+        maxRetries: config.readSide.maxRetries,
         batchSize: 64,
       },
-      (batch) => Promise.all(batch.map((delivered) => this.handle(delivered))),
-    );
+      handler: (batch) =>
+        Promise.all(
+          batch.map((delivered) => {
+            // What placing the order logs carries the correlation id of the checkout request.
+            const { correlationId } = delivered.event.metadata;
+            const id = typeof correlationId === 'string' ? correlationId : delivered.event.id;
+            return this.logContext.run(id, () => this.handle(delivered));
+          }),
+        ),
+    });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.consumers.start(this.consumer.name);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    await this.subscription?.stop();
-    this.subscription = null;
+    await this.consumers.stop(this.consumer.name);
   }
 
   /** Places the order of one checked-out cart; exposed for tests that redeliver on purpose. */

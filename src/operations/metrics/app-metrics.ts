@@ -1,0 +1,255 @@
+import { Injectable, Logger, Optional } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { CommandReport } from '../../shared/application/command-observer.js';
+import { toProblem } from '../../shared/http/problem-mapper.js';
+import { ProjectionObserver, type ProjectionObservation } from '../projection-status.js';
+
+/** Seconds; from 0.5 ms (a cached add-item) to 10 s. */
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Label value of a request that matched no route: raw URLs never become label values. */
+export const UNMATCHED_ROUTE = '(unmatched)';
+
+let processRegistry: Registry | null = null;
+
+/**
+ * Node's process metrics (CPU, memory, event-loop lag, GC, handles), collected once per process: their
+ * collectors (an event-loop delay monitor, a GC observer) cannot be stopped, so several apps in one process
+ * (tests) share them.
+ */
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
+/**
+ * Outcome label of a command: `ok`, `replayed`, `conflict_retried` (appended after losing at least one race),
+ * `rejected_<status>` (a rule, a precondition or a conflict answered with that 4xx status) or `failed`.
+ */
+export function commandOutcome(report: CommandReport): string {
+  if (report.error !== undefined) {
+    const { body } = toProblem(report.error);
+    return body.status < 500 ? `rejected_${body.status}` : 'failed';
+  }
+  if (report.replayed) return 'replayed';
+  return report.conflicts > 0 ? 'conflict_retried' : 'ok';
+}
+
+/**
+ * Every metric of the service, in a registry of its own (plus the process metrics): the write path reports
+ * each command through CommandTelemetry (a few in-memory increments, nothing else), the HTTP layer
+ * each response, and projection state is read from {@link ProjectionObserver} only when scraped.
+ * Label values come from fixed sets (command names, outcomes, route patterns, status codes, projection
+ * names) — never ids, URLs or error messages.
+ */
+@Injectable()
+export class AppMetrics {
+  readonly registry = new Registry();
+  private readonly logger = new Logger('Metrics');
+
+  private readonly commandSeconds = new Histogram({
+    name: 'ordertrail_command_duration_seconds',
+    help: 'Command latency through the write path (lock wait included), by command and outcome',
+    labelNames: ['command', 'outcome'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly appends = new Counter({
+    name: 'ordertrail_appends_total',
+    help: 'Successful appends of a command to its stream, by aggregate category',
+    labelNames: ['category'] as const,
+    registers: [this.registry],
+  });
+  private readonly eventsAppended = new Counter({
+    name: 'ordertrail_events_appended_total',
+    help: 'Events appended by commands, by aggregate category',
+    labelNames: ['category'] as const,
+    registers: [this.registry],
+  });
+  private readonly conflicts = new Counter({
+    name: 'ordertrail_concurrency_conflicts_total',
+    help: 'Appends that lost an optimistic-concurrency race (re-decided, or answered 409/412)',
+    labelNames: ['category'] as const,
+    registers: [this.registry],
+  });
+  private readonly replays = new Counter({
+    name: 'ordertrail_idempotent_replays_total',
+    help: 'Retried requests answered from the idempotency memory (nothing appended), by command',
+    labelNames: ['command'] as const,
+    registers: [this.registry],
+  });
+  private readonly rejections = new Counter({
+    name: 'ordertrail_command_rejections_total',
+    help: 'Commands refused with a problem code (business rule, precondition, conflict), by command and code',
+    labelNames: ['command', 'code'] as const,
+    registers: [this.registry],
+  });
+  private readonly httpSeconds = new Histogram({
+    name: 'ordertrail_http_request_duration_seconds',
+    help: 'HTTP request duration by method, route pattern and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  /** Labelled children, cached: `labels()` hashes its arguments on every call. */
+  private readonly commandChildren = new Map<string, Histogram.Internal<'command' | 'outcome'>>();
+  private readonly httpChildren = new Map<string, Histogram.Internal<'method' | 'route' | 'status'>>();
+  private readonly categoryChildren = new Map<
+    string,
+    { appends: Counter.Internal; events: Counter.Internal; conflicts: Counter.Internal }
+  >();
+  private readonly appliedSeen = new Map<string, number>();
+
+  constructor(@Optional() private readonly projections?: ProjectionObserver) {
+    this.registerProjectionMetrics();
+  }
+
+  /** The hot path: one histogram observation and a few counter increments, all in memory. */
+  command(report: CommandReport, outcome: string): void {
+    const key = `${report.command}\n${outcome}`;
+    let child = this.commandChildren.get(key);
+    if (!child) {
+      child = this.commandSeconds.labels(report.command, outcome);
+      this.commandChildren.set(key, child);
+    }
+    child.observe(report.seconds);
+    if (report.appended > 0 || report.conflicts > 0) {
+      let counters = this.categoryChildren.get(report.category);
+      if (!counters) {
+        counters = {
+          appends: this.appends.labels(report.category),
+          events: this.eventsAppended.labels(report.category),
+          conflicts: this.conflicts.labels(report.category),
+        };
+        this.categoryChildren.set(report.category, counters);
+      }
+      if (report.appended > 0) {
+        counters.appends.inc();
+        counters.events.inc(report.appended);
+      }
+      if (report.conflicts > 0) counters.conflicts.inc(report.conflicts);
+    }
+    if (report.replayed) this.replays.inc({ command: report.command });
+    if (outcome.startsWith('rejected_')) {
+      const code = toProblem(report.error).body.code ?? 'UNKNOWN';
+      this.rejections.inc({ command: report.command, code });
+    }
+  }
+
+  /** One finished HTTP request (`route` is the pattern the router matched, or {@link UNMATCHED_ROUTE}). */
+  httpRequest(method: string, route: string, status: number, seconds: number): void {
+    const key = `${method} ${route} ${status}`;
+    let child = this.httpChildren.get(key);
+    if (!child) {
+      child = this.httpSeconds.labels(method, route, String(status));
+      this.httpChildren.set(key, child);
+    }
+    child.observe(seconds);
+  }
+
+  /** The Prometheus text exposition of every metric, process metrics included. */
+  async exposition(): Promise<string> {
+    const [own, process] = await Promise.all([this.registry.metrics(), processMetrics().metrics()]);
+    return `${own}\n${process}`;
+  }
+
+  readonly contentType = this.registry.contentType;
+
+  private registerProjectionMetrics(): void {
+    const projections = this.projections;
+    if (!projections) return;
+    // One observation per scrape, shared by every projection metric below.
+    let pending: Promise<readonly ProjectionObservation[]> | null = null;
+    const observe = (): Promise<readonly ProjectionObservation[]> => {
+      pending ??= projections
+        .observe()
+        .catch((error: unknown) => {
+          this.logger.warn(`projection state unavailable for metrics: ${String(error)}`);
+          return [];
+        })
+        .finally(() => setImmediate(() => (pending = null)));
+      return pending;
+    };
+    const gauge = (
+      name: string,
+      help: string,
+      value: (o: ProjectionObservation) => number | null,
+    ): Gauge<'projection'> =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['projection'] as const,
+        registers: [this.registry],
+        async collect() {
+          this.reset();
+          for (const o of await observe()) {
+            const v = value(o);
+            if (v !== null) this.set({ projection: o.name }, v);
+          }
+        },
+      });
+    gauge(
+      'ordertrail_projection_lag_events',
+      'Matching events not yet applied by the projection',
+      (o) => o.lagEvents,
+    );
+    gauge(
+      'ordertrail_projection_lag_seconds',
+      'Age of the oldest event the projection has not applied',
+      (o) => o.lagSeconds,
+    );
+    gauge(
+      'ordertrail_projection_parked_events',
+      'Events parked for an operator, by projection',
+      (o) => o.parked,
+    );
+    gauge('ordertrail_projection_healthy', '1 when the projection makes progress (heartbeat), else 0', (o) =>
+      o.healthy ? 1 : 0,
+    );
+    gauge(
+      'ordertrail_projection_rebuild_events_done',
+      'Events done by the running rebuild',
+      (o) => o.rebuild?.done ?? null,
+    );
+    gauge(
+      'ordertrail_projection_rebuild_events_total',
+      'Events the running rebuild has to do',
+      (o) => o.rebuild?.total ?? null,
+    );
+    gauge('ordertrail_projection_rebuild_progress_ratio', 'Progress of the running rebuild, 0..1', (o) =>
+      o.rebuild && o.rebuild.total ? Math.min(1, o.rebuild.done / o.rebuild.total) : null,
+    );
+    new Gauge({
+      name: 'ordertrail_projection_status',
+      help: '1 for the status the projection is in (running, paused, rebuilding, faulted, stalled)',
+      labelNames: ['projection', 'status'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const o of await observe()) this.set({ projection: o.name, status: o.status }, 1);
+      },
+    });
+    const seen = this.appliedSeen;
+    new Counter({
+      name: 'ordertrail_projection_events_applied_total',
+      help: 'Events applied to read models by this process, by projection (throughput: rate() of it)',
+      labelNames: ['projection'] as const,
+      registers: [this.registry],
+      async collect() {
+        for (const o of await observe()) {
+          if (o.eventsApplied === null) continue;
+          const before = seen.get(o.name) ?? 0;
+          // The source is monotonic; if it ever restarts from 0, so does the counter.
+          if (o.eventsApplied < before) this.remove({ projection: o.name });
+          const delta = o.eventsApplied - (o.eventsApplied < before ? 0 : before);
+          if (delta > 0 || !seen.has(o.name)) this.inc({ projection: o.name }, delta);
+          seen.set(o.name, o.eventsApplied);
+        }
+      },
+    });
+  }
+}

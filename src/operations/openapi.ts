@@ -1,0 +1,243 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { INestApplication } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import type { FastifyInstance } from 'fastify';
+import { OPENAPI_PUBLIC, OPENAPI_ROLES } from '../auth/roles.decorator.js';
+import { PROBLEM_CONTENT_TYPE } from '../shared/http/problem.js';
+
+export const DOCS_PATH = 'docs';
+export const DOCS_JSON_PATH = 'docs/json';
+const BEARER = 'bearer';
+
+type Operation = {
+  responses?: Record<string, unknown>;
+  security?: Record<string, string[]>[];
+  description?: string;
+  parameters?: { in: string; name: string; [more: string]: unknown }[];
+  [extension: `x-${string}`]: unknown;
+};
+
+const PROBLEM_SCHEMA = {
+  type: 'object',
+  description: 'RFC 9457 problem details; `code` is stable and machine-readable.',
+  required: ['type', 'title', 'status', 'code'],
+  properties: {
+    type: { type: 'string', format: 'uri', example: 'https://ordertrail.dev/problems/cart-closed' },
+    title: { type: 'string', example: 'Conflict' },
+    status: { type: 'integer', example: 409 },
+    detail: { type: 'string' },
+    instance: { type: 'string', example: '/carts/0b9d…/items' },
+    code: { type: 'string', example: 'CART_CLOSED' },
+    currentRevision: {
+      type: 'integer',
+      nullable: true,
+      description: 'On 409 CONCURRENT_MODIFICATION and 412 REVISION_MISMATCH: the current revision',
+    },
+    errors: {
+      type: 'array',
+      description: 'On 400 VALIDATION_FAILED: every offending field',
+      items: {
+        type: 'object',
+        properties: { field: { type: 'string' }, message: { type: 'string' } },
+      },
+    },
+  },
+};
+
+const PROBLEMS: Record<string, string> = {
+  '400': 'Invalid request (VALIDATION_FAILED with `errors`, MALFORMED_JSON, a bad header)',
+  '401': 'Missing, invalid or expired bearer token',
+  '403': 'The token has none of the roles the route accepts',
+  '404': 'No such resource (also: one the caller may not see)',
+  '409': 'A business rule forbids it in the current state, or the command kept losing races',
+  '412': 'If-Match names a revision that is not current',
+  '413': 'The body is larger than BODY_LIMIT_BYTES',
+  '415': 'The body is not application/json',
+  '422': 'The request breaks a rule (or reuses an Idempotency-Key with another body)',
+  '429': 'Rate limit (RATE_LIMIT_PER_MINUTE) exceeded; see Retry-After',
+  '503': 'The event store or read store is unavailable; retry shortly (Retry-After)',
+};
+
+const CORRELATION_HEADER = {
+  in: 'header',
+  name: 'X-Correlation-Id',
+  required: false,
+  description:
+    'Traces the request: echoed on the response, on every log line of the request and in the metadata of ' +
+    'every event it causes. 1–128 of A-Z a-z 0-9 . _ : - (anything else: a new one is generated).',
+  schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$' },
+};
+
+const MUTATING = new Set(['post', 'put', 'patch', 'delete']);
+
+function problemResponse(description: string): unknown {
+  return {
+    description,
+    content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: '#/components/schemas/Problem' } } },
+  };
+}
+
+/**
+ * Completes what the decorators say with what holds for every route by construction, so routes added later
+ * get it too: the bearer security scheme (none on public routes), the roles (from @Roles), and the
+ * problem+json error answers the HTTP edge can give for that kind of route.
+ */
+export function completeDocument(document: OpenAPIObject): OpenAPIObject {
+  document.components ??= {};
+  document.components.schemas ??= {};
+  document.components.schemas.Problem = PROBLEM_SCHEMA;
+  for (const [path, item] of Object.entries(document.paths)) {
+    const operations = item as Record<string, Operation>;
+    for (const [method, value] of Object.entries(operations)) {
+      if (typeof value !== 'object' || value === null || !('responses' in value)) continue;
+      const operation = value;
+      const isPublic = operation[OPENAPI_PUBLIC] === true;
+      const roles = operation[OPENAPI_ROLES] as string[] | undefined;
+      delete operation[OPENAPI_PUBLIC];
+      delete operation[OPENAPI_ROLES];
+      const statuses: string[] = [];
+      if (isPublic) {
+        operation.security = [];
+      } else {
+        operation.security = [{ [BEARER]: [] }];
+        if (roles) {
+          const note = `Roles: ${roles.join(', ')}.`;
+          operation.description = operation.description ? `${operation.description}\n\n${note}` : note;
+        }
+        statuses.push('401', '403', '503');
+        if (path.includes('{')) statuses.push('404');
+        if ((operation.parameters ?? []).some((p) => p.in === 'query')) statuses.push('400');
+        if (MUTATING.has(method)) statuses.push('400', '409', '413', '415', '429');
+        const headers = new Set(
+          (operation.parameters ?? []).filter((p) => p.in === 'header').map((p) => p.name),
+        );
+        if (headers.has('If-Match')) statuses.push('412');
+        if (headers.has('Idempotency-Key')) statuses.push('422');
+      }
+      operation.parameters ??= [];
+      if (!operation.parameters.some((p) => p.in === 'header' && p.name === 'X-Correlation-Id')) {
+        operation.parameters.push(CORRELATION_HEADER);
+      }
+      operation.responses ??= {};
+      for (const status of [...new Set(statuses)].sort()) {
+        operation.responses[status] ??= problemResponse(PROBLEMS[status]!);
+      }
+    }
+  }
+  return document;
+}
+
+export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setTitle('ordertrail')
+    .setDescription(
+      'Event-sourced carts and orders. Every route but `/health/*` and `/docs` needs ' +
+        '`Authorization: Bearer <JWT>` (HS256, claims `sub` and `roles`). Errors are ' +
+        '`application/problem+json` (RFC 9457) with a stable `code`. Mutations accept `Idempotency-Key` and ' +
+        '`If-Match`; every response carries `X-Correlation-Id`.',
+    )
+    .setVersion('0.1.0')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, BEARER)
+    .build();
+  return completeDocument(SwaggerModule.createDocument(app, config));
+}
+
+const SWAGGER_UI_DIR = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+
+/** The Swagger UI files served under /docs (from swagger-ui-dist), by name: nothing else is readable. */
+const UI_ASSETS: Record<string, string> = {
+  'swagger-ui.css': 'text/css; charset=utf-8',
+  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
+  'swagger-ui-standalone-preset.js': 'text/javascript; charset=utf-8',
+  'favicon-32x32.png': 'image/png',
+  'favicon-16x16.png': 'image/png',
+};
+
+const UI_PAGE = `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>ordertrail API</title>
+  <link rel="stylesheet" href="/${DOCS_PATH}/swagger-ui.css">
+  <link rel="icon" type="image/png" href="/${DOCS_PATH}/favicon-32x32.png" sizes="32x32">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/${DOCS_PATH}/swagger-ui-bundle.js"></script>
+  <script src="/${DOCS_PATH}/swagger-ui-standalone-preset.js"></script>
+  <script src="/${DOCS_PATH}/swagger-ui-init.js"></script>
+</body>
+</html>
+`;
+
+const UI_INIT = `window.ui = SwaggerUIBundle({
+  url: '/${DOCS_JSON_PATH}',
+  dom_id: '#swagger-ui',
+  presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+  layout: 'StandaloneLayout',
+  persistAuthorization: false,
+});
+`;
+
+/**
+ * Serves the document at `/docs/json` (@nestjs/swagger) and Swagger UI at `/docs` (the swagger-ui-dist
+ * files, read once, served from memory), both anonymous: the document describes the public API (routes,
+ * shapes, roles), the same as the README — no data, no secret. The document is built once, on the first
+ * request, from the routes the app registered. (Not @fastify/static, which @nestjs/swagger would use: it
+ * requires an ESM-only package from CommonJS, which Jest cannot load on Node 20.)
+ */
+export function serveOpenApi(app: INestApplication): void {
+  let document: OpenAPIObject | null = null;
+  SwaggerModule.setup(DOCS_PATH, app, () => (document ??= buildOpenApiDocument(app)), {
+    jsonDocumentUrl: DOCS_JSON_PATH,
+    raw: ['json'],
+    ui: false,
+  });
+  const fastify = (app as NestFastifyApplication).getHttpAdapter().getInstance();
+  const assets = new Map<string, Buffer>();
+  fastify.get(`/${DOCS_PATH}`, (_request, reply) => {
+    void reply.header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-cache');
+    return reply.send(UI_PAGE);
+  });
+  fastify.get(`/${DOCS_PATH}/swagger-ui-init.js`, (_request, reply) => {
+    void reply.header('content-type', 'text/javascript; charset=utf-8').header('cache-control', 'no-cache');
+    return reply.send(UI_INIT);
+  });
+  fastify.get<{ Params: { asset: string } }>(`/${DOCS_PATH}/:asset`, (request, reply) => {
+    const name = request.params.asset;
+    const type = Object.hasOwn(UI_ASSETS, name) ? UI_ASSETS[name] : undefined;
+    if (!type) return reply.callNotFound();
+    let body = assets.get(name);
+    if (!body) {
+      body = readFileSync(join(SWAGGER_UI_DIR, name));
+      assets.set(name, body);
+    }
+    void reply.header('content-type', type).header('cache-control', 'public, max-age=86400');
+    return reply.send(body);
+  });
+}
+
+export interface RegisteredRoute {
+  readonly method: string;
+  /** The pattern, e.g. `/carts/:id/items`. */
+  readonly url: string;
+}
+
+const ROUTES = new WeakMap<FastifyInstance, RegisteredRoute[]>();
+
+/** Starts collecting every route added to the Fastify instance (call before the app registers its routes). */
+export function collectRoutes(fastify: FastifyInstance): void {
+  const routes: RegisteredRoute[] = [];
+  ROUTES.set(fastify, routes);
+  fastify.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+  });
+}
+
+/** The routes collected by {@link collectRoutes}: what the service really answers (for the docs test). */
+export function registeredRoutes(fastify: FastifyInstance): readonly RegisteredRoute[] {
+  return ROUTES.get(fastify) ?? [];
+}

@@ -1,0 +1,62 @@
+import { applyDecorators, type Type } from '@nestjs/common';
+import { ApiHeader, ApiProperty, ApiResponse } from '@nestjs/swagger';
+
+/** `{id, revision}`: what every mutation answers. */
+export class MutationResultDto {
+  @ApiProperty({ format: 'uuid', description: 'The resource the command was about' })
+  id!: string;
+
+  @ApiProperty({ minimum: 0, description: 'Revision of its stream after the command (also the ETag)' })
+  revision!: number;
+}
+
+const ETAG = {
+  description: 'The resource revision, e.g. "3" (send it back in If-Match to make a mutation conditional)',
+  schema: { type: 'string' },
+};
+
+/**
+ * OpenAPI of a mutation: the Idempotency-Key and If-Match headers, and its success answer (`{id,
+ * revision}` or `type`) with ETag and Idempotent-Replayed. Error answers are added for every route by the
+ * document builder (operations/openapi.ts).
+ */
+export function ApiMutation(
+  options: { status?: 200 | 201; type?: Type<unknown>; description?: string } = {},
+): MethodDecorator {
+  const status = options.status ?? 200;
+  return applyDecorators(
+    ApiHeader({
+      name: 'Idempotency-Key',
+      required: false,
+      description:
+        'Retry-safe key (1–255 visible ASCII characters, e.g. a UUID): a retry with the same key and body ' +
+        'appends nothing and answers the original result',
+    }),
+    ApiHeader({
+      name: 'If-Match',
+      required: false,
+      description:
+        'Strong ETag of the revision the client decided on, e.g. "3": 412 if it is no longer current',
+    }),
+    ApiResponse({
+      status,
+      type: options.type ?? MutationResultDto,
+      description: options.description ?? (status === 201 ? 'Created' : 'Done'),
+      headers: {
+        ETag: ETAG,
+        'Idempotent-Replayed': {
+          description: '`true` when the answer is the replay of an earlier request with the same key',
+          schema: { type: 'string', enum: ['true'] },
+        },
+        ...(status === 201 && {
+          Location: { description: 'URL of the new resource', schema: { type: 'string' } },
+        }),
+      },
+    }),
+  );
+}
+
+/** OpenAPI of a single-resource read answered with an ETag. */
+export function ApiRead(type: Type<unknown>, description = 'The resource'): MethodDecorator {
+  return applyDecorators(ApiResponse({ status: 200, type, description, headers: { ETag: ETAG } }));
+}
