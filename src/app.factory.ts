@@ -1,3 +1,4 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import 'reflect-metadata';
 import type { IncomingMessage } from 'node:http';
 import { Logger } from '@nestjs/common';
@@ -11,7 +12,7 @@ import { AppMetrics } from './operations/metrics/app-metrics.js';
 import { collectRoutes, serveOpenApi } from './operations/openapi.js';
 import { correlationIdOf } from './shared/http/correlation.js';
 import { HttpProblem } from './shared/http/http-errors.js';
-import { problem } from './shared/http/problem.js';
+import { PROBLEM_CONTENT_TYPE, problem } from './shared/http/problem.js';
 import { JsonObjectBodyPipe, strictValidationPipe } from './shared/http/validation.js';
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
@@ -26,6 +27,16 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     requestIdHeader: false,
     genReqId: (raw: IncomingMessage) => correlationIdOf(raw),
     return503OnClosing: true,
+    // Errors Fastify's router raises before any handler (a malformed %-escape, an over-long path segment)
+    // are problems like every other error, never Fastify's own JSON shape.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      const body = tooLong
+        ? problem(414, 'URI_TOO_LONG', 'A path segment is longer than any id this service issues')
+        : problem(400, 'BAD_URL', 'The URL is malformed (e.g. a broken %-escape)');
+      body.instance = request.url;
+      void reply.status(body.status).header('content-type', PROBLEM_CONTENT_TYPE).send(body);
+    },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), adapter, {
     // Held until the JSON logger (nestjs-pino, see operations/logging.ts) takes over just below.

@@ -154,6 +154,16 @@ describe('bad input is a 4xx problem naming the field, never a 500, never an eve
     await expectUnchanged();
   });
 
+  it.each([
+    [`/carts/${'a'.repeat(300)}`, 414, 'URI_TOO_LONG'],
+    ['/carts/%zz', 400, 'BAD_URL'],
+    [`/audit/streams/${'x'.repeat(300)}/events`, 414, 'URI_TOO_LONG'],
+  ])('GET %s is a %i problem from the router itself', async (path, status, code) => {
+    const res = await t.http.get(path).set('authorization', shopper).expect(status);
+    expect(res.headers['content-type']).toContain('application/problem+json');
+    expect(res.body).toMatchObject({ status, code });
+  });
+
   describe('domain rules answer 404/409/422 with a stable code', () => {
     it('unknown sku → 404 ITEM_NOT_IN_CART', async () => {
       const patch = await t.http
