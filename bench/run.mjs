@@ -14,7 +14,9 @@
  * throughput, through HTTP on the built service (bench/audit.mjs).
  *
  * Environment:
- *   BENCH_ONLY=http,load,...    run only these parts (http, load, projection, freshness, rebuild, audit)
+ *   BENCH_ONLY=http,load,...    run only these parts (http, load, projection, freshness, rebuild, audit,
+ *                               memory)
+ *   BENCH_MEMORY_EVENTS=n       events in the store at the end of the memory part (default 1,000,000)
  *   BENCH_FRESHNESS_RATE=n      command rate of the freshness part (default: half the spread-c16 maximum
  *                               measured in this run, else 1500)
  *   MONGODB_URI                 also measure projections into this MongoDB-wire server
@@ -35,6 +37,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { fmt, percentile, runAggregateLoadBench } from './aggregate-load.mjs';
 import { auditTable, runAuditBench } from './audit.mjs';
+import { memoryTable, runMemoryBench } from './memory.mjs';
 import { projectionTable, runProjectionBench } from './projections.mjs';
 import { rebuildTable, runRebuildBench } from './rebuild.mjs';
 
@@ -54,13 +57,14 @@ function numberFromEnv(name, fallback, { integer = false, min = 0 } = {}) {
 const DURATION = numberFromEnv('BENCH_DURATION', 10, { min: 1 });
 const WARMUP = numberFromEnv('BENCH_WARMUP', 2, { min: 0 });
 const RUNS = numberFromEnv('BENCH_RUNS', 1, { integer: true, min: 1 });
-const PARTS = ['http', 'load', 'projection', 'freshness', 'rebuild', 'audit'];
+const PARTS = ['http', 'load', 'projection', 'freshness', 'rebuild', 'audit', 'memory'];
 const ONLY = (env.BENCH_ONLY?.trim() || PARTS.join(',')).split(',').map((p) => p.trim());
 for (const part of ONLY)
   if (!PARTS.includes(part)) throw new Error(`BENCH_ONLY=${env.BENCH_ONLY}: parts are ${PARTS.join(', ')}`);
 const FRESHNESS_RATE = env.BENCH_FRESHNESS_RATE
   ? numberFromEnv('BENCH_FRESHNESS_RATE', 1500, { min: 1 })
   : undefined;
+const MEMORY_EVENTS = numberFromEnv('BENCH_MEMORY_EVENTS', 1_000_000, { integer: true, min: 1 });
 const ONLY_SCENARIOS = env.BENCH_SCENARIOS?.split(',')
   .map((s) => s.trim())
   .filter(Boolean);
@@ -706,6 +710,29 @@ async function main() {
       failed = true;
       sections.push(`### Audit (time travel, replay)\n\nFAILED: ${error?.stack ?? error}`);
       log(`audit part failed: ${error?.stack ?? error}`);
+    }
+  }
+
+  if (ONLY.includes('memory')) {
+    try {
+      sections.push(
+        memoryTable(
+          await runMemoryBench({
+            log,
+            startService,
+            stopService,
+            seedCarts,
+            runLoad,
+            rssMegabytes,
+            operatorToken: OPERATOR_TOKEN,
+            events: MEMORY_EVENTS,
+          }),
+        ),
+      );
+    } catch (error) {
+      failed = true;
+      sections.push(`### Service memory\n\nFAILED: ${error?.stack ?? error}`);
+      log(`memory part failed: ${error?.stack ?? error}`);
     }
   }
 
