@@ -110,12 +110,27 @@ export class ProjectionRunner {
     let failedStreams = 0;
     let pending = [...byStream.keys()];
     for (let round = 0; round < CONFLICT_ROUNDS && pending.length > 0; round++) {
-      const current = await this.store.getMany(this.target.documents, pending.map(this.documentId));
+      // A stream whose first event is in the batch has, in all likelihood, no document yet: it is folded from
+      // nothing without a lookup and inserted (expected: absent). Should a document exist after all (a
+      // redelivery), the insert conflicts and the next round reads it. New streams thus cost no read, and
+      // reads by id are what some servers make slow (FerretDB 1.x scans the collection for each).
+      const lookups =
+        round === 0
+          ? pending.filter((streamId) => !this.startsInBatch(batch, byStream.get(streamId)!))
+          : pending;
+      const current =
+        lookups.length > 0
+          ? await this.store.getMany(this.target.documents, lookups.map(this.documentId))
+          : new Map<string, ReadDocument>();
       const writes: DocumentWrite[] = [];
       const entries: DocumentWrite[] = [];
       const streamOf = new Map<string, string>();
+      /** What each write would count once it is known not to have lost a race. */
+      const counted = new Map<string, { applied: number; healed: number; failed: boolean }>();
       for (const streamId of pending) {
         const indices = byStream.get(streamId)!;
+        // This round decides the stream's outcomes afresh (an earlier round's lost race decided nothing).
+        for (const i of indices) outcomes[i] = ACK;
         const id = this.documentId(streamId);
         const doc = current.get(id) ?? null;
         try {
@@ -125,8 +140,6 @@ export class ProjectionRunner {
             indices.map((i) => batch[i]!.event),
           );
           if (!step) continue; // only duplicates
-          healed += step.healed;
-          applied += step.applied;
           writes.push({
             id,
             expectedRevision: doc ? doc.revision : null,
@@ -136,9 +149,9 @@ export class ProjectionRunner {
           });
           entries.push(...step.entries);
           streamOf.set(id, streamId);
+          counted.set(id, { applied: step.applied, healed: step.healed, failed: step.failure !== undefined });
           if (step.failure) {
             // The events before the poison are written; it and everything after it wait for a redelivery.
-            failedStreams++;
             const reason = `${this.projection.name} cannot apply ${streamId}@${step.failure.revision}: ${errorText(step.failure.error)}`;
             for (const i of indices) {
               if (batch[i]!.event.revision >= step.failure.revision)
@@ -158,7 +171,12 @@ export class ProjectionRunner {
         writes.length > 0 ? await this.store.write(this.target.documents, writes) : { conflicts: [] };
       const lost = new Set(conflicts);
       for (const write of writes) {
-        if (!lost.has(write.id)) this.notifier?.applied(this.projection.name, write.id, write.revision);
+        if (lost.has(write.id)) continue;
+        const step = counted.get(write.id)!;
+        applied += step.applied;
+        healed += step.healed;
+        if (step.failed) failedStreams++;
+        this.notifier?.applied(this.projection.name, write.id, write.revision);
       }
       pending = conflicts.map((id) => streamOf.get(id)!);
     }
@@ -168,6 +186,11 @@ export class ProjectionRunner {
       }
     }
     return { outcomes, report: { applied, healed, failedStreams } };
+  }
+
+  /** Whether the stream's first event (revision 0) is among the delivered ones. */
+  private startsInBatch(batch: readonly DeliveredEvent[], indices: readonly number[]): boolean {
+    return indices.some((i) => batch[i]!.event.revision === 0n);
   }
 
   private readonly documentId = (streamId: string): string =>
