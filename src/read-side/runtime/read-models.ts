@@ -20,14 +20,20 @@ export function physicalCollection(logical: string, generation: number): string 
  */
 export class ReadModels {
   private readonly cache = new Map<string, { generation: number; readAt: number }>();
+  /** Bumped by every switch this instance makes. */
+  private switches = 0;
 
   constructor(readonly store: ReadStore) {}
 
   async liveGeneration(projection: string): Promise<number> {
     const cached = this.cache.get(projection);
     if (cached && Date.now() - cached.readAt < GENERATION_TTL_MS) return cached.generation;
+    const switchesBefore = this.switches;
     const meta = await this.store.getMeta(generationKey(projection));
     const generation = typeof meta?.live === 'number' ? meta.live : 1;
+    // A switch made while the pointer was being read is newer than what was read: caching the older value
+    // would send readers to the replaced generation for a whole TTL, past its drop.
+    if (this.switches !== switchesBefore) return this.cache.get(projection)?.generation ?? generation;
     this.cache.set(projection, { generation, readAt: Date.now() });
     return generation;
   }
@@ -40,6 +46,7 @@ export class ReadModels {
 
   async setLiveGeneration(projection: string, generation: number): Promise<void> {
     await this.store.setMeta(generationKey(projection), { live: generation });
+    this.switches++;
     this.cache.set(projection, { generation, readAt: Date.now() });
   }
 
