@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { CartLineDto, CartViewDto } from '../../carts/http/cart.dto.js';
-import { OrderLineDto, OrderViewDto } from '../../orders/http/order.dto.js';
+import { CartViewDto } from '../../carts/http/cart.dto.js';
+import { OrderViewDto } from '../../orders/http/order.dto.js';
+import { LineDto } from '../../shared/http/openapi.js';
 
 // Answers of the audit routes (documentation only: the controllers answer the query handlers' results).
 
@@ -87,17 +88,17 @@ class LinesDiffDto {
 }
 
 class CartLinesDiffDto extends LinesDiffDto {
-  @ApiProperty({ type: [CartLineDto] })
-  added!: CartLineDto[];
-  @ApiProperty({ type: [CartLineDto] })
-  removed!: CartLineDto[];
+  @ApiProperty({ type: [LineDto] })
+  added!: LineDto[];
+  @ApiProperty({ type: [LineDto] })
+  removed!: LineDto[];
 }
 
 class OrderLinesDiffDto extends LinesDiffDto {
-  @ApiProperty({ type: [OrderLineDto] })
-  added!: OrderLineDto[];
-  @ApiProperty({ type: [OrderLineDto] })
-  removed!: OrderLineDto[];
+  @ApiProperty({ type: [LineDto] })
+  added!: LineDto[];
+  @ApiProperty({ type: [LineDto] })
+  removed!: LineDto[];
 }
 
 class CartChangesDto {

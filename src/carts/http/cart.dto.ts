@@ -1,14 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
 import { MAX_MINOR_UNITS, SKU_PATTERN } from '../../shared/domain/index.js';
-import { MutationResultDto } from '../../shared/http/openapi.js';
+import { LineDto, MutationResultDto, SKU_DOC } from '../../shared/http/openapi.js';
 import { ReadMetaDto } from '../../shared/http/read-response.js';
 
-const SKU_DOC = {
-  pattern: SKU_PATTERN.source,
-  example: 'sku-42',
-  description: '1 to 64 characters of A-Z, a-z, 0-9, ".", "_" or "-"',
-};
 const MINOR_UNITS = 'integer number of minor units (e.g. cents) of the cart currency';
 
 export class OpenCartDto {
@@ -61,19 +56,6 @@ export class AbandonCartDto {
 
 // Answers (documentation only: the controllers answer the query handlers' views).
 
-export class CartLineDto {
-  @ApiProperty(SKU_DOC)
-  sku!: string;
-  @ApiProperty()
-  name!: string;
-  @ApiProperty({ minimum: 1, maximum: 999 })
-  quantity!: number;
-  @ApiProperty({ description: MINOR_UNITS })
-  unitPrice!: number;
-  @ApiProperty({ description: `quantity × unitPrice, ${MINOR_UNITS}` })
-  lineTotal!: number;
-}
-
 export class CartViewDto {
   @ApiProperty({ format: 'uuid' })
   id!: string;
@@ -83,8 +65,8 @@ export class CartViewDto {
   currency!: string;
   @ApiProperty({ enum: ['open', 'checked-out', 'abandoned'] })
   status!: string;
-  @ApiProperty({ type: [CartLineDto], maxItems: 100 })
-  lines!: CartLineDto[];
+  @ApiProperty({ type: [LineDto], maxItems: 100 })
+  lines!: LineDto[];
   @ApiProperty({ description: MINOR_UNITS })
   total!: number;
   @ApiProperty({ format: 'uuid', nullable: true, type: String, description: 'Set at checkout' })

@@ -1,5 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { MAX_MINOR_UNITS, SKU_PATTERN } from '../../shared/domain/index.js';
+import { LineDto } from '../../shared/http/openapi.js';
 import { IsInstant, PageQueryDto, ReadMetaDto } from '../../shared/http/read-response.js';
 import type { OrderSort } from '../application/queries/list-orders/list-orders.query.js';
 
@@ -12,7 +14,6 @@ const ORDER_SORTS: readonly OrderSort[] = [
   'total',
   '-total',
 ];
-import { MAX_MINOR_UNITS, SKU_PATTERN } from '../../shared/domain/index.js';
 
 const MINOR_UNITS = 'integer number of minor units (e.g. cents) of the order currency';
 const INSTANT_DOC = {
@@ -115,19 +116,6 @@ export class ListOrdersDto extends PageQueryDto {
 
 // Answers (documentation only: the controllers answer the query handlers' views).
 
-export class OrderLineDto {
-  @ApiProperty({ example: 'sku-42' })
-  sku!: string;
-  @ApiProperty()
-  name!: string;
-  @ApiProperty({ minimum: 1, maximum: 999 })
-  quantity!: number;
-  @ApiProperty({ description: MINOR_UNITS })
-  unitPrice!: number;
-  @ApiProperty({ description: `quantity × unitPrice, ${MINOR_UNITS}` })
-  lineTotal!: number;
-}
-
 export class ShipmentDto {
   @ApiProperty()
   carrier!: string;
@@ -146,8 +134,8 @@ export class OrderViewDto {
   currency!: string;
   @ApiProperty({ enum: ORDER_STATUSES })
   status!: string;
-  @ApiProperty({ type: [OrderLineDto] })
-  lines!: OrderLineDto[];
+  @ApiProperty({ type: [LineDto] })
+  lines!: LineDto[];
   @ApiProperty({ description: MINOR_UNITS })
   total!: number;
   @ApiProperty({ description: MINOR_UNITS })

@@ -1,5 +1,28 @@
 import { applyDecorators, type Type } from '@nestjs/common';
 import { ApiHeader, ApiProperty, ApiResponse } from '@nestjs/swagger';
+import { SKU_PATTERN } from '../domain/index.js';
+
+export const SKU_DOC = {
+  pattern: SKU_PATTERN.source,
+  example: 'sku-42',
+  description: '1 to 64 characters of A-Z, a-z, 0-9, ".", "_" or "-"',
+};
+
+const MINOR_UNITS = 'integer number of minor units (e.g. cents) of the cart or order currency';
+
+/** One line of a cart, or of an order (which keeps its cart's lines as they were at checkout). */
+export class LineDto {
+  @ApiProperty(SKU_DOC)
+  sku!: string;
+  @ApiProperty()
+  name!: string;
+  @ApiProperty({ minimum: 1, maximum: 999 })
+  quantity!: number;
+  @ApiProperty({ description: MINOR_UNITS })
+  unitPrice!: number;
+  @ApiProperty({ description: `quantity × unitPrice, ${MINOR_UNITS}` })
+  lineTotal!: number;
+}
 
 /** `{id, revision}`: what every mutation answers. */
 export class MutationResultDto {
