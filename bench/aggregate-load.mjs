@@ -12,8 +12,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { importDist } from './common.mjs';
 
 const SNAPSHOT_EVERY = 100;
 const SKUS = ['sku-a', 'sku-b', 'sku-c', 'sku-d'];
@@ -61,17 +61,6 @@ function stable(value) {
     if (v instanceof Set) return [...v.values()];
     return v;
   });
-}
-
-async function importDist(root, relative) {
-  const file = join(root, 'dist', relative);
-  try {
-    return await import(pathToFileURL(file).href);
-  } catch (error) {
-    throw new Error(`cannot import ${file} (run \`npm run build\` first): ${error?.message ?? error}`, {
-      cause: error,
-    });
-  }
 }
 
 /**

@@ -13,33 +13,21 @@
  * stream). Sampled answers are checked against an independent fold of the generated events.
  */
 import { spawn } from 'node:child_process';
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { fmt, percentile } from './aggregate-load.mjs';
+import { importDist, signJwt, freePort } from './common.mjs';
 
 const STREAM_EVENTS = 100_000;
 const SNAPSHOT_EVERY = 100;
 const SMALL_CARTS = 2_000;
 const SKUS = ['sku-a', 'sku-b', 'sku-c', 'sku-d'];
 const TARGET_STATE_P50_MS = 10;
-
-async function importDist(root, relative) {
-  const file = join(root, 'dist', relative);
-  try {
-    return await import(pathToFileURL(file).href);
-  } catch (error) {
-    throw new Error(`cannot import ${file} (run \`npm run build\` first): ${error?.message ?? error}`, {
-      cause: error,
-    });
-  }
-}
 
 /** The i-th event of the big stream: opened, 4 items added, then quantity changes cycling 1..999. */
 function bigStreamEvent(cartId, i) {
@@ -60,25 +48,6 @@ function metadata(command) {
     schemaVersion: 1,
     command,
   };
-}
-
-function signJwt(claims, secret) {
-  const b64 = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  const now = Math.floor(Date.now() / 1000);
-  const unsigned = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ iat: now, exp: now + 6 * 3600, ...claims })}`;
-  return `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`;
-}
-
-function freePort() {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolvePort(port));
-    });
-  });
 }
 
 function cpuTicks(pid) {

@@ -12,12 +12,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
-
-async function importDist(root, relative) {
-  return import(pathToFileURL(join(root, 'dist', relative)).href);
-}
+import { importDist } from './common.mjs';
 
 const meta = () => ({ schemaVersion: 1, actor: 'bench', correlationId: randomUUID() });
 const event = (type, data) => ({ id: randomUUID(), type, data, metadata: meta() });

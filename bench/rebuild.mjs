@@ -16,20 +16,16 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import { fmt, percentile } from './aggregate-load.mjs';
 import { writeEvents } from './projections.mjs';
+import { importDist } from './common.mjs';
 
 const PAIRS = 10_000; // 100k events
 const PAGE_SIZE = 2000;
 const READERS = 8;
-
-async function importDist(root, relative) {
-  return import(pathToFileURL(join(root, 'dist', relative)).href);
-}
 
 /** Rebuilds every projection with the service's JobRunner; one row per projection. */
 async function rebuildAll(dist, events, store) {

@@ -26,10 +26,9 @@
  *   BENCH_SERVICE_ENTRY=path    the service entry point to start (default dist/main.js)
  */
 import { spawn } from 'node:child_process';
-import { createHmac, randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +39,7 @@ import { auditTable, runAuditBench } from './audit.mjs';
 import { memoryTable, runMemoryBench } from './memory.mjs';
 import { projectionTable, runProjectionBench } from './projections.mjs';
 import { rebuildTable, runRebuildBench } from './rebuild.mjs';
+import { signJwt, freePort, rssMegabytes } from './common.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const env = process.env;
@@ -137,30 +137,8 @@ function waitForExit(child, ms) {
 // ---------------------------------------------------------------------------------------------------------
 // Service
 
-function base64url(value) {
-  return Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
-}
-
-function signJwt(claims, secret) {
-  const now = Math.floor(Date.now() / 1000);
-  const unsigned = `${base64url({ alg: 'HS256', typ: 'JWT' })}.${base64url({ iat: now, exp: now + 6 * 3600, ...claims })}`;
-  return `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`;
-}
-
 const TOKEN = signJwt({ sub: SHOPPER, roles: ['shopper'] }, SECRET);
 const OPERATOR_TOKEN = signJwt({ sub: 'bench-operator', roles: ['operator'] }, SECRET);
-
-function freePort() {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolvePort(port));
-    });
-  });
-}
 
 /** Keeps the last `max` characters of a stream, and counts its lines. */
 function tail(stream, max = 32_768) {
@@ -241,15 +219,6 @@ async function stopService(service) {
   await rm(service.dataDir, { recursive: true, force: true });
   tempDirs.delete(service.dataDir);
   return { graceful, exitCode: child.exitCode, signal: child.signalCode };
-}
-
-function rssMegabytes(pid) {
-  try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -1,0 +1,49 @@
+/** Helpers every part of `npm run bench` shares. */
+import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+/** Imports a compiled module of the service (dist/, built by `npm run bench`). */
+export async function importDist(root, relative) {
+  const file = join(root, 'dist', relative);
+  try {
+    return await import(pathToFileURL(file).href);
+  } catch (error) {
+    throw new Error(`cannot import ${file} (run \`npm run build\` first): ${error?.message ?? error}`, {
+      cause: error,
+    });
+  }
+}
+
+/** An HS256 bearer token valid for six hours. */
+export function signJwt(claims, secret) {
+  const b64 = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  const unsigned = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ iat: now, exp: now + 6 * 3600, ...claims })}`;
+  return `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`;
+}
+
+/** A loopback port nothing listens on right now. */
+export function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** A process's resident memory in MB (NaN when it cannot be read). */
+export function rssMegabytes(pid) {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
