@@ -75,8 +75,8 @@ export async function runAggregateLoadBench(options) {
   const budgetMs = options.budgetMs ?? 4000;
 
   const { EmbeddedEventStore } = await importDist(root, 'event-store/embedded/embedded-event-store.js');
-  const { AggregateStore } = await importDist(root, 'event-store/aggregate-store.js');
-  const { cartAggregate } = await importDist(root, 'carts/application/cart.aggregate.js');
+  const { AggregateStore } = await importDist(root, 'write-path/aggregate-store.js');
+  const { cartAggregate } = await importDist(root, 'carts/cart.aggregate.js');
   const ignoringSnapshots = { ...cartAggregate, stateSchemaVersion: 999 };
 
   const dir = await mkdtemp(join(tmpdir(), 'ordertrail-bench-load-'));

@@ -103,9 +103,9 @@ function seeded(seed) {
  */
 export async function runAuditBench({ root, log = () => {}, onTempDir = () => {}, onChild = () => {} }) {
   const { EmbeddedEventStore } = await importDist(root, 'event-store/embedded/embedded-event-store.js');
-  const { AggregateStore } = await importDist(root, 'event-store/aggregate-store.js');
-  const { cartAggregate } = await importDist(root, 'carts/application/cart.aggregate.js');
-  const { cartView } = await importDist(root, 'carts/application/cart.view.js');
+  const { AggregateStore } = await importDist(root, 'write-path/aggregate-store.js');
+  const { cartAggregate } = await importDist(root, 'carts/cart.aggregate.js');
+  const { cartView } = await importDist(root, 'carts/read-model/cart.view.js');
   const notes = [];
   let correctnessFailed = false;
 

@@ -128,7 +128,7 @@ export async function runProjectionBench({
     store: await importDist(root, 'event-store/embedded/embedded-event-store.js'),
     embeddedRead: await importDist(root, 'read-side/embedded/embedded-read-store.js'),
     mongoRead: await importDist(root, 'read-side/mongo/mongo-read-store.js'),
-    projections: await importDist(root, 'read-side/projections/index.js'),
+    projections: await importDist(root, 'projections.js'),
     runner: await importDist(root, 'read-side/runtime/projection-runner.js'),
   };
   const dir = await mkdtemp(join(tmpdir(), 'ordertrail-bench-proj-'));

@@ -30,19 +30,19 @@ const READERS = 8;
 /** Rebuilds every projection with the service's JobRunner; one row per projection. */
 async function rebuildAll(dist, events, store) {
   const { PROJECTIONS } = dist.projections;
-  const readModels = new dist.readModels.ReadModels(store);
+  const generations = new dist.generations.LiveGenerations(store);
   const consumers = new dist.consumers.ConsumerRegistry(events, store, { heartbeatMs: 1000 });
   const supervisor = new dist.supervisor.ProjectionSupervisor(
     PROJECTIONS,
     events,
     store,
-    readModels,
+    generations,
     new dist.notifier.ReadModelNotifier(),
     { batchSize: 500, maxRetries: 3 },
     consumers,
   );
   const jobs = new dist.jobStore.JobStore(store);
-  const runner = new dist.jobRunner.JobRunner(supervisor, events, store, readModels, jobs, {
+  const runner = new dist.jobRunner.JobRunner(supervisor, events, store, generations, jobs, {
     pageSize: PAGE_SIZE,
     dropGraceMs: 0,
     leaseMs: 60_000,
@@ -81,9 +81,9 @@ async function rebuildRates({ root, log, dir, mongoUri }) {
     store: await importDist(root, 'event-store/embedded/embedded-event-store.js'),
     embeddedRead: await importDist(root, 'read-side/embedded/embedded-read-store.js'),
     mongoRead: await importDist(root, 'read-side/mongo/mongo-read-store.js'),
-    projections: await importDist(root, 'read-side/projections/index.js'),
-    readModels: await importDist(root, 'read-side/runtime/read-models.js'),
-    consumers: await importDist(root, 'read-side/runtime/managed-consumer.js'),
+    projections: await importDist(root, 'projections.js'),
+    generations: await importDist(root, 'read-side/runtime/live-generations.js'),
+    consumers: await importDist(root, 'read-side/runtime/consumer-registry.js'),
     supervisor: await importDist(root, 'read-side/runtime/projection-supervisor.js'),
     notifier: await importDist(root, 'read-side/runtime/read-model-notifier.js'),
     jobStore: await importDist(root, 'read-side/runtime/jobs/job-store.js'),

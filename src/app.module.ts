@@ -14,6 +14,7 @@ import { OperationsModule } from './operations/operations.module.js';
 import { rateLimitModule } from './operations/rate-limit.js';
 import { OrdersModule } from './orders/orders.module.js';
 import { ReadSideModule } from './read-side/read-side.module.js';
+import { WritePathModule } from './write-path/write-path.module.js';
 import { ProblemDetailsFilter } from './shared/http/problem-details.filter.js';
 
 /** Composition root: the only place where configuration picks adapters. */
@@ -35,7 +36,9 @@ export class AppModule {
           signOptions: { algorithm: 'HS256' },
           verifyOptions: { algorithms: ['HS256'] },
         }),
+        // Before the write path: Nest shuts modules down in reverse order (snapshots flushed, then the store closed).
         EventStoreModule,
+        WritePathModule,
         ReadSideModule,
         CartsModule,
         OrdersModule,

@@ -1,11 +1,11 @@
 import { Module } from '@nestjs/common';
-import { AbandonCartHandler } from './application/commands/abandon-cart/abandon-cart.handler.js';
-import { AddItemHandler } from './application/commands/add-item/add-item.handler.js';
-import { ChangeItemQuantityHandler } from './application/commands/change-item-quantity/change-item-quantity.handler.js';
-import { CheckOutCartHandler } from './application/commands/check-out-cart/check-out-cart.handler.js';
-import { OpenCartHandler } from './application/commands/open-cart/open-cart.handler.js';
-import { RemoveItemHandler } from './application/commands/remove-item/remove-item.handler.js';
-import { GetCartHandler } from './application/queries/get-cart/get-cart.handler.js';
+import { AbandonCartHandler } from './commands/abandon-cart.handler.js';
+import { AddItemHandler } from './commands/add-item.handler.js';
+import { ChangeItemQuantityHandler } from './commands/change-item-quantity.handler.js';
+import { CheckOutCartHandler } from '../checkout/check-out-cart.handler.js';
+import { OpenCartHandler } from './commands/open-cart.handler.js';
+import { RemoveItemHandler } from './commands/remove-item.handler.js';
+import { GetCartHandler } from './read-model/get-cart.handler.js';
 import { CartsController } from './http/carts.controller.js';
 
 @Module({

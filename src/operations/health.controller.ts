@@ -16,7 +16,7 @@ import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/roles.decorator.js';
 import { EventStore } from '../event-store/event-store.port.js';
 import { ReadStore } from '../read-side/read-store.port.js';
-import { ProjectionObserver } from './projection-status.js';
+import { ProjectionObserver } from './application/projection-observer.js';
 
 /** A component that does not answer within this time is down. */
 export const PROBE_TIMEOUT_MS = 2000;

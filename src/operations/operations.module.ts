@@ -1,6 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { CommandObserver } from '../shared/application/command-observer.js';
+import { CommandObserver } from '../write-path/command-observer.js';
 import { LogContext } from '../shared/application/log-context.js';
 import { AdminPageModule } from './admin-page/admin-page.module.js';
 import { HealthController } from './health.controller.js';
@@ -10,7 +10,7 @@ import { CommandTelemetry } from './metrics/command-telemetry.js';
 import { MetricsAccessGuard, MetricsController } from './metrics/metrics.controller.js';
 import { ProjectionStatusService } from './application/projection-status.service.js';
 import { ProjectionAdminModule } from './projection-admin.module.js';
-import { ProjectionObserver } from './projection-status.js';
+import { ProjectionObserver } from './application/projection-observer.js';
 
 /**
  * Operations: health, metrics, log context. Global, so that the write path (CommandObserver) and the

@@ -11,15 +11,15 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { EventStore } from '../event-store/event-store.port.js';
 import { EmbeddedReadStore } from './embedded/embedded-read-store.js';
 import { MongoReadStore } from './mongo/mongo-read-store.js';
-import { PROJECTIONS } from './projections/index.js';
+import { PROJECTIONS } from '../projections.js';
 import { ReadStore } from './read-store.port.js';
-import { CachedReader } from './runtime/cached-read.js';
+import { ReadModelReader } from './runtime/read-model-reader.js';
 import { JobRunner } from './runtime/jobs/job-runner.js';
 import { JobStore } from './runtime/jobs/job-store.js';
-import { ConsumerRegistry } from './runtime/managed-consumer.js';
+import { ConsumerRegistry } from './runtime/consumer-registry.js';
 import { ProjectionSupervisor } from './runtime/projection-supervisor.js';
 import { ReadModelNotifier } from './runtime/read-model-notifier.js';
-import { ReadModels } from './runtime/read-models.js';
+import { LiveGenerations } from './runtime/live-generations.js';
 
 /**
  * Starts the projections once the app is up, then resumes the rebuild/verify jobs a crash left running; on
@@ -67,7 +67,11 @@ class ReadSideLifecycle implements OnApplicationBootstrap, BeforeApplicationShut
       },
     },
     { provide: ReadModelNotifier, useValue: new ReadModelNotifier() },
-    { provide: ReadModels, inject: [ReadStore], useFactory: (store: ReadStore) => new ReadModels(store) },
+    {
+      provide: LiveGenerations,
+      inject: [ReadStore],
+      useFactory: (store: ReadStore) => new LiveGenerations(store),
+    },
     {
       provide: ConsumerRegistry,
       inject: [EventStore, ReadStore, APP_CONFIG],
@@ -76,11 +80,11 @@ class ReadSideLifecycle implements OnApplicationBootstrap, BeforeApplicationShut
     },
     {
       provide: ProjectionSupervisor,
-      inject: [EventStore, ReadStore, ReadModels, ReadModelNotifier, ConsumerRegistry, APP_CONFIG],
+      inject: [EventStore, ReadStore, LiveGenerations, ReadModelNotifier, ConsumerRegistry, APP_CONFIG],
       useFactory: (
         events: EventStore,
         store: ReadStore,
-        readModels: ReadModels,
+        generations: LiveGenerations,
         notifier: ReadModelNotifier,
         consumers: ConsumerRegistry,
         config: AppConfig,
@@ -89,7 +93,7 @@ class ReadSideLifecycle implements OnApplicationBootstrap, BeforeApplicationShut
           PROJECTIONS,
           events,
           store,
-          readModels,
+          generations,
           notifier,
           { batchSize: config.readSide.batchSize, maxRetries: config.readSide.maxRetries },
           consumers,
@@ -98,16 +102,16 @@ class ReadSideLifecycle implements OnApplicationBootstrap, BeforeApplicationShut
     { provide: JobStore, inject: [ReadStore], useFactory: (store: ReadStore) => new JobStore(store) },
     {
       provide: JobRunner,
-      inject: [ProjectionSupervisor, EventStore, ReadStore, ReadModels, JobStore, APP_CONFIG],
+      inject: [ProjectionSupervisor, EventStore, ReadStore, LiveGenerations, JobStore, APP_CONFIG],
       useFactory: (
         supervisor: ProjectionSupervisor,
         events: EventStore,
         store: ReadStore,
-        readModels: ReadModels,
+        generations: LiveGenerations,
         jobs: JobStore,
         config: AppConfig,
       ) =>
-        new JobRunner(supervisor, events, store, readModels, jobs, {
+        new JobRunner(supervisor, events, store, generations, jobs, {
           pageSize: config.projectionJobs.pageSize,
           pageDelayMs: config.projectionJobs.pageDelayMs,
           dropGraceMs: config.projectionJobs.dropGraceMs,
@@ -117,26 +121,26 @@ class ReadSideLifecycle implements OnApplicationBootstrap, BeforeApplicationShut
         }),
     },
     {
-      provide: CachedReader,
-      inject: [ReadModels, ReadStore, ReadModelNotifier, APP_CONFIG],
+      provide: ReadModelReader,
+      inject: [LiveGenerations, ReadStore, ReadModelNotifier, APP_CONFIG],
       useFactory: (
-        readModels: ReadModels,
+        generations: LiveGenerations,
         store: ReadStore,
         notifier: ReadModelNotifier,
         config: AppConfig,
-      ) => new CachedReader(readModels, store, notifier, config.readSide.readWaitMs),
+      ) => new ReadModelReader(generations, store, notifier, config.readSide.readWaitMs),
     },
     ReadSideLifecycle,
   ],
   exports: [
     ReadStore,
-    ReadModels,
+    LiveGenerations,
     ReadModelNotifier,
     ConsumerRegistry,
     ProjectionSupervisor,
     JobStore,
     JobRunner,
-    CachedReader,
+    ReadModelReader,
   ],
 })
 export class ReadSideModule {}

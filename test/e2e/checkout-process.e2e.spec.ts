@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { PlaceOrderOnCheckout } from '../../src/orders/application/place-order-on-checkout/place-order-on-checkout.process-manager.js';
+import { PlaceOrderOnCheckout } from '../../src/checkout/place-order-on-checkout.process-manager.js';
 import { addItem, openCart } from '../support/cart-fixtures.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 

@@ -1,6 +1,9 @@
 import { jest } from '@jest/globals';
 import { EventStore } from '../../src/event-store/event-store.port.js';
-import { ProjectionObserver, type ProjectionObservation } from '../../src/operations/projection-status.js';
+import {
+  ProjectionObserver,
+  type ProjectionObservation,
+} from '../../src/operations/application/projection-observer.js';
 import { ReadStore } from '../../src/read-side/read-store.port.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 

@@ -4,8 +4,8 @@ import { resolve } from 'node:path';
 import { JwtService } from '@nestjs/jwt';
 import { runCli, type CliIo } from '../../src/operations/cli/cli.js';
 import { ReadStore } from '../../src/read-side/read-store.port.js';
-import { PROJECTIONS } from '../../src/read-side/projections/index.js';
-import { ReadModels } from '../../src/read-side/runtime/read-models.js';
+import { PROJECTIONS } from '../../src/projections.js';
+import { LiveGenerations } from '../../src/read-side/runtime/live-generations.js';
 import { OPS_BIN, runOps, startServedApp, type OpsRun, type ServedApp } from '../support/operator-tools.js';
 import { until } from '../support/projection-runtime.js';
 import { freePort } from '../support/service-process.js';
@@ -375,8 +375,8 @@ describe('operator CLI (ordertrail-ops)', () => {
     it('prints the drift report of a document corrupted on purpose (exit 4); --repair fixes it (exit 0)', async () => {
       await t.caughtUp();
       const store = t.app.get(ReadStore);
-      const readModels = t.app.get(ReadModels);
-      const collection = await readModels.collection(PROJECTIONS.find((p) => p.name === 'orders')!);
+      const generations = t.app.get(LiveGenerations);
+      const collection = await generations.collection(PROJECTIONS.find((p) => p.name === 'orders')!);
       const orderId = t.history.orders[2]!;
       const original = (await store.get(collection, orderId))!;
       await store.write(collection, [

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Response } from 'supertest';
 import { ReadStore } from '../../src/read-side/read-store.port.js';
-import { PROJECTIONS } from '../../src/read-side/projections/index.js';
-import { ConsumerRegistry } from '../../src/read-side/runtime/managed-consumer.js';
-import { ReadModels } from '../../src/read-side/runtime/read-models.js';
+import { PROJECTIONS } from '../../src/projections.js';
+import { ConsumerRegistry } from '../../src/read-side/runtime/consumer-registry.js';
+import { LiveGenerations } from '../../src/read-side/runtime/live-generations.js';
 import { placeOrder } from '../support/cart-fixtures.js';
 import { writeHistory, type History } from '../support/event-history.js';
 import { cleanRebuild, dumpLive, until } from '../support/projection-runtime.js';
@@ -306,11 +306,11 @@ describe.each(readStoreEnvs())('projection admin over HTTP (%s)', (_name, env) =
       expect(problems).toEqual([]);
       expect(reads).toBeGreaterThan(ids.length);
       const store = t.app.get(ReadStore);
-      const readModels = t.app.get(ReadModels);
+      const generations = t.app.get(LiveGenerations);
       for (const name of ['orders', 'order_search']) {
         const projection = byName(name);
-        expect(await readModels.freshLiveGeneration(name)).toBe(2);
-        expect(await dumpLive(store, readModels, projection)).toEqual(
+        expect(await generations.freshLiveGeneration(name)).toBe(2);
+        expect(await dumpLive(store, generations, projection)).toEqual(
           await cleanRebuild(t.events, store, projection),
         );
       }
@@ -363,8 +363,8 @@ describe.each(readStoreEnvs())('projection admin over HTTP (%s)', (_name, env) =
     it('finds a document corrupted on purpose, names its field, changes nothing; repair fixes it', async () => {
       await caughtUp();
       const store = t.app.get(ReadStore);
-      const readModels = t.app.get(ReadModels);
-      const collection = await readModels.collection(byName('orders'));
+      const generations = t.app.get(LiveGenerations);
+      const collection = await generations.collection(byName('orders'));
       const orderId = history.orders[3]!;
       const original = (await store.get(collection, orderId))!;
       const { conflicts } = await store.write(collection, [

@@ -5,9 +5,9 @@ import { JwtService } from '@nestjs/jwt';
 import { EmbeddedEventStore } from '../../src/event-store/embedded/embedded-event-store.js';
 import { EmbeddedReadStore } from '../../src/read-side/embedded/embedded-read-store.js';
 import { MongoReadStore } from '../../src/read-side/mongo/mongo-read-store.js';
-import { PROJECTIONS } from '../../src/read-side/projections/index.js';
+import { PROJECTIONS } from '../../src/projections.js';
 import type { ReadStore } from '../../src/read-side/read-store.port.js';
-import { ReadModels } from '../../src/read-side/runtime/read-models.js';
+import { LiveGenerations } from '../../src/read-side/runtime/live-generations.js';
 import { writeHistory } from '../support/event-history.js';
 import { cleanRebuild, dumpGeneration, dumpLive, until } from '../support/projection-runtime.js';
 import { readStoreEnvs } from '../support/read-store-env.js';
@@ -125,11 +125,11 @@ describe.each(readStoreEnvs())('a rebuild survives kill -9 of the service (%s)',
       : new EmbeddedReadStore(join(dataDir, 'read.sqlite'));
     const events = new EmbeddedEventStore(join(dataDir, 'events.sqlite'));
     try {
-      const readModels = new ReadModels(store);
+      const generations = new LiveGenerations(store);
       for (const name of ['order_timeline', 'orders']) {
         const projection = byName(name);
-        expect(await readModels.freshLiveGeneration(name)).toBe(2);
-        expect(await dumpLive(store, readModels, projection)).toEqual(
+        expect(await generations.freshLiveGeneration(name)).toBe(2);
+        expect(await dumpLive(store, generations, projection)).toEqual(
           await cleanRebuild(events, store, projection),
         );
         expect(await dumpGeneration(store, projection, 1)).toEqual({ documents: [], entries: [] });

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { JwtService } from '@nestjs/jwt';
 import { EmbeddedEventStore } from '../../src/event-store/embedded/embedded-event-store.js';
 import { EmbeddedReadStore } from '../../src/read-side/embedded/embedded-read-store.js';
-import { PROJECTIONS } from '../../src/read-side/projections/index.js';
+import { PROJECTIONS } from '../../src/projections.js';
 import { ProjectionRunner } from '../../src/read-side/runtime/projection-runner.js';
 import { projectionGroup } from '../../src/read-side/runtime/projection-supervisor.js';
-import { ReadModels } from '../../src/read-side/runtime/read-models.js';
+import { LiveGenerations } from '../../src/read-side/runtime/live-generations.js';
 import { startService, type ServiceProcess } from '../support/service-process.js';
 
 const SECRET = 'crash-test-secret-0123456789abcdef';
@@ -91,7 +91,7 @@ describe('read side after kill -9 during a burst of commands', () => {
     const events = new EmbeddedEventStore(join(dataDir, 'events.sqlite'));
     const store = new EmbeddedReadStore(join(dataDir, 'read.sqlite'));
     try {
-      const readModels = new ReadModels(store);
+      const generations = new LiveGenerations(store);
       const head = await events.headPosition();
       for (const projection of PROJECTIONS) {
         // Every group had settled everything before the clean stop (else the comparison would be unfair).
@@ -107,7 +107,7 @@ describe('read side after kill -9 during a burst of commands', () => {
       }
       for (const projection of PROJECTIONS) {
         const all = await events.readAll({ eventTypes: projection.eventTypes });
-        const live = await readModels.collection(projection);
+        const live = await generations.collection(projection);
         const documents = `${projection.documents.name}_clean`;
         await store.ensureCollection({ ...projection.documents, name: documents });
         let entries: string | undefined;
@@ -132,7 +132,9 @@ describe('read side after kill -9 during a burst of commands', () => {
           ).map(({ id, revision, position, data }) => ({ id, revision, position, data }));
         expect(await dump(live)).toEqual(await dump(documents));
         if (projection.entries && entries) {
-          expect(await dump(await readModels.collection(projection, 'entries'))).toEqual(await dump(entries));
+          expect(await dump(await generations.collection(projection, 'entries'))).toEqual(
+            await dump(entries),
+          );
         }
       }
     } finally {

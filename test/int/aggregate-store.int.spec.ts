@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cartAggregate } from '../../src/carts/application/cart.aggregate.js';
+import { cartAggregate } from '../../src/carts/cart.aggregate.js';
 import { evolveCart, initialCartState } from '../../src/carts/domain/cart.decider.js';
 import type { CartEvent } from '../../src/carts/domain/cart.events.js';
 import type { CartState } from '../../src/carts/domain/cart.state.js';
@@ -10,8 +10,8 @@ import {
   AggregateStore,
   SNAPSHOT_EVENT_TYPE,
   type AggregateStoreOptions,
-} from '../../src/event-store/aggregate-store.js';
-import type { LoadedAggregate, PendingEvent } from '../../src/event-store/aggregate-type.js';
+} from '../../src/write-path/aggregate-store.js';
+import type { LoadedAggregate, PendingEvent } from '../../src/write-path/aggregate-type.js';
 import { EmbeddedEventStore } from '../../src/event-store/embedded/embedded-event-store.js';
 import type {
   EventStore,

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCartCommand } from '../../src/carts/application/run-cart-command.js';
-import { AggregateStore } from '../../src/event-store/aggregate-store.js';
+import { runCartCommand } from '../../src/carts/commands/run-cart-command.js';
+import { AggregateStore } from '../../src/write-path/aggregate-store.js';
 import { EmbeddedEventStore } from '../../src/event-store/embedded/embedded-event-store.js';
 import {
   WrongExpectedRevisionError,
@@ -14,8 +14,8 @@ import {
 import { AppMetrics, commandOutcome } from '../../src/operations/metrics/app-metrics.js';
 import { SystemClock } from '../../src/shared/application/clock.js';
 import type { CommandContext } from '../../src/shared/application/command-context.js';
-import { CommandExecutor } from '../../src/shared/application/command-executor.js';
-import { CommandObserver, type CommandReport } from '../../src/shared/application/command-observer.js';
+import { CommandExecutor } from '../../src/write-path/command-executor.js';
+import { CommandObserver, type CommandReport } from '../../src/write-path/command-observer.js';
 import { DelegatingEventStore } from '../support/delegating-event-store.js';
 
 /** Loses the next `races` appends to a stream: another writer appends first (a real event, really there). */

@@ -4,11 +4,11 @@ import { Logger } from '@nestjs/common';
 import type { AppConfig } from '../../src/config/app-config.js';
 import { EmbeddedEventStore } from '../../src/event-store/embedded/embedded-event-store.js';
 import { ProjectionStatusService } from '../../src/operations/application/projection-status.service.js';
-import { PROJECTIONS } from '../../src/read-side/projections/index.js';
+import { PROJECTIONS } from '../../src/projections.js';
 import { JobConflictError } from '../../src/read-side/runtime/jobs/job-store.js';
 import { toStored, type JobRecord } from '../../src/read-side/runtime/jobs/job.js';
 import { projectionGroup } from '../../src/read-side/runtime/projection-supervisor.js';
-import { physicalCollection } from '../../src/read-side/runtime/read-models.js';
+import { physicalCollection } from '../../src/read-side/runtime/live-generations.js';
 import { writeHistory, type History } from '../support/event-history.js';
 import {
   caughtUp,
@@ -86,7 +86,7 @@ describe.each(isolatedReadStores())('projection jobs on the %s read store', (_na
     const reader = (async () => {
       while (reading) {
         for (const id of history.orders) {
-          const doc = await isolated.store.get(await runtime.readModels.collection(orders), id);
+          const doc = await isolated.store.get(await runtime.generations.collection(orders), id);
           reads++;
           if (!doc) missing.push(id);
         }
@@ -114,8 +114,8 @@ describe.each(isolatedReadStores())('projection jobs on the %s read store', (_na
     expect(missing).toEqual([]);
     await caughtUp(events, GROUPS);
     for (const projection of [orders, timeline]) {
-      expect(await runtime.readModels.freshLiveGeneration(projection.name)).toBe(2);
-      expect(await dumpLive(isolated.store, runtime.readModels, projection)).toEqual(
+      expect(await runtime.generations.freshLiveGeneration(projection.name)).toBe(2);
+      expect(await dumpLive(isolated.store, runtime.generations, projection)).toEqual(
         await cleanRebuild(events, isolated.store, projection),
       );
       // The old generation is gone.
@@ -127,7 +127,7 @@ describe.each(isolatedReadStores())('projection jobs on the %s read store', (_na
     await writeHistory(events, { carts: 60, steps: 12, seed: 5 });
     runtime = await startRuntime(events, isolated.store, { jobs: { pageSize: 5, pageDelayMs: 10 } });
     await caughtUp(events, GROUPS);
-    const before = await dumpLive(isolated.store, runtime.readModels, orders);
+    const before = await dumpLive(isolated.store, runtime.generations, orders);
     const first = await runtime.runner.launch('rebuild', 'orders', { requestedBy: 'test' });
     const second = runtime.runner.launch('verify', 'orders', { requestedBy: 'test' });
     await expect(second).rejects.toBeInstanceOf(JobConflictError);
@@ -138,9 +138,9 @@ describe.each(isolatedReadStores())('projection jobs on the %s read store', (_na
     await until(async () => ((await runtime.jobs.get(first.id))?.eventsDone ?? 0) > 0, 'some progress');
     const cancelled = await runtime.runner.cancel(first.id);
     expect(cancelled).toMatchObject({ state: 'cancelled', cancelRequested: true, switchedAt: null });
-    expect(await runtime.readModels.freshLiveGeneration('orders')).toBe(1);
+    expect(await runtime.generations.freshLiveGeneration('orders')).toBe(1);
     expect(await dumpGeneration(isolated.store, orders, 2)).toEqual({ documents: [], entries: [] });
-    expect(await dumpLive(isolated.store, runtime.readModels, orders)).toEqual(before);
+    expect(await dumpLive(isolated.store, runtime.generations, orders)).toEqual(before);
     // The lock is free again.
     const again = await runtime.runner.launch('rebuild', 'orders', { requestedBy: 'test' });
     expect((await jobEnded(runtime.jobs, again.id)).state).toBe('succeeded');
@@ -198,7 +198,7 @@ describe.each(isolatedReadStores())('projection jobs on the %s read store', (_na
     ).handle(
       (await events.readAll({ eventTypes: timeline.eventTypes })).map((event) => ({ event, retryCount: 0 })),
     );
-    await runtime.readModels.setLiveGeneration('order_timeline', 2);
+    await runtime.generations.setLiveGeneration('order_timeline', 2);
     const switched: JobRecord = {
       ...base,
       id: randomUUID(),
@@ -221,8 +221,8 @@ describe.each(isolatedReadStores())('projection jobs on the %s read store', (_na
     expect(b).toMatchObject({ state: 'succeeded', replacedGeneration: 1 });
     await caughtUp(events, GROUPS);
     for (const projection of [orders, timeline]) {
-      expect(await second.readModels.freshLiveGeneration(projection.name)).toBe(2);
-      expect(await dumpLive(second.store, second.readModels, projection)).toEqual(
+      expect(await second.generations.freshLiveGeneration(projection.name)).toBe(2);
+      expect(await dumpLive(second.store, second.generations, projection)).toEqual(
         await cleanRebuild(events, second.store, projection),
       );
       expect(await dumpGeneration(second.store, projection, 1)).toEqual({ documents: [], entries: [] });
@@ -247,7 +247,7 @@ describe.each(isolatedReadStores())('projection jobs on the %s read store', (_na
     const done = await jobEnded(runtime.jobs, job.id);
     expect(done.state).toBe('succeeded');
     await caughtUp(events, GROUPS);
-    expect(await dumpLive(isolated.store, runtime.readModels, orders)).toEqual(
+    expect(await dumpLive(isolated.store, runtime.generations, orders)).toEqual(
       await cleanRebuild(events, isolated.store, orders),
     );
   }, 90_000);
@@ -255,7 +255,7 @@ describe.each(isolatedReadStores())('projection jobs on the %s read store', (_na
   it('verify reports every drifted document and field, changes nothing, repairs on request', async () => {
     runtime = await startRuntime(events, isolated.store);
     await caughtUp(events, GROUPS);
-    const live = await runtime.readModels.collection(orders);
+    const live = await runtime.generations.collection(orders);
     const [victim] = await isolated.store.scan(live, { limit: 1 });
     const original = victim!;
     const wrongTotal = (original.data.total as number) + 12345;
@@ -270,7 +270,7 @@ describe.each(isolatedReadStores())('projection jobs on the %s read store', (_na
       { id: 'ghost', expectedRevision: null, revision: 0n, position: 1n, data: { made: 'up' } },
     ]);
     expect(conflicts).toEqual([]);
-    const entries = await runtime.readModels.collection(timeline, 'entries');
+    const entries = await runtime.generations.collection(timeline, 'entries');
     const [entry] = await isolated.store.scan(entries, { limit: 1 });
     await isolated.store.write(entries, [
       { ...entry!, expectedRevision: entry!.revision, data: { ...entry!.data, summary: 'rewritten' } },
@@ -358,7 +358,7 @@ describe.each(isolatedReadStores())('projection jobs on the %s read store', (_na
     await caughtUp(events, GROUPS);
     await runtime.consumers.setPaused('orders', true, 'test');
     const orderId = history.orders[0]!;
-    const live = await runtime.readModels.collection(orders);
+    const live = await runtime.generations.collection(orders);
     const before = (await isolated.store.get(live, orderId))!;
     const stream = `order-${orderId}`;
     const revision = await events.streamRevision(stream);
@@ -391,7 +391,7 @@ describe.each(isolatedReadStores())('projection jobs on the %s read store', (_na
     const after = (await isolated.store.get(live, orderId))!;
     expect(after.revision).toBe(before.revision + 1n);
     expect(after.data.status).toBe('cancelled');
-    expect(await dumpLive(isolated.store, runtime.readModels, orders)).toEqual(
+    expect(await dumpLive(isolated.store, runtime.generations, orders)).toEqual(
       await cleanRebuild(events, isolated.store, orders),
     );
   }, 60_000);
@@ -402,7 +402,7 @@ describe.each(isolatedReadStores())('projection jobs on the %s read store', (_na
     const config = { readSide: { stallMs: 400 } } as AppConfig;
     const status = new ProjectionStatusService(
       events,
-      runtime.readModels,
+      runtime.generations,
       runtime.consumers,
       runtime.supervisor,
       runtime.jobs,

@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedEventStore } from '../../src/event-store/embedded/embedded-event-store.js';
 import type { RecordedEvent } from '../../src/event-store/event-store.port.js';
-import { ordersProjection } from '../../src/read-side/projections/orders/orders.projection.js';
+import { ordersProjection } from '../../src/orders/read-model/orders.projection.js';
 import type { ReadStore } from '../../src/read-side/read-store.port.js';
 import type { AnyProjection } from '../../src/read-side/runtime/projection.js';
 import { ProjectionRunner } from '../../src/read-side/runtime/projection-runner.js';
 import { projectionGroup, ProjectionSupervisor } from '../../src/read-side/runtime/projection-supervisor.js';
 import { ReadModelNotifier } from '../../src/read-side/runtime/read-model-notifier.js';
-import { ReadModels } from '../../src/read-side/runtime/read-models.js';
+import { LiveGenerations } from '../../src/read-side/runtime/live-generations.js';
 import { writeHistory } from '../support/event-history.js';
 import { readStoreFactories } from '../support/read-stores.js';
 
@@ -57,9 +57,9 @@ describe.each(readStoreFactories())('a poison event (%s read store)', (_name, op
       },
     };
     // A unique generation per store so runs on a shared MongoDB never meet.
-    const readModels = new ReadModels(store);
-    await readModels.setLiveGeneration(fragile.name, Math.floor(Math.random() * 1e9));
-    supervisor = new ProjectionSupervisor([fragile], events, store, readModels, new ReadModelNotifier(), {
+    const generations = new LiveGenerations(store);
+    await generations.setLiveGeneration(fragile.name, Math.floor(Math.random() * 1e9));
+    supervisor = new ProjectionSupervisor([fragile], events, store, generations, new ReadModelNotifier(), {
       batchSize: 25,
       maxRetries: 1,
     });
@@ -77,7 +77,7 @@ describe.each(readStoreFactories())('a poison event (%s read store)', (_name, op
     expect(parked.find((p) => p.event.id === poison.id)!.reason).toContain('cannot handle this event (yet)');
 
     // Every other order is complete; the poisoned one stopped right before the poison, never skipping it.
-    const collection = await readModels.collection(fragile);
+    const collection = await generations.collection(fragile);
     const clean = new ProjectionRunner(ordersProjection, { documents: `${collection}_clean` }, events, store);
     await store.ensureCollection({ ...ordersProjection.documents, name: `${collection}_clean` });
     await clean.handle(all.map((event) => ({ event, retryCount: 0 })));

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedEventStore } from '../../src/event-store/embedded/embedded-event-store.js';
 import type { RecordedEvent } from '../../src/event-store/event-store.port.js';
-import { PROJECTIONS } from '../../src/read-side/projections/index.js';
+import { PROJECTIONS } from '../../src/projections.js';
 import type { ReadStore } from '../../src/read-side/read-store.port.js';
 import type { AnyProjection } from '../../src/read-side/runtime/projection.js';
 import { ProjectionRunner } from '../../src/read-side/runtime/projection-runner.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JsonObject } from '../../src/event-store/event-store.port.js';
 import { EmbeddedReadStore } from '../../src/read-side/embedded/embedded-read-store.js';
-import { GENERATION_TTL_MS, ReadModels } from '../../src/read-side/runtime/read-models.js';
+import { GENERATION_TTL_MS, LiveGenerations } from '../../src/read-side/runtime/live-generations.js';
 
 /** The real embedded read store, whose meta reads can be held back to stage a race. */
 class SlowMetaReadStore extends EmbeddedReadStore {
@@ -16,7 +16,7 @@ class SlowMetaReadStore extends EmbeddedReadStore {
   }
 }
 
-describe('ReadModels (live generation pointer)', () => {
+describe('LiveGenerations (live generation pointer)', () => {
   let dir: string;
   let store: SlowMetaReadStore;
 
@@ -31,26 +31,26 @@ describe('ReadModels (live generation pointer)', () => {
   });
 
   it('a pointer read that started before a switch and answers after it does not bring the old generation back', async () => {
-    const readModels = new ReadModels(store);
+    const generations = new LiveGenerations(store);
     let open!: () => void;
     store.gate = new Promise<void>((resolve) => (open = resolve));
-    const slowRead = readModels.liveGeneration('orders'); // reads 1 (nothing switched yet), answers late
+    const slowRead = generations.liveGeneration('orders'); // reads 1 (nothing switched yet), answers late
     await new Promise((resolve) => setTimeout(resolve, 20));
     store.gate = null;
-    await readModels.setLiveGeneration('orders', 2);
+    await generations.setLiveGeneration('orders', 2);
     open();
     await slowRead;
     // Within the TTL every reader must now be sent to generation 2 (generation 1 is about to be dropped).
-    expect(await readModels.liveGeneration('orders')).toBe(2);
+    expect(await generations.liveGeneration('orders')).toBe(2);
     expect(GENERATION_TTL_MS).toBeGreaterThan(100);
   });
 
   it('reads the pointer again once the TTL is over (another instance may have switched)', async () => {
-    const readModels = new ReadModels(store);
-    expect(await readModels.liveGeneration('orders')).toBe(1);
+    const generations = new LiveGenerations(store);
+    expect(await generations.liveGeneration('orders')).toBe(1);
     await store.setMeta('projection:orders', { live: 3 }); // another instance's switch
-    expect(await readModels.liveGeneration('orders')).toBe(1);
+    expect(await generations.liveGeneration('orders')).toBe(1);
     await new Promise((resolve) => setTimeout(resolve, GENERATION_TTL_MS + 50));
-    expect(await readModels.liveGeneration('orders')).toBe(3);
+    expect(await generations.liveGeneration('orders')).toBe(3);
   });
 });

@@ -7,17 +7,17 @@ import { type EmbeddedEventStore } from '../../src/event-store/embedded/embedded
 import type { EventStore } from '../../src/event-store/event-store.port.js';
 import { EmbeddedReadStore } from '../../src/read-side/embedded/embedded-read-store.js';
 import { MongoReadStore } from '../../src/read-side/mongo/mongo-read-store.js';
-import { PROJECTIONS } from '../../src/read-side/projections/index.js';
+import { PROJECTIONS } from '../../src/projections.js';
 import type { ReadDocument, ReadStore } from '../../src/read-side/read-store.port.js';
 import { JobRunner, type JobRunnerOptions } from '../../src/read-side/runtime/jobs/job-runner.js';
 import { JobStore } from '../../src/read-side/runtime/jobs/job-store.js';
 import type { JobRecord } from '../../src/read-side/runtime/jobs/job.js';
-import { ConsumerRegistry } from '../../src/read-side/runtime/managed-consumer.js';
+import { ConsumerRegistry } from '../../src/read-side/runtime/consumer-registry.js';
 import type { AnyProjection } from '../../src/read-side/runtime/projection.js';
 import { ProjectionRunner } from '../../src/read-side/runtime/projection-runner.js';
 import { ProjectionSupervisor } from '../../src/read-side/runtime/projection-supervisor.js';
 import { ReadModelNotifier } from '../../src/read-side/runtime/read-model-notifier.js';
-import { physicalCollection, ReadModels } from '../../src/read-side/runtime/read-models.js';
+import { physicalCollection, LiveGenerations } from '../../src/read-side/runtime/live-generations.js';
 import { withDatabase } from './read-store-env.js';
 
 /** A read store of its own per call: a temp SQLite file, or a MongoDB database of its own (dropped after). */
@@ -76,7 +76,7 @@ export function isolatedReadStores(): IsolatedReadStoreFactory[] {
 export interface Runtime {
   readonly events: EmbeddedEventStore;
   readonly store: ReadStore;
-  readonly readModels: ReadModels;
+  readonly generations: LiveGenerations;
   readonly consumers: ConsumerRegistry;
   readonly supervisor: ProjectionSupervisor;
   readonly jobs: JobStore;
@@ -103,19 +103,19 @@ export async function startRuntime(
     heartbeatMs?: number;
   } = {},
 ): Promise<Runtime> {
-  const readModels = new ReadModels(store);
+  const generations = new LiveGenerations(store);
   const consumers = new ConsumerRegistry(events, store, { heartbeatMs: options.heartbeatMs ?? 100 });
   const supervisor = new ProjectionSupervisor(
     options.projections ?? PROJECTIONS,
     events,
     store,
-    readModels,
+    generations,
     new ReadModelNotifier(),
     { batchSize: 100, maxRetries: 2 },
     consumers,
   );
   const jobs = new JobStore(store);
-  const runner = new JobRunner(supervisor, events, store, readModels, jobs, {
+  const runner = new JobRunner(supervisor, events, store, generations, jobs, {
     ...FAST_JOBS,
     ...options.jobs,
   });
@@ -124,7 +124,7 @@ export async function startRuntime(
   return {
     events,
     store,
-    readModels,
+    generations,
     consumers,
     supervisor,
     jobs,
@@ -171,10 +171,10 @@ export async function dumpCollection(
 /** The collections of a projection's live generation, dumped. */
 export async function dumpLive(
   store: ReadStore,
-  readModels: ReadModels,
+  generations: LiveGenerations,
   projection: AnyProjection,
 ): Promise<{ documents: unknown[]; entries: unknown[] }> {
-  const generation = await readModels.freshLiveGeneration(projection.name);
+  const generation = await generations.freshLiveGeneration(projection.name);
   return dumpGeneration(store, projection, generation);
 }
 

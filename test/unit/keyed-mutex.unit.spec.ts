@@ -1,4 +1,4 @@
-import { KeyedMutex } from '../../src/shared/application/keyed-mutex.js';
+import { KeyedMutex } from '../../src/write-path/keyed-mutex.js';
 
 describe('KeyedMutex', () => {
   it('runs work on one key strictly one at a time, in arrival order, and other keys in parallel', async () => {

@@ -2,7 +2,7 @@ import { ConfigError, loadConfig } from '../../src/config/app-config.js';
 import { jobView } from '../../src/operations/application/admin-views.js';
 import { diffFields } from '../../src/read-side/runtime/jobs/document-diff.js';
 import { toStored, type JobRecord } from '../../src/read-side/runtime/jobs/job.js';
-import { sameJson } from '../../src/read-side/json-values.js';
+import { sameJson } from '../../src/read-side/same-json.js';
 
 describe('diffFields (verify: where a live document differs from the expected one)', () => {
   it('reports the differing leaves with their paths, nothing when equal (key order ignored)', () => {

@@ -1,12 +1,9 @@
 import type { CartEvent } from '../../src/carts/domain/cart.events.js';
 import type { OrderEvent } from '../../src/orders/domain/order.events.js';
-import { cartsProjection } from '../../src/read-side/projections/carts/carts.projection.js';
-import { orderSearchProjection } from '../../src/read-side/projections/order-search/order-search.projection.js';
-import {
-  orderTimelineProjection,
-  summarize,
-} from '../../src/read-side/projections/order-timeline/order-timeline.projection.js';
-import { ordersProjection } from '../../src/read-side/projections/orders/orders.projection.js';
+import { cartsProjection } from '../../src/carts/read-model/carts.projection.js';
+import { orderSearchProjection } from '../../src/orders/read-model/order-search.projection.js';
+import { orderTimelineProjection, summarize } from '../../src/orders/read-model/order-timeline.projection.js';
+import { ordersProjection } from '../../src/orders/read-model/orders.projection.js';
 import { projected, projectionSpec } from '../support/projection-spec.js';
 
 const CART = '11111111-1111-4111-8111-111111111111';

@@ -1,4 +1,4 @@
-import { eventReader, UnknownEventError } from '../../src/shared/application/upcasting.js';
+import { eventReader, UnknownEventError } from '../../src/write-path/upcasting.js';
 import type { DomainEvent } from '../../src/shared/domain/index.js';
 
 type Renamed = DomainEvent<'ItemAdded', { sku: string; quantity: number; unitPrice: number }>;

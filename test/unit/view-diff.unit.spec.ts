@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { cartView, type CartView } from '../../src/carts/application/cart.view.js';
-import { orderView, type OrderView } from '../../src/orders/application/order.view.js';
+import { cartView, type CartView } from '../../src/carts/read-model/cart.view.js';
+import { orderView, type OrderView } from '../../src/orders/read-model/order.view.js';
 import { applyDiff, DiffMismatchError, diffViews, sameJson } from '../../src/audit/application/view-diff.js';
 import { cartHistory, orderHistory, stepsArb } from '../support/generated-history.js';
 

@@ -1,10 +1,10 @@
-import { cartAggregate } from '../../carts/application/cart.aggregate.js';
-import { cartView, type CartView } from '../../carts/application/cart.view.js';
+import { cartAggregate } from '../../carts/cart.aggregate.js';
+import { cartView, type CartView } from '../../carts/read-model/cart.view.js';
 import { CART_EVENT_TYPES } from '../../carts/domain/cart.events.js';
 import type { CartState } from '../../carts/domain/cart.state.js';
-import type { AggregateType } from '../../event-store/aggregate-type.js';
-import { orderAggregate } from '../../orders/application/order.aggregate.js';
-import { orderView, type OrderView } from '../../orders/application/order.view.js';
+import type { AggregateType } from '../../write-path/aggregate-type.js';
+import { orderAggregate } from '../../orders/order.aggregate.js';
+import { orderView, type OrderView } from '../../orders/read-model/order.view.js';
 import { ORDER_EVENT_TYPES } from '../../orders/domain/order.events.js';
 import type { OrderState } from '../../orders/domain/order.state.js';
 import { UUID_PATTERN } from '../../shared/application/ids.js';

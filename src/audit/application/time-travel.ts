@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AggregateStore } from '../../event-store/aggregate-store.js';
+import { AggregateStore } from '../../write-path/aggregate-store.js';
 import { EventStore, type RecordedEvent } from '../../event-store/event-store.port.js';
 import { hasRole, type Actor } from '../../shared/application/command-context.js';
 import { PointNotFoundError, ResourceNotFoundError } from '../../shared/application/errors.js';

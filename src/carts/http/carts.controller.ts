@@ -9,13 +9,13 @@ import { mutationResponse } from '../../shared/http/mutation-response.js';
 import { ApiMutation, ApiRead } from '../../shared/http/openapi.js';
 import { freshnessResponse, ReadQueryDto, readOptions } from '../../shared/http/read-response.js';
 import { EmptyBodyPipe, UuidPathPipe } from '../../shared/http/validation.js';
-import { AbandonCartCommand } from '../application/commands/abandon-cart/abandon-cart.command.js';
-import { AddItemCommand } from '../application/commands/add-item/add-item.command.js';
-import { ChangeItemQuantityCommand } from '../application/commands/change-item-quantity/change-item-quantity.command.js';
-import { CheckOutCartCommand } from '../application/commands/check-out-cart/check-out-cart.command.js';
-import { OpenCartCommand } from '../application/commands/open-cart/open-cart.command.js';
-import { RemoveItemCommand } from '../application/commands/remove-item/remove-item.command.js';
-import { GetCartQuery } from '../application/queries/get-cart/get-cart.query.js';
+import { AbandonCartCommand } from '../commands/abandon-cart.command.js';
+import { AddItemCommand } from '../commands/add-item.command.js';
+import { ChangeItemQuantityCommand } from '../commands/change-item-quantity.command.js';
+import { CheckOutCartCommand } from '../../checkout/check-out-cart.command.js';
+import { OpenCartCommand } from '../commands/open-cart.command.js';
+import { RemoveItemCommand } from '../commands/remove-item.command.js';
+import { GetCartQuery } from '../read-model/get-cart.query.js';
 import {
   AbandonCartDto,
   AddItemDto,

@@ -3,14 +3,11 @@ import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { EventStore } from '../../event-store/event-store.port.js';
 import { JobStore } from '../../read-side/runtime/jobs/job-store.js';
 import type { JobRecord } from '../../read-side/runtime/jobs/job.js';
-import {
-  ConsumerRegistry,
-  type ConsumerKind,
-  type ManagedConsumer,
-} from '../../read-side/runtime/managed-consumer.js';
+import { ConsumerRegistry } from '../../read-side/runtime/consumer-registry.js';
+import type { ConsumerKind, ManagedConsumer } from '../../read-side/runtime/managed-consumer.js';
 import { ProjectionSupervisor } from '../../read-side/runtime/projection-supervisor.js';
-import { physicalCollection, ReadModels } from '../../read-side/runtime/read-models.js';
-import { LAG_COUNT_CAP, ProjectionObserver, type ProjectionObservation } from '../projection-status.js';
+import { physicalCollection, LiveGenerations } from '../../read-side/runtime/live-generations.js';
+import { LAG_COUNT_CAP, ProjectionObserver, type ProjectionObservation } from './projection-observer.js';
 
 /** `running`, `paused` (by an operator), `rebuilding` (a rebuild job runs), `faulted`, `stalled`. */
 export type ProjectionHealthStatus = 'running' | 'paused' | 'rebuilding' | 'faulted' | 'stalled';
@@ -80,7 +77,7 @@ export interface ProjectionStatus {
 export class ProjectionStatusService extends ProjectionObserver {
   constructor(
     private readonly events: EventStore,
-    private readonly readModels: ReadModels,
+    private readonly generations: LiveGenerations,
     private readonly consumers: ConsumerRegistry,
     private readonly supervisor: ProjectionSupervisor,
     private readonly jobs: JobStore,
@@ -132,7 +129,7 @@ export class ProjectionStatusService extends ProjectionObserver {
     const [info, job, generation] = await Promise.all([
       this.events.groupInfo(runtime.group),
       projection ? this.jobs.active(runtime.name) : Promise.resolve(null),
-      projection ? this.readModels.liveGeneration(runtime.name) : Promise.resolve(null),
+      projection ? this.generations.liveGeneration(runtime.name) : Promise.resolve(null),
     ]);
     const after = info.checkpoint ?? -1n;
     const [oldest] =

@@ -1,8 +1,8 @@
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { CommandReport } from '../../shared/application/command-observer.js';
+import type { CommandReport } from '../../write-path/command-observer.js';
 import { toProblem } from '../../shared/http/problem-mapper.js';
-import { ProjectionObserver, type ProjectionObservation } from '../projection-status.js';
+import { ProjectionObserver, type ProjectionObservation } from '../application/projection-observer.js';
 
 /** Seconds; from 0.5 ms (a cached add-item) to 10 s. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];

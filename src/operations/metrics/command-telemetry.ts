@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
-import { CommandObserver, type CommandReport } from '../../shared/application/command-observer.js';
+import { CommandObserver, type CommandReport } from '../../write-path/command-observer.js';
 import { AppMetrics, commandOutcome } from './app-metrics.js';
 
 /**

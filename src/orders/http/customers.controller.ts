@@ -5,7 +5,7 @@ import { Roles } from '../../auth/roles.decorator.js';
 import type { Actor } from '../../shared/application/command-context.js';
 import { CurrentActor } from '../../shared/http/command-context.decorator.js';
 import { page, PageQueryDto } from '../../shared/http/read-response.js';
-import { GetCustomerTimelineQuery } from '../application/queries/get-customer-timeline/get-customer-timeline.query.js';
+import { GetCustomerTimelineQuery } from '../read-model/get-customer-timeline.query.js';
 import { TimelinePageDto } from './order.dto.js';
 
 @ApiTags('orders')

@@ -3,7 +3,7 @@ import { IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'cl
 import { MAX_MINOR_UNITS, SKU_PATTERN } from '../../shared/domain/index.js';
 import { LineDto } from '../../shared/http/openapi.js';
 import { IsInstant, PageQueryDto, ReadMetaDto } from '../../shared/http/read-response.js';
-import type { OrderSort } from '../application/queries/list-orders/list-orders.query.js';
+import type { OrderSort } from '../read-model/list-orders.query.js';
 
 const ORDER_STATUSES = ['placed', 'paid', 'shipped', 'delivered', 'cancelled'] as const;
 const ORDER_SORTS: readonly OrderSort[] = [

@@ -15,15 +15,15 @@ import {
   ReadQueryDto,
   readOptions,
 } from '../../shared/http/read-response.js';
-import { GetOrderTimelineQuery } from '../application/queries/get-order-timeline/get-order-timeline.query.js';
-import { ListOrdersQuery, type OrderFilters } from '../application/queries/list-orders/list-orders.query.js';
+import { GetOrderTimelineQuery } from '../read-model/get-order-timeline.query.js';
+import { ListOrdersQuery, type OrderFilters } from '../read-model/list-orders.query.js';
 import { EmptyBodyPipe, UuidPathPipe } from '../../shared/http/validation.js';
-import { CancelOrderCommand } from '../application/commands/cancel-order/cancel-order.command.js';
-import { DeliverOrderCommand } from '../application/commands/deliver-order/deliver-order.command.js';
-import { PayOrderCommand } from '../application/commands/pay-order/pay-order.command.js';
-import { RefundOrderCommand } from '../application/commands/refund-order/refund-order.command.js';
-import { ShipOrderCommand } from '../application/commands/ship-order/ship-order.command.js';
-import { GetOrderQuery } from '../application/queries/get-order/get-order.query.js';
+import { CancelOrderCommand } from '../commands/cancel-order.command.js';
+import { DeliverOrderCommand } from '../commands/deliver-order.command.js';
+import { PayOrderCommand } from '../commands/pay-order.command.js';
+import { RefundOrderCommand } from '../commands/refund-order.command.js';
+import { ShipOrderCommand } from '../commands/ship-order.command.js';
+import { GetOrderQuery } from '../read-model/get-order.query.js';
 import {
   CancelOrderDto,
   ListOrdersDto,

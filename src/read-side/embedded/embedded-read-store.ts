@@ -22,7 +22,7 @@ import {
   validateWrites,
   type StoredSpec,
 } from '../read-store.validation.js';
-import { sameJson } from '../json-values.js';
+import { sameJson } from '../same-json.js';
 
 export interface EmbeddedReadStoreOptions {
   /**

@@ -34,7 +34,7 @@ import {
   CATALOG_COLLECTION,
   type StoredSpec,
 } from '../read-store.validation.js';
-import { sameJson } from '../json-values.js';
+import { sameJson } from '../same-json.js';
 
 export interface MongoReadStoreOptions {
   /** Passed to the MongoClient (pool size, timeouts…). */

@@ -1,11 +1,12 @@
 import { Logger } from '@nestjs/common';
 import type { DeliveredEvent, DeliveryOutcome, EventStore } from '../../event-store/event-store.port.js';
 import type { ReadStore } from '../read-store.port.js';
-import { ConsumerRegistry, type ManagedConsumer } from './managed-consumer.js';
+import { ConsumerRegistry } from './consumer-registry.js';
+import type { ManagedConsumer } from './managed-consumer.js';
 import type { AnyProjection } from './projection.js';
 import { ProjectionRunner } from './projection-runner.js';
 import type { ReadModelNotifier } from './read-model-notifier.js';
-import { physicalCollection, type ReadModels } from './read-models.js';
+import { physicalCollection, type LiveGenerations } from './live-generations.js';
 
 export interface ProjectionSettings {
   readonly batchSize: number;
@@ -23,7 +24,7 @@ const DEFAULT_HEARTBEAT_MS = 1000;
 /**
  * Runs every projection's live generation on its consumer group: creates the collections and indexes, then
  * subscribes (through the ConsumerRegistry, so that operators can pause a projection and a rebuild can hold
- * it). Each batch goes to the runner of the generation that is live *now* (ReadModels, cached ≤ 1 s), so a
+ * it). Each batch goes to the runner of the generation that is live *now* (LiveGenerations, cached ≤ 1 s), so a
  * generation switch — here or by another instance — redirects the live group without a restart. Stopping
  * waits for the batches in flight, so nothing is acknowledged half-written.
  */
@@ -39,7 +40,7 @@ export class ProjectionSupervisor {
     readonly projections: readonly AnyProjection[],
     private readonly events: EventStore,
     private readonly store: ReadStore,
-    private readonly readModels: ReadModels,
+    private readonly generations: LiveGenerations,
     private readonly notifier: ReadModelNotifier,
     private readonly settings: ProjectionSettings,
     consumers?: ConsumerRegistry,
@@ -73,7 +74,7 @@ export class ProjectionSupervisor {
     const target = await ensureGeneration(
       this.store,
       projection,
-      generation ?? (await this.readModels.liveGeneration(projection.name)),
+      generation ?? (await this.generations.liveGeneration(projection.name)),
     );
     return new ProjectionRunner(
       projection,
@@ -126,7 +127,7 @@ export class ProjectionSupervisor {
 
   /** The runner of the generation live now (a new one after a switch). */
   private async liveRunner(projection: AnyProjection): Promise<ProjectionRunner> {
-    const generation = await this.readModels.liveGeneration(projection.name);
+    const generation = await this.generations.liveGeneration(projection.name);
     const current = this.live.get(projection.name);
     if (current?.generation === generation) return current.runner;
     const target = await ensureGeneration(this.store, projection, generation);

@@ -1,5 +1,5 @@
 import type { Json } from '../../../event-store/event-store.port.js';
-import { sameJson } from '../../json-values.js';
+import { sameJson } from '../../same-json.js';
 import type { FieldDrift } from './job.js';
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;

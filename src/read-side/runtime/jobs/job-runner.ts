@@ -10,7 +10,7 @@ import {
   projectionGroup,
   type ProjectionSupervisor,
 } from '../projection-supervisor.js';
-import type { ReadModels } from '../read-models.js';
+import type { LiveGenerations } from '../live-generations.js';
 import { catchUp } from './catch-up.js';
 import { JobCancelledError, JobContext, JobLostError } from './job-context.js';
 import { type JobStore } from './job-store.js';
@@ -71,7 +71,7 @@ function errorText(error: unknown): string {
  *    re-applied events are duplicates for the revision guard.
  * 2. `switching`: the live subscription of this instance is held (its batch in flight settles), a final
  *    catch-up applies what the live group applied meanwhile, the live pointer moves to the new generation
- *    (ReadModels.setLiveGeneration) and the hold is released: the group redelivers from its checkpoint into the
+ *    (LiveGenerations.setLiveGeneration) and the hold is released: the group redelivers from its checkpoint into the
  *    new generation (what the catch-up already applied is ignored as duplicates).
  * 3. `draining`: after the grace delay the old generation is dropped (see `drain` for the last catch-up).
  * Verify: `building` into a shadow generation, then `comparing` (Verifier), then the shadow is dropped.
@@ -89,7 +89,7 @@ export class JobRunner {
     private readonly supervisor: ProjectionSupervisor,
     private readonly events: EventStore,
     private readonly store: ReadStore,
-    private readonly readModels: ReadModels,
+    private readonly generations: LiveGenerations,
     readonly jobs: JobStore,
     private readonly options: JobRunnerOptions,
   ) {}
@@ -133,7 +133,7 @@ export class JobRunner {
     options: { repair?: boolean; requestedBy: string },
   ): Promise<JobRecord> {
     if (!this.supervisor.projection(projection)) throw new Error(`no projection named ${projection}`);
-    const live = await this.readModels.freshLiveGeneration(projection);
+    const live = await this.generations.freshLiveGeneration(projection);
     const now = new Date().toISOString();
     const record: JobRecord = {
       id: randomUUID(),
@@ -290,7 +290,7 @@ export class JobRunner {
     const { generation, kind, switchedAt } = context.job;
     if (kind === 'rebuild' && switchedAt !== null) return;
     try {
-      if ((await this.readModels.freshLiveGeneration(projection.name)) === generation) return;
+      if ((await this.generations.freshLiveGeneration(projection.name)) === generation) return;
       await dropGeneration(this.store, projection, generation);
     } catch (error) {
       this.logger.warn(`could not drop generation ${generation} of ${projection.name}: ${errorText(error)}`);
@@ -312,7 +312,7 @@ export class JobRunner {
     const { generation } = context.job;
     if (!context.job.prepared) {
       // A fresh start: whatever a crashed or cancelled job left under this generation goes first.
-      if ((await this.readModels.freshLiveGeneration(projection.name)) === generation) {
+      if ((await this.generations.freshLiveGeneration(projection.name)) === generation) {
         throw new Error(
           `generation ${generation} of ${projection.name} is live: it cannot be rebuilt in place`,
         );
@@ -337,12 +337,12 @@ export class JobRunner {
     try {
       await this.catchUpInto(context, projection, true);
       const { generation } = context.job;
-      const live = await this.readModels.freshLiveGeneration(projection.name);
+      const live = await this.generations.freshLiveGeneration(projection.name);
       // A resumed switch may find the pointer moved already (the crash came after it).
       const replaced =
         live !== generation ? live : (context.job.replacedGeneration ?? context.job.fromGeneration);
       context.checkpoint();
-      if (live !== generation) await this.readModels.setLiveGeneration(projection.name, generation);
+      if (live !== generation) await this.generations.setLiveGeneration(projection.name, generation);
       context.set({ phase: 'draining', switchedAt: new Date().toISOString(), replacedGeneration: replaced });
       await context.save(true);
     } finally {
@@ -376,7 +376,7 @@ export class JobRunner {
       await context.save(true);
     }
     const { generation } = context.job;
-    const liveGeneration = await this.readModels.freshLiveGeneration(projection.name);
+    const liveGeneration = await this.generations.freshLiveGeneration(projection.name);
     const live = await ensureGeneration(this.store, projection, liveGeneration);
     const shadow = await ensureGeneration(this.store, projection, generation);
     const verifier = new Verifier(

@@ -1,5 +1,5 @@
 import type { EventStore, JsonObject, RecordedEvent } from '../../../event-store/event-store.port.js';
-import { sameJson } from '../../json-values.js';
+import { sameJson } from '../../same-json.js';
 import type { DocumentWrite, ReadDocument, ReadStore } from '../../read-store.port.js';
 import type { AnyProjection } from '../projection.js';
 import { applyEvent } from '../projection-runner.js';

@@ -1,0 +1,37 @@
+import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import { AggregateStore } from '../../write-path/aggregate-store.js';
+import { EventStore } from '../../event-store/event-store.port.js';
+import { cartsProjection } from './carts.projection.js';
+import { ReadModelReader, type FreshnessRead } from '../../read-side/runtime/read-model-reader.js';
+import { hasRole } from '../../shared/application/command-context.js';
+import { loadConsistent } from '../../write-path/consistent-read.js';
+import { ResourceNotFoundError } from '../../shared/application/errors.js';
+import { cartAggregate } from '../cart.aggregate.js';
+import { cartView, type CartView } from './cart.view.js';
+import { GetCartQuery } from './get-cart.query.js';
+
+/** A cart: from the `carts` read model (QP-2, default) or folded from its stream (QP-1, `strong`). */
+@QueryHandler(GetCartQuery)
+export class GetCartHandler implements IQueryHandler<GetCartQuery, FreshnessRead<CartView>> {
+  constructor(
+    private readonly aggregates: AggregateStore,
+    private readonly events: EventStore,
+    private readonly cached: ReadModelReader,
+  ) {}
+
+  async execute({ cartId, actor, options }: GetCartQuery): Promise<FreshnessRead<CartView>> {
+    const read =
+      options.consistency === 'strong'
+        ? await this.strong(cartId).then((found) => found && ReadModelReader.folded(found))
+        : await this.cached.read(cartsProjection, cartId, options.minRevision, () => this.strong(cartId));
+    const visible = read && (hasRole(actor, 'operator', 'auditor') || read.data.customerId === actor.id);
+    if (!read || !visible) throw new ResourceNotFoundError('cart', cartId);
+    return read;
+  }
+
+  private async strong(cartId: string): Promise<{ data: CartView; revision: bigint } | null> {
+    const { state, revision } = await loadConsistent(this.aggregates, this.events, cartAggregate, cartId);
+    if (state.status === 'none' || revision === 'no_stream') return null;
+    return { data: cartView(cartId, state), revision };
+  }
+}

@@ -1,0 +1,16 @@
+import { Query } from '@nestjs/cqrs';
+import type { Actor } from '../../shared/application/command-context.js';
+import type { FreshnessRead, ReadOptions } from '../../read-side/runtime/read-model-reader.js';
+import type { CartView } from './cart.view.js';
+
+export type { CartLineView, CartView } from './cart.view.js';
+
+export class GetCartQuery extends Query<FreshnessRead<CartView>> {
+  constructor(
+    readonly cartId: string,
+    readonly actor: Actor,
+    readonly options: ReadOptions = { consistency: 'strong', minRevision: null },
+  ) {
+    super();
+  }
+}

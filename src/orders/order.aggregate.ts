@@ -1,0 +1,14 @@
+import type { AggregateType } from '../write-path/aggregate-type.js';
+import { eventReader } from '../write-path/upcasting.js';
+import { evolveOrder, initialOrderState } from './domain/order.decider.js';
+import { ORDER_EVENT_SCHEMA_VERSION, ORDER_EVENT_TYPES, type OrderEvent } from './domain/order.events.js';
+import type { OrderState } from './domain/order.state.js';
+
+/** Streams `order-<uuid>`, snapshots in `ordersnapshot-<uuid>`. */
+export const orderAggregate: AggregateType<OrderState, OrderEvent> = {
+  category: 'order',
+  initialState: initialOrderState,
+  evolve: evolveOrder,
+  stateSchemaVersion: 1,
+  toDomainEvent: eventReader<OrderEvent>(ORDER_EVENT_TYPES, ORDER_EVENT_SCHEMA_VERSION),
+};

@@ -1,0 +1,23 @@
+import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import { ReadStore } from '../../read-side/read-store.port.js';
+import { LiveGenerations } from '../../read-side/runtime/live-generations.js';
+import { hasRole } from '../../shared/application/command-context.js';
+import { ResourceNotFoundError } from '../../shared/application/errors.js';
+import { timelinePage, type TimelinePage } from './timeline-page.js';
+import { GetCustomerTimelineQuery } from './get-customer-timeline.query.js';
+
+/** Every order event of one customer, in global position order (a shopper: only their own). */
+@QueryHandler(GetCustomerTimelineQuery)
+export class GetCustomerTimelineHandler implements IQueryHandler<GetCustomerTimelineQuery, TimelinePage> {
+  constructor(
+    private readonly generations: LiveGenerations,
+    private readonly store: ReadStore,
+  ) {}
+
+  async execute({ customerId, actor, limit, cursor }: GetCustomerTimelineQuery): Promise<TimelinePage> {
+    if (!hasRole(actor, 'operator', 'auditor') && customerId !== actor.id) {
+      throw new ResourceNotFoundError('customer', customerId);
+    }
+    return timelinePage(this.generations, this.store, { customerId }, limit, cursor);
+  }
+}

@@ -1,0 +1,30 @@
+import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import { AggregateStore } from '../../write-path/aggregate-store.js';
+import { EventStore } from '../../event-store/event-store.port.js';
+import { ReadStore } from '../../read-side/read-store.port.js';
+import { LiveGenerations } from '../../read-side/runtime/live-generations.js';
+import { hasRole } from '../../shared/application/command-context.js';
+import { loadConsistent } from '../../write-path/consistent-read.js';
+import { ResourceNotFoundError } from '../../shared/application/errors.js';
+import { orderAggregate } from '../order.aggregate.js';
+import { GetOrderTimelineQuery } from './get-order-timeline.query.js';
+import { timelinePage, type TimelinePage } from './timeline-page.js';
+
+/** The human-readable history of one order (the `order_timeline` read model). */
+@QueryHandler(GetOrderTimelineQuery)
+export class GetOrderTimelineHandler implements IQueryHandler<GetOrderTimelineQuery, TimelinePage> {
+  constructor(
+    private readonly aggregates: AggregateStore,
+    private readonly events: EventStore,
+    private readonly generations: LiveGenerations,
+    private readonly store: ReadStore,
+  ) {}
+
+  async execute({ orderId, actor, limit, cursor }: GetOrderTimelineQuery): Promise<TimelinePage> {
+    // Existence and ownership come from the source of truth, so a lagging projection never hides an order.
+    const { state } = await loadConsistent(this.aggregates, this.events, orderAggregate, orderId);
+    const visible = hasRole(actor, 'operator', 'auditor') || state.customerId === actor.id;
+    if (state.status === 'none' || !visible) throw new ResourceNotFoundError('order', orderId);
+    return timelinePage(this.generations, this.store, { orderId }, limit, cursor);
+  }
+}

@@ -1,0 +1,14 @@
+import { Query } from '@nestjs/cqrs';
+import type { Actor } from '../../shared/application/command-context.js';
+import type { TimelinePage } from './timeline-page.js';
+
+export class GetOrderTimelineQuery extends Query<TimelinePage> {
+  constructor(
+    readonly orderId: string,
+    readonly actor: Actor,
+    readonly limit: number,
+    readonly cursor: string | null,
+  ) {
+    super();
+  }
+}

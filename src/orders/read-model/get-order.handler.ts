@@ -1,0 +1,37 @@
+import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import { AggregateStore } from '../../write-path/aggregate-store.js';
+import { EventStore } from '../../event-store/event-store.port.js';
+import { ordersProjection } from './orders.projection.js';
+import { ReadModelReader, type FreshnessRead } from '../../read-side/runtime/read-model-reader.js';
+import { hasRole } from '../../shared/application/command-context.js';
+import { loadConsistent } from '../../write-path/consistent-read.js';
+import { ResourceNotFoundError } from '../../shared/application/errors.js';
+import { orderAggregate } from '../order.aggregate.js';
+import { orderView, type OrderView } from './order.view.js';
+import { GetOrderQuery } from './get-order.query.js';
+
+/** An order: from the `orders` read model (QP-2, default) or folded from its stream (QP-1, `strong`). */
+@QueryHandler(GetOrderQuery)
+export class GetOrderHandler implements IQueryHandler<GetOrderQuery, FreshnessRead<OrderView>> {
+  constructor(
+    private readonly aggregates: AggregateStore,
+    private readonly events: EventStore,
+    private readonly cached: ReadModelReader,
+  ) {}
+
+  async execute({ orderId, actor, options }: GetOrderQuery): Promise<FreshnessRead<OrderView>> {
+    const read =
+      options.consistency === 'strong'
+        ? await this.strong(orderId).then((found) => found && ReadModelReader.folded(found))
+        : await this.cached.read(ordersProjection, orderId, options.minRevision, () => this.strong(orderId));
+    const visible = read && (hasRole(actor, 'operator', 'auditor') || read.data.customerId === actor.id);
+    if (!read || !visible) throw new ResourceNotFoundError('order', orderId);
+    return read;
+  }
+
+  private async strong(orderId: string): Promise<{ data: OrderView; revision: bigint } | null> {
+    const { state, revision } = await loadConsistent(this.aggregates, this.events, orderAggregate, orderId);
+    if (state.status === 'none' || revision === 'no_stream') return null;
+    return { data: orderView(orderId, state), revision };
+  }
+}

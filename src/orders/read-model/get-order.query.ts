@@ -1,0 +1,16 @@
+import { Query } from '@nestjs/cqrs';
+import type { Actor } from '../../shared/application/command-context.js';
+import type { FreshnessRead, ReadOptions } from '../../read-side/runtime/read-model-reader.js';
+import type { OrderView } from './order.view.js';
+
+export type { OrderView } from './order.view.js';
+
+export class GetOrderQuery extends Query<FreshnessRead<OrderView>> {
+  constructor(
+    readonly orderId: string,
+    readonly actor: Actor,
+    readonly options: ReadOptions = { consistency: 'strong', minRevision: null },
+  ) {
+    super();
+  }
+}

@@ -1,0 +1,87 @@
+import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import { orderSearchProjection, type OrderSearchRow } from './order-search.projection.js';
+import { ReadStore, type FieldCondition, type FindQuery } from '../../read-side/read-store.port.js';
+import { LiveGenerations } from '../../read-side/runtime/live-generations.js';
+import { hasRole } from '../../shared/application/command-context.js';
+import { decodeCursor, encodeCursor, queryFingerprint } from '../../shared/application/cursor.js';
+import { AccessDeniedError, InvalidRequestError } from '../../shared/application/errors.js';
+import { ListOrdersQuery, type OrderListItem, type OrderPage } from './list-orders.query.js';
+
+/** QP-3: a page of orders from the indexed `order_search` read model, keyset-paginated. */
+@QueryHandler(ListOrdersQuery)
+export class ListOrdersHandler implements IQueryHandler<ListOrdersQuery, OrderPage> {
+  constructor(
+    private readonly generations: LiveGenerations,
+    private readonly store: ReadStore,
+  ) {}
+
+  async execute({ actor, filters, sort, limit, cursor }: ListOrdersQuery): Promise<OrderPage> {
+    const privileged = hasRole(actor, 'operator', 'auditor');
+    if (!privileged && filters.customerId !== undefined && filters.customerId !== actor.id) {
+      throw new AccessDeniedError('A shopper can only list their own orders');
+    }
+    const customerId = privileged ? filters.customerId : actor.id;
+    if (filters.from !== undefined && filters.to !== undefined && filters.from > filters.to) {
+      throw new InvalidRequestError('INVALID_RANGE', 'from must not be after to', 'from');
+    }
+    if (
+      filters.minTotal !== undefined &&
+      filters.maxTotal !== undefined &&
+      filters.minTotal > filters.maxTotal
+    ) {
+      throw new InvalidRequestError('INVALID_RANGE', 'minTotal must not be above maxTotal', 'minTotal');
+    }
+
+    const where: Record<string, FieldCondition> = {};
+    if (customerId !== undefined) where.customerId = { eq: customerId };
+    if (filters.status !== undefined) where.status = { eq: filters.status };
+    if (filters.sku !== undefined) where.skus = { has: filters.sku };
+    if (filters.from !== undefined || filters.to !== undefined) {
+      where.createdAt = {
+        ...(filters.from && { gte: filters.from }),
+        ...(filters.to && { lte: filters.to }),
+      };
+    }
+    if (filters.minTotal !== undefined || filters.maxTotal !== undefined) {
+      where.total = {
+        ...(filters.minTotal !== undefined && { gte: filters.minTotal }),
+        ...(filters.maxTotal !== undefined && { lte: filters.maxTotal }),
+      };
+    }
+    const field = sort.startsWith('-') ? sort.slice(1) : sort;
+    const orderBy = { field, direction: sort.startsWith('-') ? 'desc' : 'asc' } as const;
+    const fingerprint = queryFingerprint({ where, orderBy });
+    const query: FindQuery = {
+      where,
+      orderBy,
+      limit: limit + 1,
+      ...(cursor !== null && { after: decodeCursor(cursor, fingerprint) }),
+    };
+
+    const docs = await this.store.find(await this.generations.collection(orderSearchProjection), query);
+    const page = docs.slice(0, limit);
+    const items = page.map((doc): OrderListItem => {
+      const row = doc.data as unknown as OrderSearchRow;
+      return {
+        id: doc.id,
+        customerId: row.customerId,
+        status: row.status,
+        currency: row.currency,
+        total: row.total,
+        skus: row.skus,
+        createdAt: row.createdAt,
+        updatedAt: row.updatedAt,
+        revision: Number(doc.revision),
+      };
+    });
+    const last = items[items.length - 1];
+    const nextCursor =
+      docs.length > limit && last
+        ? encodeCursor(
+            { value: last[field as 'createdAt' | 'updatedAt' | 'total'], id: last.id },
+            fingerprint,
+          )
+        : null;
+    return { items, nextCursor };
+  }
+}
