@@ -37,12 +37,13 @@ module.exports = {
     },
     {
       name: 'http-no-domain-or-adapters',
-      comment: 'Controllers import commands, queries and buses — never domain internals or adapters.',
+      comment:
+        'Controllers import commands, queries and buses — never domain internals or adapters (a context’s command and event types are its public language).',
       severity: 'error',
       from: { path: '^src/[^/]+/http/' },
       to: {
         path: [
-          '^src/[^/]+/domain/(?!.*\\.events\\.ts$)',
+          '^src/[^/]+/domain/(?!.*\\.(events|commands)\\.ts$)',
           '^src/event-store/(embedded|esdb)/',
           '^src/read-side/(embedded|mongo)/',
         ],

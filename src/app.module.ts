@@ -7,12 +7,14 @@ import { LoggerModule } from 'nestjs-pino';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthGuard } from './auth/auth.guard.js';
 import { CartsModule } from './carts/carts.module.js';
+import { CheckoutModule } from './checkout/checkout.module.js';
 import { APP_CONFIG, type AppConfig } from './config/app-config.js';
 import { EventStoreModule } from './event-store/event-store.module.js';
 import { loggerParams } from './operations/logging.js';
 import { OperationsModule } from './operations/operations.module.js';
 import { rateLimitModule } from './operations/rate-limit.js';
 import { OrdersModule } from './orders/orders.module.js';
+import { PROJECTIONS } from './projections.js';
 import { ReadSideModule } from './read-side/read-side.module.js';
 import { WritePathModule } from './write-path/write-path.module.js';
 import { ProblemDetailsFilter } from './shared/http/problem-details.filter.js';
@@ -39,9 +41,10 @@ export class AppModule {
         // Before the write path: Nest shuts modules down in reverse order (snapshots flushed, then the store closed).
         EventStoreModule,
         WritePathModule,
-        ReadSideModule,
+        ReadSideModule.forRoot(PROJECTIONS),
         CartsModule,
         OrdersModule,
+        CheckoutModule,
         AuditModule,
         OperationsModule,
         // Last: its global guard (RATE_LIMIT_PER_MINUTE > 0) runs after the auth guard, keyed on the subject.

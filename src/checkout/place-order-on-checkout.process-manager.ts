@@ -17,8 +17,8 @@ import type { ManagedConsumer } from '../read-side/runtime/managed-consumer.js';
 import type { CommandContext } from '../shared/application/command-context.js';
 import { loadConsistent } from '../write-path/consistent-read.js';
 import { LogContext, NoLogContext } from '../shared/application/log-context.js';
-import { DomainError } from '../shared/domain/index.js';
-import { PlaceOrderCommand } from '../orders/commands/place-order.command.js';
+import { DomainError, idInCategory } from '../shared/domain/index.js';
+import { RunOrderCommand } from '../orders/commands/order-command.js';
 
 export const PLACE_ORDER_ON_CHECKOUT_GROUP = 'process-place-order-on-checkout';
 /** Its name for operators (`/admin/projections`, pause/resume, parked events). */
@@ -75,9 +75,8 @@ export class PlaceOrderOnCheckout implements OnApplicationBootstrap, BeforeAppli
 
   /** Places the order of one checked-out cart; exposed for tests that redeliver on purpose. */
   async handle({ event: recorded }: DeliveredEvent): Promise<DeliveryOutcome> {
-    const prefix = `${cartAggregate.category}-`;
-    if (!recorded.streamId.startsWith(prefix)) return { action: 'ack' };
-    const cartId = recorded.streamId.slice(prefix.length);
+    const cartId = idInCategory(cartAggregate.category, recorded.streamId);
+    if (cartId === null) return { action: 'ack' };
     try {
       const { data } = cartAggregate.toDomainEvent(recorded) as CartCheckedOut;
       // A checked-out cart never changes again, so its current state is its state at checkout.
@@ -95,12 +94,15 @@ export class PlaceOrderOnCheckout implements OnApplicationBootstrap, BeforeAppli
         expectedRevision: null,
       };
       const order = {
+        orderId: data.orderId,
         cartId,
         customerId: cart.customerId,
         currency: cart.currency,
         lines: cart.lines.map(({ sku, name, quantity, unitPrice }) => ({ sku, name, quantity, unitPrice })),
       };
-      await this.commands.execute(new PlaceOrderCommand(data.orderId, order, context));
+      await this.commands.execute(
+        new RunOrderCommand(data.orderId, { type: 'PlaceOrder', data: order }, context),
+      );
       return { action: 'ack' };
     } catch (error) {
       // Placed by an earlier delivery whose key has since left the idempotency memory: already done.

@@ -1,5 +1,6 @@
 import {
   Global,
+  type DynamicModule,
   Injectable,
   Logger,
   Module,
@@ -11,13 +12,13 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { EventStore } from '../event-store/event-store.port.js';
 import { EmbeddedReadStore } from './embedded/embedded-read-store.js';
 import { MongoReadStore } from './mongo/mongo-read-store.js';
-import { PROJECTIONS } from '../projections.js';
 import { ReadStore } from './read-store.port.js';
 import { ReadModelReader } from './runtime/read-model-reader.js';
 import { JobRunner } from './runtime/jobs/job-runner.js';
 import { JobStore } from './runtime/jobs/job-store.js';
 import { ConsumerRegistry } from './runtime/consumer-registry.js';
 import { ProjectionSupervisor } from './runtime/projection-supervisor.js';
+import type { AnyProjection } from './runtime/projection.js';
 import { ReadModelNotifier } from './runtime/read-model-notifier.js';
 import { LiveGenerations } from './runtime/live-generations.js';
 
@@ -49,98 +50,121 @@ class ReadSideLifecycle implements OnApplicationBootstrap, BeforeApplicationShut
   }
 }
 
-/** The composition root of the read side: binds the read store adapter chosen by configuration. */
+/** The projections the read side runs: handed over by the app module, so the runtime knows no context. */
+export const PROJECTIONS = Symbol('PROJECTIONS');
+
+/**
+ * The composition root of the read side: binds the read store adapter chosen by configuration and runs the
+ * projections it is given.
+ */
 @Global()
-@Module({
-  providers: [
-    {
-      provide: ReadStore,
-      inject: [APP_CONFIG],
-      useFactory: async (config: AppConfig): Promise<ReadStore> => {
-        const logger = new Logger('ReadStore');
-        if (config.readStore.kind === 'mongo') {
-          logger.log('using MongoDB (MONGODB_URI)');
-          return MongoReadStore.connect(config.readStore.uri);
-        }
-        logger.log(`using the embedded read store at ${config.readStore.file}`);
-        return new EmbeddedReadStore(config.readStore.file);
-      },
-    },
-    { provide: ReadModelNotifier, useValue: new ReadModelNotifier() },
-    {
-      provide: LiveGenerations,
-      inject: [ReadStore],
-      useFactory: (store: ReadStore) => new LiveGenerations(store),
-    },
-    {
-      provide: ConsumerRegistry,
-      inject: [EventStore, ReadStore, APP_CONFIG],
-      useFactory: (events: EventStore, store: ReadStore, config: AppConfig) =>
-        new ConsumerRegistry(events, store, { heartbeatMs: config.readSide.heartbeatMs }),
-    },
-    {
-      provide: ProjectionSupervisor,
-      inject: [EventStore, ReadStore, LiveGenerations, ReadModelNotifier, ConsumerRegistry, APP_CONFIG],
-      useFactory: (
-        events: EventStore,
-        store: ReadStore,
-        generations: LiveGenerations,
-        notifier: ReadModelNotifier,
-        consumers: ConsumerRegistry,
-        config: AppConfig,
-      ) =>
-        new ProjectionSupervisor(
-          PROJECTIONS,
-          events,
-          store,
-          generations,
-          notifier,
-          { batchSize: config.readSide.batchSize, maxRetries: config.readSide.maxRetries },
-          consumers,
-        ),
-    },
-    { provide: JobStore, inject: [ReadStore], useFactory: (store: ReadStore) => new JobStore(store) },
-    {
-      provide: JobRunner,
-      inject: [ProjectionSupervisor, EventStore, ReadStore, LiveGenerations, JobStore, APP_CONFIG],
-      useFactory: (
-        supervisor: ProjectionSupervisor,
-        events: EventStore,
-        store: ReadStore,
-        generations: LiveGenerations,
-        jobs: JobStore,
-        config: AppConfig,
-      ) =>
-        new JobRunner(supervisor, events, store, generations, jobs, {
-          pageSize: config.projectionJobs.pageSize,
-          pageDelayMs: config.projectionJobs.pageDelayMs,
-          dropGraceMs: config.projectionJobs.dropGraceMs,
-          leaseMs: config.projectionJobs.leaseMs,
-          // The embedded read store is one process's file: a job running at start-up is a crash's orphan.
-          exclusive: config.readStore.kind === 'embedded',
-        }),
-    },
-    {
-      provide: ReadModelReader,
-      inject: [LiveGenerations, ReadStore, ReadModelNotifier, APP_CONFIG],
-      useFactory: (
-        generations: LiveGenerations,
-        store: ReadStore,
-        notifier: ReadModelNotifier,
-        config: AppConfig,
-      ) => new ReadModelReader(generations, store, notifier, config.readSide.readWaitMs),
-    },
-    ReadSideLifecycle,
-  ],
-  exports: [
-    ReadStore,
-    LiveGenerations,
-    ReadModelNotifier,
-    ConsumerRegistry,
-    ProjectionSupervisor,
-    JobStore,
-    JobRunner,
-    ReadModelReader,
-  ],
-})
-export class ReadSideModule {}
+@Module({})
+export class ReadSideModule {
+  static forRoot(projections: readonly AnyProjection[]): DynamicModule {
+    return {
+      module: ReadSideModule,
+      global: true,
+      providers: [
+        { provide: PROJECTIONS, useValue: projections },
+        {
+          provide: ReadStore,
+          inject: [APP_CONFIG],
+          useFactory: async (config: AppConfig): Promise<ReadStore> => {
+            const logger = new Logger('ReadStore');
+            if (config.readStore.kind === 'mongo') {
+              logger.log('using MongoDB (MONGODB_URI)');
+              return MongoReadStore.connect(config.readStore.uri);
+            }
+            logger.log(`using the embedded read store at ${config.readStore.file}`);
+            return new EmbeddedReadStore(config.readStore.file);
+          },
+        },
+        { provide: ReadModelNotifier, useValue: new ReadModelNotifier() },
+        {
+          provide: LiveGenerations,
+          inject: [ReadStore],
+          useFactory: (store: ReadStore) => new LiveGenerations(store),
+        },
+        {
+          provide: ConsumerRegistry,
+          inject: [EventStore, ReadStore, APP_CONFIG],
+          useFactory: (events: EventStore, store: ReadStore, config: AppConfig) =>
+            new ConsumerRegistry(events, store, { heartbeatMs: config.readSide.heartbeatMs }),
+        },
+        {
+          provide: ProjectionSupervisor,
+          inject: [
+            PROJECTIONS,
+            EventStore,
+            ReadStore,
+            LiveGenerations,
+            ReadModelNotifier,
+            ConsumerRegistry,
+            APP_CONFIG,
+          ],
+          useFactory: (
+            projections: readonly AnyProjection[],
+            events: EventStore,
+            store: ReadStore,
+            generations: LiveGenerations,
+            notifier: ReadModelNotifier,
+            consumers: ConsumerRegistry,
+            config: AppConfig,
+          ) =>
+            new ProjectionSupervisor(
+              projections,
+              events,
+              store,
+              generations,
+              notifier,
+              { batchSize: config.readSide.batchSize, maxRetries: config.readSide.maxRetries },
+              consumers,
+            ),
+        },
+        { provide: JobStore, inject: [ReadStore], useFactory: (store: ReadStore) => new JobStore(store) },
+        {
+          provide: JobRunner,
+          inject: [ProjectionSupervisor, EventStore, ReadStore, LiveGenerations, JobStore, APP_CONFIG],
+          useFactory: (
+            supervisor: ProjectionSupervisor,
+            events: EventStore,
+            store: ReadStore,
+            generations: LiveGenerations,
+            jobs: JobStore,
+            config: AppConfig,
+          ) =>
+            new JobRunner(supervisor, events, store, generations, jobs, {
+              pageSize: config.projectionJobs.pageSize,
+              pageDelayMs: config.projectionJobs.pageDelayMs,
+              dropGraceMs: config.projectionJobs.dropGraceMs,
+              leaseMs: config.projectionJobs.leaseMs,
+              // The embedded read store is one process's file: a job running at start-up is a crash's orphan.
+              exclusive: config.readStore.kind === 'embedded',
+            }),
+        },
+        {
+          provide: ReadModelReader,
+          inject: [LiveGenerations, ReadStore, ReadModelNotifier, APP_CONFIG],
+          useFactory: (
+            generations: LiveGenerations,
+            store: ReadStore,
+            notifier: ReadModelNotifier,
+            config: AppConfig,
+          ) => new ReadModelReader(generations, store, notifier, config.readSide.readWaitMs),
+        },
+        ReadSideLifecycle,
+      ],
+      exports: [
+        PROJECTIONS,
+        ReadStore,
+        LiveGenerations,
+        ReadModelNotifier,
+        ConsumerRegistry,
+        ProjectionSupervisor,
+        JobStore,
+        JobRunner,
+        ReadModelReader,
+      ],
+    };
+  }
+}

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { lastWhere } from '../shared/application/monotone-search.js';
-import type { DomainEvent } from '../shared/domain/index.js';
+import { idInCategory, snapshotStreamName, streamName, type DomainEvent } from '../shared/domain/index.js';
 import type { AggregateType, IdempotencyRecord, LoadedAggregate, PendingEvent } from './aggregate-type.js';
 import {
   WrongExpectedRevisionError,
@@ -39,15 +39,6 @@ const FOLD_PAGE = 1000;
 
 /** How many older snapshots time travel looks at when the one it found has another state schema. */
 const OLDER_SNAPSHOTS_TRIED = 8;
-
-export function streamIdFor(category: string, id: string): string {
-  return `${category}-${id}`;
-}
-
-/** Snapshots get a category of their own, so they never show up in `$ce-<category>` or in projections. */
-export function snapshotStreamIdFor(category: string, id: string): string {
-  return `${category}snapshot-${id}`;
-}
 
 /** The state as it was right after the event at `revision` (time travel). */
 export interface HistoricalAggregate<State> {
@@ -99,7 +90,7 @@ export class AggregateStore {
   ) {}
 
   async load<S, E extends DomainEvent>(type: AggregateType<S, E>, id: string): Promise<LoadedAggregate<S>> {
-    const streamId = streamIdFor(type.category, id);
+    const streamId = streamName(type.category, id);
     const cached = this.cache.get(streamId) as LoadedAggregate<S> | undefined;
     if (cached) {
       // Re-insert: a Map iterates in insertion order, which makes it an LRU.
@@ -162,7 +153,7 @@ export class AggregateStore {
     revision: bigint,
   ): Promise<HistoricalAggregate<S> | null> {
     if (revision < 0n) return null;
-    const streamId = streamIdFor(type.category, id);
+    const streamId = streamName(type.category, id);
     const snapshot = await this.snapshotAtOrBelow(type, id, revision);
     let state = snapshot === null ? type.initialState : snapshot.state;
     let next = snapshot === null ? 0n : snapshot.revision + 1n;
@@ -203,7 +194,7 @@ export class AggregateStore {
     id: string,
     revision: bigint,
   ): Promise<{ state: S; revision: bigint } | null> {
-    const snapshotStream = snapshotStreamIdFor(type.category, id);
+    const snapshotStream = snapshotStreamName(type.category, id);
     const [newest] = await this.events.readStream(snapshotStream, { direction: 'backwards', limit: 1 });
     if (!newest) return null;
     const probed = new Map<bigint, RecordedEvent>([[newest.revision, newest]]);
@@ -305,14 +296,14 @@ export class AggregateStore {
     type: AggregateType<S, E>,
     id: string,
   ): Promise<LoadedAggregate<S>> {
-    const streamId = streamIdFor(type.category, id);
+    const streamId = streamName(type.category, id);
     const empty: LoadedAggregate<S> = {
       streamId,
       state: type.initialState,
       revision: 'no_stream',
       idempotency: new Map(),
     };
-    const [snapshot] = await this.events.readStream(snapshotStreamIdFor(type.category, id), {
+    const [snapshot] = await this.events.readStream(snapshotStreamName(type.category, id), {
       direction: 'backwards',
       limit: 1,
     });
@@ -343,8 +334,8 @@ export class AggregateStore {
   /** Written off the command's critical path: a failed snapshot only costs a longer load later. */
   private snapshot<S, E extends DomainEvent>(type: AggregateType<S, E>, aggregate: LoadedAggregate<S>): void {
     if (aggregate.revision === 'no_stream') return;
-    const id = aggregate.streamId.slice(type.category.length + 1);
-    const streamId = snapshotStreamIdFor(type.category, id);
+    const id = idInCategory(type.category, aggregate.streamId) ?? aggregate.streamId;
+    const streamId = snapshotStreamName(type.category, id);
     const data: SnapshotData = {
       stateSchemaVersion: type.stateSchemaVersion,
       revision: aggregate.revision.toString(),

@@ -1,12 +1,16 @@
-import type { DomainEvent } from '../shared/domain/index.js';
 import type { JsonObject, RecordedEvent } from '../event-store/event-store.port.js';
+import { mayChange, maySee, type AccessPolicy } from '../shared/application/access-policy.js';
+import type { Actor } from '../shared/application/command-context.js';
+import type { DomainEvent } from '../shared/domain/index.js';
 
 /**
- * Everything the aggregate store needs to know about one aggregate kind (cart, order).
- * Stream ids are `<category>-<id>`; snapshots live in `<category>snapshot-<id>` (a category of their own,
- * so they never show up in `$ce-<category>` or in projections).
+ * Everything the write path, the read models and audit need to know about one aggregate kind (cart,
+ * order): its stream category, how its events fold, and who may see or change one.
+ * Stream ids are `<category>-<id>`; snapshots live in `<category>snapshot-<id>` (see shared/domain's
+ * stream names).
  */
 export interface AggregateType<State, Event extends DomainEvent> {
+  /** Stream category, and the resource name in errors (`cart` → 404 CART_NOT_FOUND). */
   readonly category: string;
   readonly initialState: State;
   evolve(state: State, event: Event): State;
@@ -17,6 +21,25 @@ export interface AggregateType<State, Event extends DomainEvent> {
    * (metadata.schemaVersion). Unknown types throw: a stream must never be folded partially.
    */
   toDomainEvent(recorded: Pick<RecordedEvent, 'type' | 'data' | 'metadata'>): Event;
+  /** False for the initial state: nothing that opened the aggregate was ever appended. */
+  exists(state: State): boolean;
+  /** The customer it belongs to (null before it exists). It never changes once set. */
+  ownerOf(state: State): string | null;
+  readonly access: AccessPolicy;
+}
+
+/** The actor may see this aggregate (it exists, and they own it or their role reads every one). */
+export function canSee<State>(type: AggregateType<State, DomainEvent>, actor: Actor, state: State): boolean {
+  return type.exists(state) && maySee(type.access, actor, type.ownerOf(state));
+}
+
+/** The actor may act on this existing aggregate (they own it, or their role changes every one). */
+export function canChange<State>(
+  type: AggregateType<State, DomainEvent>,
+  actor: Actor,
+  state: State,
+): boolean {
+  return type.exists(state) && mayChange(type.access, actor, type.ownerOf(state));
 }
 
 /** What the aggregate store remembers of one idempotency key seen on a stream. */

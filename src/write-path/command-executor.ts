@@ -1,6 +1,6 @@
-import type { DomainEvent } from '../shared/domain/index.js';
+import { streamName, type DomainEvent } from '../shared/domain/index.js';
 import { type AggregateStore } from './aggregate-store.js';
-import type { AggregateType, LoadedAggregate, PendingEvent } from './aggregate-type.js';
+import { canChange, type AggregateType, type LoadedAggregate, type PendingEvent } from './aggregate-type.js';
 import { WrongExpectedRevisionError, type JsonObject } from '../event-store/event-store.port.js';
 import { type Clock } from '../shared/application/clock.js';
 import type { CommandContext } from '../shared/application/command-context.js';
@@ -9,37 +9,32 @@ import {
   ConcurrencyConflictError,
   IdempotencyKeyReusedError,
   PreconditionFailedError,
+  ResourceNotFoundError,
 } from '../shared/application/errors.js';
+import type { MutationResult } from '../shared/application/mutation-result.js';
 import { randomId, uuidFromName } from '../shared/application/ids.js';
 import { KeyedMutex } from './keyed-mutex.js';
 
 /** How one use case runs against one aggregate. */
-export interface CommandSpec<State, Event extends DomainEvent, Result> {
+export interface CommandSpec<State, Event extends DomainEvent> {
   /** Name recorded in event metadata (e.g. `AddItem`). */
   readonly commandType: string;
   /** Schema version of the events this use case appends. */
   readonly schemaVersion: number;
   /**
-   * Throws ResourceNotFoundError when the aggregate does not exist (unless the command creates it) or the
-   * actor may not see it. Runs before anything else, so nothing leaks about other customers' aggregates.
+   * The command may create the aggregate (OpenCart, PlaceOrder). Any other command on an aggregate that does
+   * not exist, or that the actor may not change (the aggregate type's access policy), is ResourceNotFoundError
+   * — checked before anything else, so nothing leaks about other customers' aggregates.
    */
-  authorize(aggregate: LoadedAggregate<State>): void;
+  readonly creates: boolean;
   /** The pure decision: new events, or a DomainError. */
   decide(state: State): Event[];
-  /** Extra response fields derived from the state after the command (e.g. the order id of a checkout). */
-  result(state: State): Result;
 }
 
-export interface CommandOutcome<Result> {
+/** What every command answers (a MutationResult), with the state after it for use cases that need more. */
+export interface CommandOutcome<State> extends MutationResult {
   readonly streamId: string;
-  /** Revision of the stream's last event after the command. */
-  readonly revision: bigint;
-  /** Global position of the last appended event; null for an idempotent replay. */
-  readonly position: bigint | null;
-  /** True when the request was a retry of an earlier one with the same key: nothing was appended. */
-  readonly replayed: boolean;
-  readonly result: Result;
-  readonly state: unknown;
+  readonly state: State;
 }
 
 export interface CommandExecutorOptions {
@@ -72,16 +67,16 @@ export class CommandExecutor {
     private readonly observer: CommandObserver | null = null,
   ) {}
 
-  execute<State, Event extends DomainEvent, Result>(
+  execute<State, Event extends DomainEvent>(
     type: AggregateType<State, Event>,
     id: string,
     context: CommandContext,
-    spec: CommandSpec<State, Event, Result>,
-  ): Promise<CommandOutcome<Result>> {
+    spec: CommandSpec<State, Event>,
+  ): Promise<CommandOutcome<State>> {
     const observer = this.observer;
     const started = observer ? performance.now() : 0;
     const trace: RunTrace = { conflicts: 0, appended: 0, revision: null, eventIds: [] };
-    const streamId = `${type.category}-${id}`;
+    const streamId = streamName(type.category, id);
     const running = this.locks.run(streamId, () => this.run(type, id, context, spec, trace));
     if (!observer) return running;
     const report = (replayed: boolean, error?: unknown): void => {
@@ -114,23 +109,26 @@ export class CommandExecutor {
     );
   }
 
-  private async run<State, Event extends DomainEvent, Result>(
+  private async run<State, Event extends DomainEvent>(
     type: AggregateType<State, Event>,
     id: string,
     context: CommandContext,
-    spec: CommandSpec<State, Event, Result>,
+    spec: CommandSpec<State, Event>,
     trace: RunTrace,
-  ): Promise<CommandOutcome<Result>> {
+  ): Promise<CommandOutcome<State>> {
     for (let attempt = 0; ; attempt++) {
       const current = await this.aggregates.load(type, id);
-      spec.authorize(current);
+      const allowed = type.exists(current.state)
+        ? canChange(type, context.actor, current.state)
+        : spec.creates;
+      if (!allowed) throw new ResourceNotFoundError(type.category, id);
 
       const key = context.idempotencyKey;
       if (key !== null) {
         const seen = current.idempotency.get(key);
         if (seen) {
           if (seen.requestHash !== context.requestHash) throw new IdempotencyKeyReusedError(key);
-          return this.outcome(current, seen.revision, null, true, spec);
+          return this.outcome(id, current, seen.revision, null, true);
         }
       }
 
@@ -146,7 +144,7 @@ export class CommandExecutor {
         trace.appended = pending.length;
         trace.revision = aggregate.revision as bigint;
         if (this.observer) trace.eventIds = pending.map((p) => p.id);
-        return this.outcome(aggregate, aggregate.revision as bigint, position, false, spec);
+        return this.outcome(id, aggregate, aggregate.revision as bigint, position, false);
       } catch (error) {
         if (!(error instanceof WrongExpectedRevisionError)) throw error;
         trace.conflicts++;
@@ -158,21 +156,14 @@ export class CommandExecutor {
     }
   }
 
-  private outcome<State, Result>(
+  private outcome<State>(
+    id: string,
     aggregate: LoadedAggregate<State>,
     revision: bigint,
     position: bigint | null,
     replayed: boolean,
-    spec: CommandSpec<State, DomainEvent, Result>,
-  ): CommandOutcome<Result> {
-    return {
-      streamId: aggregate.streamId,
-      revision,
-      position,
-      replayed,
-      result: spec.result(aggregate.state),
-      state: aggregate.state,
-    };
+  ): CommandOutcome<State> {
+    return { id, streamId: aggregate.streamId, revision, position, replayed, state: aggregate.state };
   }
 
   private toPending<Event extends DomainEvent>(

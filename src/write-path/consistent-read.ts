@@ -1,4 +1,4 @@
-import type { DomainEvent } from '../shared/domain/index.js';
+import { streamName, type DomainEvent } from '../shared/domain/index.js';
 import type { AggregateStore } from './aggregate-store.js';
 import type { AggregateType, LoadedAggregate } from './aggregate-type.js';
 import type { EventStore } from '../event-store/event-store.port.js';
@@ -15,7 +15,7 @@ export async function loadConsistent<State, Event extends DomainEvent>(
 ): Promise<LoadedAggregate<State>> {
   const [loaded, revision] = await Promise.all([
     aggregates.load(type, id),
-    events.streamRevision(`${type.category}-${id}`),
+    events.streamRevision(streamName(type.category, id)),
   ]);
   if (loaded.revision === revision) return loaded;
   aggregates.invalidate(loaded.streamId);

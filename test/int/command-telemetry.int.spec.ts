@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCartCommand } from '../../src/carts/commands/run-cart-command.js';
+import { CartCommandHandler, RunCartCommand } from '../../src/carts/commands/cart-command.js';
+import type { CartCommand } from '../../src/carts/domain/cart.commands.js';
 import { AggregateStore } from '../../src/write-path/aggregate-store.js';
 import { EmbeddedEventStore } from '../../src/event-store/embedded/embedded-event-store.js';
 import {
@@ -46,6 +47,13 @@ class RacingEventStore extends DelegatingEventStore {
     return this.inner.append(streamId, events, expected);
   }
 }
+
+const runCartCommand = (
+  executor: CommandExecutor,
+  cartId: string,
+  context: CommandContext,
+  command: CartCommand,
+) => new CartCommandHandler(executor).execute(new RunCartCommand(cartId, command, context));
 
 class RecordingObserver extends CommandObserver {
   readonly reports: CommandReport[] = [];

@@ -1,14 +1,14 @@
 import { cartAggregate } from '../../carts/cart.aggregate.js';
-import { cartView, type CartView } from '../../carts/read-model/cart.view.js';
 import { CART_EVENT_TYPES } from '../../carts/domain/cart.events.js';
 import type { CartState } from '../../carts/domain/cart.state.js';
-import type { AggregateType } from '../../write-path/aggregate-type.js';
-import { orderAggregate } from '../../orders/order.aggregate.js';
-import { orderView, type OrderView } from '../../orders/read-model/order.view.js';
+import { cartView, type CartView } from '../../carts/read-model/cart.view.js';
 import { ORDER_EVENT_TYPES } from '../../orders/domain/order.events.js';
 import type { OrderState } from '../../orders/domain/order.state.js';
+import { orderAggregate } from '../../orders/order.aggregate.js';
+import { orderView, type OrderView } from '../../orders/read-model/order.view.js';
 import { UUID_PATTERN } from '../../shared/application/ids.js';
-import type { DomainEvent } from '../../shared/domain/index.js';
+import { idInCategory, type DomainEvent } from '../../shared/domain/index.js';
+import type { AggregateType } from '../../write-path/aggregate-type.js';
 
 export type AuditedKind = 'cart' | 'order';
 
@@ -18,36 +18,29 @@ export interface AuditView {
 }
 
 /**
- * What the audit context needs to know about one aggregate kind: how its stream folds (the write side's own
- * AggregateType: same evolve, same upcasting), the view a state is shown as (the same as `GET /carts/:id`),
- * and who owns it. Audit has no domain of its own.
+ * What the audit context needs to know about one aggregate kind: the write side's own AggregateType (same
+ * fold, same upcasting, same access policy) and the view a state is shown as (the same as
+ * `GET /carts/:id`). Audit has no domain of its own.
  */
 export interface AuditedAggregate<State, View extends AuditView> {
   readonly kind: AuditedKind;
   readonly type: AggregateType<State, DomainEvent>;
   readonly eventTypes: readonly string[];
-  exists(state: State): boolean;
   view(id: string, state: State): View;
-  /** The customer the aggregate belongs to (null before it exists). */
-  ownerOf(state: State): string | null;
 }
 
 export const auditedCart: AuditedAggregate<CartState, CartView> = {
   kind: 'cart',
   type: cartAggregate,
   eventTypes: CART_EVENT_TYPES,
-  exists: (state) => state.status !== 'none',
   view: cartView,
-  ownerOf: (state) => state.customerId,
 };
 
 export const auditedOrder: AuditedAggregate<OrderState, OrderView> = {
   kind: 'order',
   type: orderAggregate,
   eventTypes: ORDER_EVENT_TYPES,
-  exists: (state) => state.status !== 'none',
   view: orderView,
-  ownerOf: (state) => state.customerId,
 };
 
 /** Any kind: the methods take `unknown` state (method parameters are bivariant, so both kinds fit). */
@@ -61,18 +54,16 @@ export const AUDITED: Readonly<Record<AuditedKind, AnyAuditedAggregate>> = {
 /** Every domain event type (snapshot events are not among them, so a filter by these never shows one). */
 export const AUDITED_EVENT_TYPES: readonly string[] = [...CART_EVENT_TYPES, ...ORDER_EVENT_TYPES];
 
-const STREAM = /^(cart|order)-(.+)$/;
-
 /**
  * `cart-<uuid>` or `order-<uuid>`: the only streams the audit endpoints show. Snapshot streams
  * (`cartsnapshot-…`), system streams and anything else are not found.
  */
 export function auditedStream(streamId: string): { kind: AuditedKind; id: string } | null {
-  const match = STREAM.exec(streamId);
-  const kind = match?.[1];
-  const id = match?.[2];
-  if ((kind !== 'cart' && kind !== 'order') || id === undefined) return null;
-  // Ids are stored lower-case (the id pipes lower-case them): another spelling names no stream.
-  if (!UUID_PATTERN.test(id) || id !== id.toLowerCase()) return null;
-  return { kind, id };
+  for (const audited of Object.values(AUDITED)) {
+    const id = idInCategory(audited.type.category, streamId);
+    // Ids are stored lower-case (the id pipes lower-case them): another spelling names no stream.
+    if (id !== null)
+      return UUID_PATTERN.test(id) && id === id.toLowerCase() ? { kind: audited.kind, id } : null;
+  }
+  return null;
 }

@@ -1,7 +1,10 @@
+import { streamName } from '../../shared/domain/index.js';
 import { Injectable } from '@nestjs/common';
 import { AggregateStore } from '../../write-path/aggregate-store.js';
 import { EventStore, type RecordedEvent } from '../../event-store/event-store.port.js';
-import { hasRole, type Actor } from '../../shared/application/command-context.js';
+import { seesEveryone } from '../../shared/application/access-policy.js';
+import type { Actor } from '../../shared/application/command-context.js';
+import { canSee } from '../../write-path/aggregate-type.js';
 import { PointNotFoundError, ResourceNotFoundError } from '../../shared/application/errors.js';
 import { lastWhere } from '../../shared/application/monotone-search.js';
 import type { AnyAuditedAggregate, AuditView } from './audited-aggregates.js';
@@ -42,16 +45,16 @@ export class TimeTravel {
    * nothing leaks about other customers' carts.
    */
   async open(audited: AnyAuditedAggregate, id: string, actor: Actor): Promise<AuditedStreamRef> {
-    const streamId = `${audited.type.category}-${id}`;
+    const streamId = streamName(audited.type.category, id);
     const [[first], last] = await Promise.all([
       this.events.readStream(streamId, { limit: 1 }),
       this.events.streamRevision(streamId),
     ]);
     if (!first || last === 'no_stream') throw new ResourceNotFoundError(audited.kind, id);
-    if (!hasRole(actor, 'operator', 'auditor')) {
-      const type = audited.type;
+    const type = audited.type;
+    if (!seesEveryone(type.access, actor)) {
       const opened = type.evolve(type.initialState, type.toDomainEvent(first));
-      if (audited.ownerOf(opened) !== actor.id) throw new ResourceNotFoundError(audited.kind, id);
+      if (!canSee(type, actor, opened)) throw new ResourceNotFoundError(audited.kind, id);
     }
     return { audited, id, streamId, first, lastRevision: last };
   }
@@ -106,7 +109,7 @@ export class TimeTravel {
   async stateAt(stream: AuditedStreamRef, revision: bigint): Promise<StateAt> {
     const { audited, id } = stream;
     const loaded = await this.aggregates.loadAt(audited.type, id, revision);
-    if (!loaded || !audited.exists(loaded.state)) {
+    if (!loaded || !audited.type.exists(loaded.state)) {
       throw new PointNotFoundError(
         'REVISION_NOT_FOUND',
         `${audited.kind} ${id} has no state at revision ${revision}`,

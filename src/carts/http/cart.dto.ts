@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
 import { MAX_MINOR_UNITS, SKU_PATTERN } from '../../shared/domain/index.js';
-import { LineDto, MutationResultDto, SKU_DOC } from '../../shared/http/openapi.js';
+import { LineDto, SKU_DOC } from '../../shared/http/openapi.js';
 import { ReadMetaDto } from '../../shared/http/read-response.js';
 
 const MINOR_UNITS = 'integer number of minor units (e.g. cents) of the cart currency';
@@ -78,11 +78,4 @@ export class CartReadDto {
   data!: CartViewDto;
   @ApiProperty({ type: ReadMetaDto })
   meta!: ReadMetaDto;
-}
-
-export class CheckoutResultDto extends MutationResultDto {
-  @ApiProperty({ format: 'uuid', description: 'The order this checkout places' })
-  orderId!: string;
-  @ApiProperty({ description: 'Whether the order was placed within READ_WAIT_MS (it will be, regardless)' })
-  orderPlaced!: boolean;
 }

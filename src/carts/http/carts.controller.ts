@@ -9,21 +9,10 @@ import { mutationResponse } from '../../shared/http/mutation-response.js';
 import { ApiMutation, ApiRead } from '../../shared/http/openapi.js';
 import { freshnessResponse, ReadQueryDto, readOptions } from '../../shared/http/read-response.js';
 import { EmptyBodyPipe, UuidPathPipe } from '../../shared/http/validation.js';
-import { AbandonCartCommand } from '../commands/abandon-cart.command.js';
-import { AddItemCommand } from '../commands/add-item.command.js';
-import { ChangeItemQuantityCommand } from '../commands/change-item-quantity.command.js';
-import { CheckOutCartCommand } from '../../checkout/check-out-cart.command.js';
-import { OpenCartCommand } from '../commands/open-cart.command.js';
-import { RemoveItemCommand } from '../commands/remove-item.command.js';
+import { newCartId, RunCartCommand } from '../commands/cart-command.js';
+import type { CartCommand } from '../domain/cart.commands.js';
 import { GetCartQuery } from '../read-model/get-cart.query.js';
-import {
-  AbandonCartDto,
-  AddItemDto,
-  CartReadDto,
-  ChangeItemQuantityDto,
-  CheckoutResultDto,
-  OpenCartDto,
-} from './cart.dto.js';
+import { AbandonCartDto, AddItemDto, CartReadDto, ChangeItemQuantityDto, OpenCartDto } from './cart.dto.js';
 
 const cartId = new UuidPathPipe('cart');
 
@@ -45,7 +34,9 @@ export class CartsController {
     @CommandCtx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const result = await this.commands.execute(new OpenCartCommand(body.currency, ctx));
+    const cartId = newCartId(ctx);
+    const opened = { cartId, customerId: ctx.actor.id, currency: body.currency };
+    const result = await this.run(cartId, { type: 'OpenCart', data: opened }, ctx);
     void reply.header('location', `/carts/${result.id}`);
     return mutationResponse(reply, result);
   }
@@ -83,7 +74,7 @@ export class CartsController {
       quantity: body.quantity,
       unitPrice: body.unitPrice,
     };
-    return mutationResponse(reply, await this.commands.execute(new AddItemCommand(id, item, ctx)));
+    return mutationResponse(reply, await this.run(id, { type: 'AddItem', data: item }, ctx));
   }
 
   @Patch(':id/items/:sku')
@@ -99,7 +90,7 @@ export class CartsController {
   ) {
     return mutationResponse(
       reply,
-      await this.commands.execute(new ChangeItemQuantityCommand(id, sku, body.quantity, ctx)),
+      await this.run(id, { type: 'ChangeItemQuantity', data: { sku, quantity: body.quantity } }, ctx),
     );
   }
 
@@ -114,22 +105,7 @@ export class CartsController {
     @CommandCtx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    return mutationResponse(reply, await this.commands.execute(new RemoveItemCommand(id, sku, ctx)));
-  }
-
-  @Post(':id/checkout')
-  @Roles('shopper')
-  @HttpCode(200)
-  @ApiOperation({ summary: 'Check out: closes the cart and places its order (waits up to READ_WAIT_MS)' })
-  @ApiMutation({ type: CheckoutResultDto })
-  async checkout(
-    @Param('id', cartId) id: string,
-    @Body(EmptyBodyPipe) _body: unknown,
-    @CommandCtx() ctx: CommandContext,
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ) {
-    const result = await this.commands.execute(new CheckOutCartCommand(id, ctx));
-    return mutationResponse(reply, result, { orderId: result.orderId, orderPlaced: result.orderPlaced });
+    return mutationResponse(reply, await this.run(id, { type: 'RemoveItem', data: { sku } }, ctx));
   }
 
   @Post(':id/abandon')
@@ -145,7 +121,11 @@ export class CartsController {
   ) {
     return mutationResponse(
       reply,
-      await this.commands.execute(new AbandonCartCommand(id, body.reason ?? null, ctx)),
+      await this.run(id, { type: 'AbandonCart', data: { reason: body.reason ?? null } }, ctx),
     );
+  }
+
+  private run(id: string, command: CartCommand, ctx: CommandContext) {
+    return this.commands.execute(new RunCartCommand(id, command, ctx));
   }
 }

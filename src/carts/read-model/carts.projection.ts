@@ -1,3 +1,4 @@
+import { idInCategory } from '../../shared/domain/index.js';
 import { cartAggregate } from '../cart.aggregate.js';
 import { cartStateOf, cartView, type CartView } from './cart.view.js';
 import { evolveCart, initialCartState } from '../domain/cart.decider.js';
@@ -15,7 +16,7 @@ export const cartsProjection: Projection<CartView, CartEvent> = {
   documents: { name: 'carts', indexes: [['customerId']] },
   readEvent: (recorded) => cartAggregate.toDomainEvent(recorded),
   evolve(doc, { event, streamId }) {
-    const id = streamId.slice(cartAggregate.category.length + 1);
+    const id = idInCategory(cartAggregate.category, streamId) ?? streamId;
     return cartView(id, evolveCart(doc ? cartStateOf(doc) : initialCartState, event));
   },
 };

@@ -18,11 +18,8 @@ import {
 import { GetOrderTimelineQuery } from '../read-model/get-order-timeline.query.js';
 import { ListOrdersQuery, type OrderFilters } from '../read-model/list-orders.query.js';
 import { EmptyBodyPipe, UuidPathPipe } from '../../shared/http/validation.js';
-import { CancelOrderCommand } from '../commands/cancel-order.command.js';
-import { DeliverOrderCommand } from '../commands/deliver-order.command.js';
-import { PayOrderCommand } from '../commands/pay-order.command.js';
-import { RefundOrderCommand } from '../commands/refund-order.command.js';
-import { ShipOrderCommand } from '../commands/ship-order.command.js';
+import { RunOrderCommand } from '../commands/order-command.js';
+import type { OrderCommand } from '../domain/order.commands.js';
 import { GetOrderQuery } from '../read-model/get-order.query.js';
 import {
   CancelOrderDto,
@@ -107,7 +104,7 @@ export class OrdersController {
   ) {
     return mutationResponse(
       reply,
-      await this.commands.execute(new PayOrderCommand(id, body.paymentId, body.amount, ctx)),
+      await this.run(id, { type: 'PayOrder', data: { paymentId: body.paymentId, amount: body.amount } }, ctx),
     );
   }
 
@@ -122,8 +119,8 @@ export class OrdersController {
     @CommandCtx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const command = new ShipOrderCommand(id, body.carrier.trim(), body.trackingNumber, ctx);
-    return mutationResponse(reply, await this.commands.execute(command));
+    const shipment = { carrier: body.carrier.trim(), trackingNumber: body.trackingNumber };
+    return mutationResponse(reply, await this.run(id, { type: 'ShipOrder', data: shipment }, ctx));
   }
 
   @Post(':id/delivery')
@@ -137,7 +134,7 @@ export class OrdersController {
     @CommandCtx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    return mutationResponse(reply, await this.commands.execute(new DeliverOrderCommand(id, ctx)));
+    return mutationResponse(reply, await this.run(id, { type: 'DeliverOrder', data: {} }, ctx));
   }
 
   @Post(':id/refunds')
@@ -151,7 +148,10 @@ export class OrdersController {
     @CommandCtx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    return mutationResponse(reply, await this.commands.execute(new RefundOrderCommand(id, body.amount, ctx)));
+    return mutationResponse(
+      reply,
+      await this.run(id, { type: 'RefundOrder', data: { amount: body.amount } }, ctx),
+    );
   }
 
   @Post(':id/cancellation')
@@ -167,7 +167,11 @@ export class OrdersController {
   ) {
     return mutationResponse(
       reply,
-      await this.commands.execute(new CancelOrderCommand(id, body.reason.trim(), ctx)),
+      await this.run(id, { type: 'CancelOrder', data: { reason: body.reason.trim() } }, ctx),
     );
+  }
+
+  private run(id: string, command: OrderCommand, ctx: CommandContext) {
+    return this.commands.execute(new RunOrderCommand(id, command, ctx));
   }
 }

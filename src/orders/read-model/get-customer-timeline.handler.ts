@@ -1,7 +1,7 @@
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { ReadStore } from '../../read-side/read-store.port.js';
 import { LiveGenerations } from '../../read-side/runtime/live-generations.js';
-import { hasRole } from '../../shared/application/command-context.js';
+import { CUSTOMER_DATA, maySee } from '../../shared/application/access-policy.js';
 import { ResourceNotFoundError } from '../../shared/application/errors.js';
 import { timelinePage, type TimelinePage } from './timeline-page.js';
 import { GetCustomerTimelineQuery } from './get-customer-timeline.query.js';
@@ -15,7 +15,7 @@ export class GetCustomerTimelineHandler implements IQueryHandler<GetCustomerTime
   ) {}
 
   async execute({ customerId, actor, limit, cursor }: GetCustomerTimelineQuery): Promise<TimelinePage> {
-    if (!hasRole(actor, 'operator', 'auditor') && customerId !== actor.id) {
+    if (!maySee(CUSTOMER_DATA, actor, customerId)) {
       throw new ResourceNotFoundError('customer', customerId);
     }
     return timelinePage(this.generations, this.store, { customerId }, limit, cursor);

@@ -3,9 +3,9 @@ import { AggregateStore } from '../../write-path/aggregate-store.js';
 import { EventStore } from '../../event-store/event-store.port.js';
 import { ReadStore } from '../../read-side/read-store.port.js';
 import { LiveGenerations } from '../../read-side/runtime/live-generations.js';
-import { hasRole } from '../../shared/application/command-context.js';
 import { loadConsistent } from '../../write-path/consistent-read.js';
 import { ResourceNotFoundError } from '../../shared/application/errors.js';
+import { canSee } from '../../write-path/aggregate-type.js';
 import { orderAggregate } from '../order.aggregate.js';
 import { GetOrderTimelineQuery } from './get-order-timeline.query.js';
 import { timelinePage, type TimelinePage } from './timeline-page.js';
@@ -23,8 +23,7 @@ export class GetOrderTimelineHandler implements IQueryHandler<GetOrderTimelineQu
   async execute({ orderId, actor, limit, cursor }: GetOrderTimelineQuery): Promise<TimelinePage> {
     // Existence and ownership come from the source of truth, so a lagging projection never hides an order.
     const { state } = await loadConsistent(this.aggregates, this.events, orderAggregate, orderId);
-    const visible = hasRole(actor, 'operator', 'auditor') || state.customerId === actor.id;
-    if (state.status === 'none' || !visible) throw new ResourceNotFoundError('order', orderId);
+    if (!canSee(orderAggregate, actor, state)) throw new ResourceNotFoundError('order', orderId);
     return timelinePage(this.generations, this.store, { orderId }, limit, cursor);
   }
 }

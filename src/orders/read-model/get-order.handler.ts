@@ -3,7 +3,7 @@ import { AggregateStore } from '../../write-path/aggregate-store.js';
 import { EventStore } from '../../event-store/event-store.port.js';
 import { ordersProjection } from './orders.projection.js';
 import { ReadModelReader, type FreshnessRead } from '../../read-side/runtime/read-model-reader.js';
-import { hasRole } from '../../shared/application/command-context.js';
+import { maySee } from '../../shared/application/access-policy.js';
 import { loadConsistent } from '../../write-path/consistent-read.js';
 import { ResourceNotFoundError } from '../../shared/application/errors.js';
 import { orderAggregate } from '../order.aggregate.js';
@@ -24,7 +24,7 @@ export class GetOrderHandler implements IQueryHandler<GetOrderQuery, FreshnessRe
       options.consistency === 'strong'
         ? await this.strong(orderId).then((found) => found && ReadModelReader.folded(found))
         : await this.cached.read(ordersProjection, orderId, options.minRevision, () => this.strong(orderId));
-    const visible = read && (hasRole(actor, 'operator', 'auditor') || read.data.customerId === actor.id);
+    const visible = read && maySee(orderAggregate.access, actor, read.data.customerId);
     if (!read || !visible) throw new ResourceNotFoundError('order', orderId);
     return read;
   }

@@ -2,7 +2,7 @@ import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { orderSearchProjection, type OrderSearchRow } from './order-search.projection.js';
 import { ReadStore, type FieldCondition, type FindQuery } from '../../read-side/read-store.port.js';
 import { LiveGenerations } from '../../read-side/runtime/live-generations.js';
-import { hasRole } from '../../shared/application/command-context.js';
+import { CUSTOMER_DATA, seesEveryone } from '../../shared/application/access-policy.js';
 import { decodeCursor, encodeCursor, queryFingerprint } from '../../shared/application/cursor.js';
 import { AccessDeniedError, InvalidRequestError } from '../../shared/application/errors.js';
 import { ListOrdersQuery, type OrderListItem, type OrderPage } from './list-orders.query.js';
@@ -16,7 +16,7 @@ export class ListOrdersHandler implements IQueryHandler<ListOrdersQuery, OrderPa
   ) {}
 
   async execute({ actor, filters, sort, limit, cursor }: ListOrdersQuery): Promise<OrderPage> {
-    const privileged = hasRole(actor, 'operator', 'auditor');
+    const privileged = seesEveryone(CUSTOMER_DATA, actor);
     if (!privileged && filters.customerId !== undefined && filters.customerId !== actor.id) {
       throw new AccessDeniedError('A shopper can only list their own orders');
     }

@@ -1,3 +1,4 @@
+import { idInCategory } from '../../shared/domain/index.js';
 import { orderAggregate } from '../order.aggregate.js';
 import { orderStateOf, orderView, type OrderView } from './order.view.js';
 import { evolveOrder, initialOrderState } from '../domain/order.decider.js';
@@ -15,7 +16,7 @@ export const ordersProjection: Projection<OrderView, OrderEvent> = {
   documents: { name: 'orders', indexes: [['customerId']] },
   readEvent: (recorded) => orderAggregate.toDomainEvent(recorded),
   evolve(doc, { event, streamId }) {
-    const id = streamId.slice(orderAggregate.category.length + 1);
+    const id = idInCategory(orderAggregate.category, streamId) ?? streamId;
     return orderView(id, evolveOrder(doc ? orderStateOf(doc) : initialOrderState, event));
   },
 };

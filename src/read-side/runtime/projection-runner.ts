@@ -1,3 +1,4 @@
+import { idInCategory } from '../../shared/domain/index.js';
 import type {
   DeliveredEvent,
   DeliveryOutcome,
@@ -95,11 +96,10 @@ export class ProjectionRunner {
     batch: readonly DeliveredEvent[],
   ): Promise<{ outcomes: DeliveryOutcome[]; report: BatchReport }> {
     const outcomes: DeliveryOutcome[] = batch.map(() => ACK);
-    const prefix = `${this.projection.category}-`;
     const byStream = new Map<string, number[]>();
     batch.forEach(({ event }, index) => {
       // Events of other categories (or of snapshot streams) are not this projection's: acknowledged.
-      if (!event.streamId.startsWith(prefix)) return;
+      if (idInCategory(this.projection.category, event.streamId) === null) return;
       const indices = byStream.get(event.streamId);
       if (indices) indices.push(index);
       else byStream.set(event.streamId, [index]);
@@ -194,7 +194,7 @@ export class ProjectionRunner {
   }
 
   private readonly documentId = (streamId: string): string =>
-    streamId.slice(this.projection.category.length + 1);
+    idInCategory(this.projection.category, streamId) ?? streamId;
 
   /**
    * Folds `streamId` from the document's revision + 1 to the newest delivered revision. Null when every

@@ -1,3 +1,4 @@
+import { idInCategory, streamName } from '../../../shared/domain/index.js';
 import type { EventStore, JsonObject, RecordedEvent } from '../../../event-store/event-store.port.js';
 import { sameJson } from '../../same-json.js';
 import type { DocumentWrite, ReadDocument, ReadStore } from '../../read-store.port.js';
@@ -218,7 +219,7 @@ export class Verifier {
   /** A per-stream document: compared with its stream folded up to the revision the live one records. */
   private async judgeDocument(id: string): Promise<Judgement> {
     const { store, projection, live, shadow } = this.deps;
-    const streamId = `${projection.category}-${id}`;
+    const streamId = streamName(projection.category, id);
     const found = await store.get(live.documents, id);
     if (found) {
       const folded = await this.fold(streamId, found.revision);
@@ -247,7 +248,7 @@ export class Verifier {
       event &&
       event.position === known.position &&
       (id === event.id || id.startsWith(`${event.id}:`)) &&
-      event.streamId.startsWith(`${projection.category}-`)
+      idInCategory(projection.category, event.streamId) !== null
         ? event
         : null;
     const folded = source ? await this.fold(source.streamId, source.revision) : null;
@@ -262,7 +263,7 @@ export class Verifier {
       return { verdict: 'drift', kind: 'changed', live: found, expected };
     }
     // Entries are written before their document: a live document at or past the event means the entry is due.
-    const streamDoc = await store.get(live.documents, source.streamId.slice(projection.category.length + 1));
+    const streamDoc = await store.get(live.documents, idInCategory(projection.category, source.streamId)!);
     if (!streamDoc || streamDoc.revision < source.revision) return { verdict: 'pending' };
     return { verdict: 'drift', kind: 'missing', live: null, expected };
   }

@@ -1,13 +1,28 @@
 import { Inject } from '@nestjs/common';
-import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { Command, CommandBus, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { RunCartCommand } from '../carts/commands/cart-command.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { EventStore } from '../event-store/event-store.port.js';
 import { orderAggregate } from '../orders/order.aggregate.js';
-import { streamIdFor } from '../write-path/aggregate-store.js';
-import { CommandExecutor } from '../write-path/command-executor.js';
+import type { CommandContext } from '../shared/application/command-context.js';
 import { uuidFromName } from '../shared/application/ids.js';
-import { runCartCommand } from '../carts/commands/run-cart-command.js';
-import { CheckOutCartCommand, type CheckOutResult } from './check-out-cart.command.js';
+import type { MutationResult } from '../shared/application/mutation-result.js';
+import { streamName } from '../shared/domain/index.js';
+
+export type CheckOutResult = MutationResult & {
+  readonly orderId: string;
+  /** Whether the order existed when the answer was sent (the process manager places it). */
+  readonly orderPlaced: boolean;
+};
+
+export class CheckOutCartCommand extends Command<CheckOutResult> {
+  constructor(
+    readonly cartId: string,
+    readonly context: CommandContext,
+  ) {
+    super();
+  }
+}
 
 /** The order id of a cart: fixed by the cart id, so no retry or redelivery can ever place a second order. */
 export function orderIdForCart(cartId: string): string {
@@ -23,27 +38,24 @@ export function orderIdForCart(cartId: string): string {
 @CommandHandler(CheckOutCartCommand)
 export class CheckOutCartHandler implements ICommandHandler<CheckOutCartCommand, CheckOutResult> {
   constructor(
-    private readonly executor: CommandExecutor,
+    private readonly commands: CommandBus,
     private readonly events: EventStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async execute({ cartId, context }: CheckOutCartCommand): Promise<CheckOutResult> {
-    const checkedOut = await runCartCommand(
-      this.executor,
-      cartId,
-      context,
-      { type: 'CheckOutCart', data: { orderId: orderIdForCart(cartId) } },
-      (state) => ({ orderId: state.orderId ?? orderIdForCart(cartId) }),
+    const orderId = orderIdForCart(cartId);
+    const { id, revision, position, replayed } = await this.commands.execute(
+      new RunCartCommand(cartId, { type: 'CheckOutCart', data: { orderId } }, context),
     );
-    const orderPlaced = await this.waitForOrder(checkedOut.orderId);
-    return { ...checkedOut, orderPlaced };
+    const orderPlaced = await this.waitForOrder(orderId);
+    return { id, revision, position, replayed, orderId, orderPlaced };
   }
 
   private async waitForOrder(orderId: string): Promise<boolean> {
     const deadline = Date.now() + this.config.readSide.readWaitMs;
     for (let pause = 2; ; pause = Math.min(pause * 2, 50)) {
-      if ((await this.events.streamRevision(streamIdFor(orderAggregate.category, orderId))) !== 'no_stream')
+      if ((await this.events.streamRevision(streamName(orderAggregate.category, orderId))) !== 'no_stream')
         return true;
       const remaining = deadline - Date.now();
       if (remaining <= 0) return false;
