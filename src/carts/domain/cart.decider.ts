@@ -2,19 +2,16 @@ import {
   assertCurrency,
   assertMinorUnits,
   assertNever,
+  MAX_ITEM_NAME_LENGTH,
+  MAX_QUANTITY,
+  MIN_QUANTITY,
   SKU_PATTERN,
   type Decider,
 } from '../../shared/domain/index.js';
 import type { CartCommand } from './cart.commands.js';
 import { CartErrors } from './cart.errors.js';
 import type { CartEvent } from './cart.events.js';
-import {
-  MAX_LINES_PER_CART,
-  MAX_QUANTITY,
-  MIN_QUANTITY,
-  type CartLine,
-  type CartState,
-} from './cart.state.js';
+import { MAX_LINES_PER_CART, type CartLine, type CartState } from './cart.state.js';
 
 export const initialCartState: CartState = {
   status: 'none',
@@ -56,7 +53,7 @@ export function decideCart(command: CartCommand, state: CartState): CartEvent[] 
       assertOpen(state);
       const { sku, name, quantity, unitPrice } = command.data;
       if (!SKU_PATTERN.test(sku)) throw CartErrors.invalidSku(sku);
-      if (name.trim().length === 0 || name.length > 200) throw CartErrors.invalidName();
+      if (name.trim().length === 0 || name.length > MAX_ITEM_NAME_LENGTH) throw CartErrors.invalidName();
       assertQuantity(sku, quantity);
       assertMinorUnits('unitPrice', unitPrice);
       const existing = lineOf(state, sku);

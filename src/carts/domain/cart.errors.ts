@@ -1,4 +1,4 @@
-import { DomainError } from '../../shared/domain/index.js';
+import { DomainError, MAX_ITEM_NAME_LENGTH, MAX_QUANTITY, MIN_QUANTITY } from '../../shared/domain/index.js';
 
 /** Stable error codes of the cart context; clients may branch on them. */
 export const CartErrors = {
@@ -9,7 +9,7 @@ export const CartErrors = {
   invalidQuantity: (sku: string, quantity: number) =>
     new DomainError(
       'INVALID_QUANTITY',
-      `The quantity of ${sku} must be an integer from 1 to 999, got ${quantity}`,
+      `The quantity of ${sku} must be an integer from ${MIN_QUANTITY} to ${MAX_QUANTITY}, got ${quantity}`,
       'invalid',
       {
         sku,
@@ -36,5 +36,9 @@ export const CartErrors = {
       { sku },
     ),
   invalidName: () =>
-    new DomainError('INVALID_NAME', 'An item name is 1 to 200 characters, not blank', 'invalid'),
+    new DomainError(
+      'INVALID_NAME',
+      `An item name is 1 to ${MAX_ITEM_NAME_LENGTH} characters, not blank`,
+      'invalid',
+    ),
 } as const;

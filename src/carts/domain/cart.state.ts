@@ -20,5 +20,3 @@ export interface CartState {
 }
 
 export const MAX_LINES_PER_CART = 100;
-export const MIN_QUANTITY = 1;
-export const MAX_QUANTITY = 999;

@@ -1,15 +1,22 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
-import { MAX_MINOR_UNITS, SKU_PATTERN } from '../../shared/domain/index.js';
+import {
+  CURRENCY_PATTERN,
+  MAX_ITEM_NAME_LENGTH,
+  MAX_MINOR_UNITS,
+  MAX_QUANTITY,
+  MIN_QUANTITY,
+  SKU_PATTERN,
+} from '../../shared/domain/index.js';
 import { LineDto, SKU_DOC } from '../../shared/http/openapi.js';
 import { ReadMetaDto } from '../../shared/http/read-response.js';
 
 const MINOR_UNITS = 'integer number of minor units (e.g. cents) of the cart currency';
 
 export class OpenCartDto {
-  @ApiProperty({ pattern: '^[A-Z]{3}$', example: 'EUR', description: 'ISO 4217 currency code' })
+  @ApiProperty({ pattern: CURRENCY_PATTERN.source, example: 'EUR', description: 'ISO 4217 currency code' })
   @IsString()
-  @Matches(/^[A-Z]{3}$/, { message: 'currency must be an ISO 4217 code in capitals, e.g. EUR' })
+  @Matches(CURRENCY_PATTERN, { message: 'currency must be an ISO 4217 code in capitals, e.g. EUR' })
   currency!: string;
 }
 
@@ -19,16 +26,21 @@ export class AddItemDto {
   @Matches(SKU_PATTERN, { message: 'sku must be 1 to 64 characters of A-Z, a-z, 0-9, ".", "_" or "-"' })
   sku!: string;
 
-  @ApiProperty({ minLength: 1, maxLength: 200, example: 'Espresso beans 1 kg' })
+  @ApiProperty({ minLength: 1, maxLength: MAX_ITEM_NAME_LENGTH, example: 'Espresso beans 1 kg' })
   @IsString()
-  @Length(1, 200)
+  @Length(1, MAX_ITEM_NAME_LENGTH)
   @Matches(/\S/, { message: 'name must not be blank' })
   name!: string;
 
-  @ApiProperty({ minimum: 1, maximum: 999, example: 2, description: 'Adds to the line if the sku is there' })
+  @ApiProperty({
+    minimum: MIN_QUANTITY,
+    maximum: MAX_QUANTITY,
+    example: 2,
+    description: 'Adds to the line if the sku is there',
+  })
   @IsInt({ message: 'quantity must be an integer' })
-  @Min(1)
-  @Max(999)
+  @Min(MIN_QUANTITY)
+  @Max(MAX_QUANTITY)
   quantity!: number;
 
   @ApiProperty({ minimum: 0, maximum: MAX_MINOR_UNITS, example: 1299, description: MINOR_UNITS })
@@ -39,10 +51,10 @@ export class AddItemDto {
 }
 
 export class ChangeItemQuantityDto {
-  @ApiProperty({ minimum: 1, maximum: 999, example: 3 })
+  @ApiProperty({ minimum: MIN_QUANTITY, maximum: MAX_QUANTITY, example: 3 })
   @IsInt({ message: 'quantity must be an integer' })
-  @Min(1)
-  @Max(999)
+  @Min(MIN_QUANTITY)
+  @Max(MAX_QUANTITY)
   quantity!: number;
 }
 

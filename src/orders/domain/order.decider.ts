@@ -1,4 +1,11 @@
-import { assertCurrency, assertMinorUnits, assertNever, type Decider } from '../../shared/domain/index.js';
+import {
+  assertCurrency,
+  assertMinorUnits,
+  assertNever,
+  MAX_QUANTITY,
+  MIN_QUANTITY,
+  type Decider,
+} from '../../shared/domain/index.js';
 import type { OrderCommand } from './order.commands.js';
 import { OrderErrors } from './order.errors.js';
 import type { OrderEvent, OrderLine } from './order.events.js';
@@ -33,7 +40,12 @@ export function decideOrder(command: OrderCommand, state: OrderState): OrderEven
       // The lines come from a checked-out cart, which already enforced these; checked again so that an order
       // can never be placed with lines the cart would have refused (e.g. a negative price offsetting a total).
       for (const { sku, quantity, unitPrice } of command.data.lines) {
-        if (sku.length === 0 || !Number.isInteger(quantity) || quantity < 1 || quantity > 999)
+        if (
+          sku.length === 0 ||
+          !Number.isInteger(quantity) ||
+          quantity < MIN_QUANTITY ||
+          quantity > MAX_QUANTITY
+        )
           throw OrderErrors.invalidLine(sku);
         assertMinorUnits('unitPrice', unitPrice);
       }

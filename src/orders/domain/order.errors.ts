@@ -1,4 +1,4 @@
-import { DomainError } from '../../shared/domain/index.js';
+import { DomainError, MAX_QUANTITY, MIN_QUANTITY } from '../../shared/domain/index.js';
 
 /** Stable error codes of the order context; clients may branch on them. */
 export const OrderErrors = {
@@ -8,7 +8,7 @@ export const OrderErrors = {
   invalidLine: (sku: string) =>
     new DomainError(
       'INVALID_ORDER_LINE',
-      `Order line ${sku || '(no sku)'} needs a sku and a quantity from 1 to 999`,
+      `Order line ${sku || '(no sku)'} needs a sku and a quantity from ${MIN_QUANTITY} to ${MAX_QUANTITY}`,
       'invalid',
       { sku },
     ),

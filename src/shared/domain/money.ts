@@ -1,13 +1,13 @@
 import { DomainError } from './domain-error.js';
 
 /** ISO 4217 alphabetic code: three upper-case letters. */
-const CURRENCY = /^[A-Z]{3}$/;
+export const CURRENCY_PATTERN = /^[A-Z]{3}$/;
 
 /** Largest amount of minor units accepted anywhere (keeps every sum a safe integer). */
 export const MAX_MINOR_UNITS = 1_000_000_000_000;
 
 export function assertCurrency(code: string): void {
-  if (!CURRENCY.test(code)) {
+  if (!CURRENCY_PATTERN.test(code)) {
     throw new DomainError('INVALID_CURRENCY', `currency must be an ISO 4217 code, got "${code}"`, 'invalid');
   }
 }

@@ -1,19 +1,25 @@
 import { HttpException } from '@nestjs/common';
-import { DomainError } from '../domain/index.js';
-import {
-  AccessDeniedError,
-  ConcurrencyConflictError,
-  InvalidRequestError,
-  IdempotencyKeyReusedError,
-  PointNotFoundError,
-  PreconditionFailedError,
-  ResourceNotFoundError,
-} from '../application/errors.js';
+import { DomainError, type DomainErrorKind } from '../domain/index.js';
+import { ApplicationError, type FailureKind } from '../application/errors.js';
 import { EventStoreUnavailableError } from '../../event-store/event-store.port.js';
 import { HttpProblem } from './http-errors.js';
 import { problem, type ProblemDetails } from './problem.js';
 
-const DOMAIN_STATUS = { conflict: 409, invalid: 422, 'not-found': 404 } as const;
+const DOMAIN_STATUS: Readonly<Record<DomainErrorKind, number>> = {
+  conflict: 409,
+  invalid: 422,
+  'not-found': 404,
+};
+
+const FAILURE_STATUS: Readonly<Record<FailureKind, number>> = {
+  'invalid-request': 400,
+  forbidden: 403,
+  'not-found': 404,
+  conflict: 409,
+  'precondition-failed': 412,
+  unprocessable: 422,
+  unavailable: 503,
+};
 
 /** What Fastify puts on the errors it raises itself (body parsing, limits, routing). */
 interface FastifyLikeError {
@@ -49,10 +55,6 @@ function fastifyProblem(error: FastifyLikeError): ProblemDetails | null {
   return null;
 }
 
-function revisionNumber(revision: bigint | null): number | null {
-  return revision === null ? null : Number(revision);
-}
-
 /**
  * Maps any error to RFC 9457 problem details. Unknown errors become a bare 500 (never a stack trace);
  * `unexpected` tells the caller to log them.
@@ -65,44 +67,13 @@ export function toProblem(error: unknown): { body: ProblemDetails; unexpected: b
       unexpected: false,
     };
   }
-  if (error instanceof ResourceNotFoundError) {
+  if (error instanceof ApplicationError) {
+    const status = FAILURE_STATUS[error.kind];
     return {
-      body: problem(404, `${error.resource.toUpperCase()}_NOT_FOUND`, error.message),
-      unexpected: false,
+      body: problem(status, error.code, error.publicMessage, { ...error.details }),
+      // A store that is down is worth a line in the log; the client's own mistakes are not.
+      unexpected: status >= 500,
     };
-  }
-  if (error instanceof PointNotFoundError) {
-    return { body: problem(404, error.code, error.message, { ...error.details }), unexpected: false };
-  }
-  if (error instanceof PreconditionFailedError) {
-    return {
-      body: problem(412, 'REVISION_MISMATCH', error.message, {
-        currentRevision: revisionNumber(error.currentRevision),
-      }),
-      unexpected: false,
-    };
-  }
-  if (error instanceof ConcurrencyConflictError) {
-    return {
-      body: problem(409, 'CONCURRENT_MODIFICATION', error.message, {
-        currentRevision: revisionNumber(error.currentRevision),
-      }),
-      unexpected: false,
-    };
-  }
-  if (error instanceof InvalidRequestError) {
-    return {
-      body: problem(400, error.code, error.message, {
-        errors: [{ field: error.field, message: error.message }],
-      }),
-      unexpected: false,
-    };
-  }
-  if (error instanceof AccessDeniedError) {
-    return { body: problem(403, 'FORBIDDEN', error.message), unexpected: false };
-  }
-  if (error instanceof IdempotencyKeyReusedError) {
-    return { body: problem(422, 'IDEMPOTENCY_KEY_REUSED', error.message), unexpected: false };
   }
   if (error instanceof EventStoreUnavailableError) {
     return {
