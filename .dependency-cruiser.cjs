@@ -3,8 +3,56 @@
  * adapters or HTTP; controllers never import domain internals or adapters; only the composition root
  * (app.module, *.module.ts) binds adapters.
  */
+/**
+ * Top-level folders of src/, highest first. A folder imports only folders of lower layers: never one above,
+ * never a neighbour in its own layer — so no two folders ever import each other, the read-side runtime and the
+ * event store know no context, and carts and orders stay apart (checkout stands between them).
+ */
+const LAYERS = [
+  ['operations', 'audit'],
+  ['checkout'],
+  ['carts', 'orders'],
+  ['read-side', 'write-path', 'auth'],
+  ['event-store'],
+  ['shared', 'config'],
+];
+
+const layerRules = LAYERS.map((layer, index) => {
+  const above = LAYERS.slice(0, index + 1).flat();
+  return {
+    name: `layers-${layer.join('-')}`,
+    comment: `${layer.join(', ')} may import only lower layers, not ${above.join(', ')} (each other included).`,
+    severity: 'error',
+    from: { path: `^src/(${layer.join('|')})/` },
+    to: { path: `^src/(${above.join('|')})/`, pathNot: '^src/$1/' },
+  };
+});
+
 module.exports = {
   forbidden: [
+    ...layerRules,
+    {
+      name: 'read-side-knows-no-context',
+      comment: 'The read-side runtime imports no context: the app module hands it the projections.',
+      severity: 'error',
+      from: { path: '^src/read-side/' },
+      to: { path: '^src/(carts|orders|checkout|audit|operations)/' },
+    },
+    {
+      name: 'event-store-is-ports-and-adapters',
+      comment:
+        'event-store/ is the ports and their adapters: it imports neither the write path nor a context.',
+      severity: 'error',
+      from: { path: '^src/event-store/' },
+      to: { path: '^src/(write-path|read-side|carts|orders|checkout|audit|operations)/' },
+    },
+    {
+      name: 'carts-and-orders-apart',
+      comment: 'Carts and orders do not import each other: the checkout process manager stands between them.',
+      severity: 'error',
+      from: { path: '^src/(carts|orders)/' },
+      to: { path: '^src/(carts|orders)/', pathNot: '^src/$1/' },
+    },
     {
       name: 'domain-is-pure',
       comment:
@@ -24,7 +72,10 @@ module.exports = {
       name: 'application-no-adapters-or-http',
       comment: 'Handlers import their domain, shared/application and ports — never adapters or http/.',
       severity: 'error',
-      from: { path: '^src/[^/]+/application/' },
+      from: {
+        path: '^src/([^/]+/(application|commands|read-model)/|write-path/|checkout/[^/]+\\.ts$)',
+        pathNot: '\\.module\\.ts$',
+      },
       to: {
         path: [
           '^src/event-store/(embedded|esdb)/',
@@ -64,7 +115,7 @@ module.exports = {
       name: 'projections-are-pure',
       comment: 'Projections are pure functions over events: no store, driver or framework import.',
       severity: 'error',
-      from: { path: '^src/read-side/projections/' },
+      from: { path: '^src/[^/]+/read-model/[^/]+\\.projection\\.ts$' },
       to: {
         path: [
           '^src/read-side/(embedded|mongo)/',
@@ -79,7 +130,7 @@ module.exports = {
       name: 'projections-no-io',
       comment: 'Projections never touch Node built-ins (no clock, no randomness, no I/O).',
       severity: 'error',
-      from: { path: '^src/read-side/projections/' },
+      from: { path: '^src/[^/]+/read-model/[^/]+\\.projection\\.ts$' },
       to: { dependencyTypes: ['core'] },
     },
     {

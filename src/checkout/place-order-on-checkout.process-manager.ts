@@ -11,11 +11,10 @@ import { cartAggregate } from '../carts/cart.aggregate.js';
 import type { CartCheckedOut } from '../carts/domain/cart.events.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { AggregateStore } from '../write-path/aggregate-store.js';
-import { EventStore, type DeliveredEvent, type DeliveryOutcome } from '../event-store/event-store.port.js';
+import type { DeliveredEvent, DeliveryOutcome } from '../event-store/event-store.port.js';
 import { ConsumerRegistry } from '../read-side/runtime/consumer-registry.js';
 import type { ManagedConsumer } from '../read-side/runtime/managed-consumer.js';
 import type { CommandContext } from '../shared/application/command-context.js';
-import { loadConsistent } from '../write-path/consistent-read.js';
 import { LogContext, NoLogContext } from '../shared/application/log-context.js';
 import { DomainError, idInCategory } from '../shared/domain/index.js';
 import { RunOrderCommand } from '../orders/commands/order-command.js';
@@ -37,7 +36,6 @@ export class PlaceOrderOnCheckout implements OnApplicationBootstrap, BeforeAppli
   private readonly consumer: ManagedConsumer;
 
   constructor(
-    private readonly events: EventStore,
     private readonly aggregates: AggregateStore,
     private readonly commands: CommandBus,
     @Inject(APP_CONFIG) config: AppConfig,
@@ -80,7 +78,7 @@ export class PlaceOrderOnCheckout implements OnApplicationBootstrap, BeforeAppli
     try {
       const { data } = cartAggregate.toDomainEvent(recorded) as CartCheckedOut;
       // A checked-out cart never changes again, so its current state is its state at checkout.
-      const { state: cart } = await loadConsistent(this.aggregates, this.events, cartAggregate, cartId);
+      const { state: cart } = await this.aggregates.loadConsistent(cartAggregate, cartId);
       if (cart.status !== 'checked-out' || !cart.customerId || !cart.currency) {
         return { action: 'park', reason: `cart ${cartId} is ${cart.status}, not checked out` };
       }

@@ -255,6 +255,24 @@ export class AggregateStore {
     this.cache.delete(streamId);
   }
 
+  /**
+   * A strongly consistent read (QP-1, docs/architecture.md#read-patterns): the aggregate folded up to the
+   * stream's current revision. The cache answers only when it is provably current (another process may have
+   * appended since).
+   */
+  async loadConsistent<S, E extends DomainEvent>(
+    type: AggregateType<S, E>,
+    id: string,
+  ): Promise<LoadedAggregate<S>> {
+    const [loaded, revision] = await Promise.all([
+      this.load(type, id),
+      this.events.streamRevision(streamName(type.category, id)),
+    ]);
+    if (loaded.revision === revision) return loaded;
+    this.invalidate(loaded.streamId);
+    return this.load(type, id);
+  }
+
   /** Waits for snapshots still being written (shutdown, tests). */
   async flushSnapshots(): Promise<void> {
     while (this.pendingSnapshots.size > 0) await Promise.all([...this.pendingSnapshots]);

@@ -1,10 +1,9 @@
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { AggregateStore } from '../../write-path/aggregate-store.js';
-import { EventStore } from '../../event-store/event-store.port.js';
 import { cartsProjection } from './carts.projection.js';
-import { ReadModelReader, type FreshnessRead } from '../../read-side/runtime/read-model-reader.js';
+import { ReadModelReader } from '../../read-side/runtime/read-model-reader.js';
+import type { FreshnessRead } from '../../shared/application/freshness-read.js';
 import { maySee } from '../../shared/application/access-policy.js';
-import { loadConsistent } from '../../write-path/consistent-read.js';
 import { ResourceNotFoundError } from '../../shared/application/errors.js';
 import { cartAggregate } from '../cart.aggregate.js';
 import { cartView, type CartView } from './cart.view.js';
@@ -15,7 +14,6 @@ import { GetCartQuery } from './get-cart.query.js';
 export class GetCartHandler implements IQueryHandler<GetCartQuery, FreshnessRead<CartView>> {
   constructor(
     private readonly aggregates: AggregateStore,
-    private readonly events: EventStore,
     private readonly cached: ReadModelReader,
   ) {}
 
@@ -30,7 +28,7 @@ export class GetCartHandler implements IQueryHandler<GetCartQuery, FreshnessRead
   }
 
   private async strong(cartId: string): Promise<{ data: CartView; revision: bigint } | null> {
-    const { state, revision } = await loadConsistent(this.aggregates, this.events, cartAggregate, cartId);
+    const { state, revision } = await this.aggregates.loadConsistent(cartAggregate, cartId);
     if (state.status === 'none' || revision === 'no_stream') return null;
     return { data: cartView(cartId, state), revision };
   }

@@ -1,9 +1,7 @@
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { AggregateStore } from '../../write-path/aggregate-store.js';
-import { EventStore } from '../../event-store/event-store.port.js';
 import { ReadStore } from '../../read-side/read-store.port.js';
 import { LiveGenerations } from '../../read-side/runtime/live-generations.js';
-import { loadConsistent } from '../../write-path/consistent-read.js';
 import { ResourceNotFoundError } from '../../shared/application/errors.js';
 import { canSee } from '../../write-path/aggregate-type.js';
 import { orderAggregate } from '../order.aggregate.js';
@@ -15,14 +13,13 @@ import { timelinePage, type TimelinePage } from './timeline-page.js';
 export class GetOrderTimelineHandler implements IQueryHandler<GetOrderTimelineQuery, TimelinePage> {
   constructor(
     private readonly aggregates: AggregateStore,
-    private readonly events: EventStore,
     private readonly generations: LiveGenerations,
     private readonly store: ReadStore,
   ) {}
 
   async execute({ orderId, actor, limit, cursor }: GetOrderTimelineQuery): Promise<TimelinePage> {
     // Existence and ownership come from the source of truth, so a lagging projection never hides an order.
-    const { state } = await loadConsistent(this.aggregates, this.events, orderAggregate, orderId);
+    const { state } = await this.aggregates.loadConsistent(orderAggregate, orderId);
     if (!canSee(orderAggregate, actor, state)) throw new ResourceNotFoundError('order', orderId);
     return timelinePage(this.generations, this.store, { orderId }, limit, cursor);
   }

@@ -1,10 +1,9 @@
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { AggregateStore } from '../../write-path/aggregate-store.js';
-import { EventStore } from '../../event-store/event-store.port.js';
 import { ordersProjection } from './orders.projection.js';
-import { ReadModelReader, type FreshnessRead } from '../../read-side/runtime/read-model-reader.js';
+import { ReadModelReader } from '../../read-side/runtime/read-model-reader.js';
+import type { FreshnessRead } from '../../shared/application/freshness-read.js';
 import { maySee } from '../../shared/application/access-policy.js';
-import { loadConsistent } from '../../write-path/consistent-read.js';
 import { ResourceNotFoundError } from '../../shared/application/errors.js';
 import { orderAggregate } from '../order.aggregate.js';
 import { orderView, type OrderView } from './order.view.js';
@@ -15,7 +14,6 @@ import { GetOrderQuery } from './get-order.query.js';
 export class GetOrderHandler implements IQueryHandler<GetOrderQuery, FreshnessRead<OrderView>> {
   constructor(
     private readonly aggregates: AggregateStore,
-    private readonly events: EventStore,
     private readonly cached: ReadModelReader,
   ) {}
 
@@ -30,7 +28,7 @@ export class GetOrderHandler implements IQueryHandler<GetOrderQuery, FreshnessRe
   }
 
   private async strong(orderId: string): Promise<{ data: OrderView; revision: bigint } | null> {
-    const { state, revision } = await loadConsistent(this.aggregates, this.events, orderAggregate, orderId);
+    const { state, revision } = await this.aggregates.loadConsistent(orderAggregate, orderId);
     if (state.status === 'none' || revision === 'no_stream') return null;
     return { data: orderView(orderId, state), revision };
   }

@@ -1,6 +1,6 @@
 import { Query } from '@nestjs/cqrs';
 import type { Actor } from '../../shared/application/command-context.js';
-import type { FreshnessRead, ReadOptions } from '../../read-side/runtime/read-model-reader.js';
+import type { FreshnessRead, ReadOptions } from '../../shared/application/freshness-read.js';
 import type { OrderView } from './order.view.js';
 
 export type { OrderView } from './order.view.js';

@@ -1,28 +1,8 @@
+import type { FreshnessRead } from '../../shared/application/freshness-read.js';
 import type { ReadStore } from '../read-store.port.js';
 import type { AnyProjection } from './projection.js';
 import type { ReadModelNotifier } from './read-model-notifier.js';
 import type { LiveGenerations } from './live-generations.js';
-
-export interface ReadOptions {
-  /** `strong`: fold the stream (QP-1); `cached`: the read model (QP-2, the default over HTTP). */
-  readonly consistency: 'strong' | 'cached';
-  /** For a cached read: wait (bounded) until the read model has reached this revision. */
-  readonly minRevision: bigint | null;
-}
-
-/** A read that says where it came from and how fresh it is. */
-export interface FreshnessRead<View> {
-  readonly data: View;
-  /** Revision of the source stream the answer reflects. */
-  readonly revision: bigint;
-  /** Global position of that revision's event (null when folded from the stream). */
-  readonly position: bigint | null;
-  /** When the read model document was written (null when folded from the stream). */
-  readonly projectedAt: Date | null;
-  readonly source: 'read-store' | 'event-store';
-  /** True when the caller asked for `minRevision` and the read model had not reached it in time. */
-  readonly stale: boolean;
-}
 
 /**
  * QP-2: a document of a projection's live generation. With `minRevision` it waits (bounded) until the

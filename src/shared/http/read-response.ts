@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, Matches, ValidateBy, type ValidationOptions } from 'class-validator';
 import type { FastifyReply } from 'fastify';
-import type { FreshnessRead, ReadOptions } from '../../read-side/runtime/read-model-reader.js';
+import type { FreshnessRead, ReadOptions } from '../application/freshness-read.js';
 import { etag, revisionJson } from './mutation-response.js';
 
 /** `?consistency=strong|cached&minRevision=N` of a single-resource read. */
