@@ -532,7 +532,7 @@ function httpTable({ rows }) {
   }
   out.push(
     '',
-    'Targets (DESIGN §10): 1,000 carts at c=16/c=64 ≥ 2,000 commands/s, p99 ≤ 25 ms, 0 errors; 10 hot carts at c=16 ≥ 1,000 commands/s, 0 lost updates.',
+    'Targets (docs/benchmarks.md): 1,000 carts at c=16/c=64 ≥ 2,000 commands/s, p99 ≤ 25 ms, 0 errors; 10 hot carts at c=16 ≥ 1,000 commands/s, 0 lost updates.',
     'Lost updates: after each scenario every cart is read back (GET /carts/:id); Σ(meta.revision) = events appended by add-item must equal the 2xx add-item responses of the warm-up + measured runs.',
   );
   return out.join('\n');

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # FerretDB for tests: a MongoDB-wire-compatible server on SQLite, so the MongoDB read-store adapter runs its
-# contract suite with no MongoDB binary and no Docker (DESIGN.md §11).
+# contract suite with no MongoDB binary and no Docker (docs/testing.md, "MongoDB tests on FerretDB").
 #
 #   scripts/ferretdb.sh build         builds FerretDB once into .cache/ (seconds when cached); prints the binary
 #   scripts/ferretdb.sh start [dir]   builds if needed, starts it on a free 127.0.0.1 port with its SQLite files
@@ -13,8 +13,8 @@
 #
 # Why the detour instead of `go install …@v1.24.2`: the module zip lacks the generated build/version/
 # version.txt, and a binary built without it panics at start ("Invalid build/version/version.txt"). So:
-# download the module source, copy it somewhere writable, write the version file, build (CONVENTIONS.md,
-# "Toolchain facts"). v1.24.2 is the newest 1.x the module proxy serves. Uses the machine's GOPROXY/GOFLAGS.
+# download the module source, copy it somewhere writable, write the version file, build (docs/testing.md,
+# "MongoDB tests on FerretDB"). v1.24.2 is the newest 1.x the module proxy serves. Uses the machine's GOPROXY/GOFLAGS.
 # FERRETDB_VERSION overrides the version; progress and errors go to stderr, results to stdout.
 set -euo pipefail
 version="${FERRETDB_VERSION:-v1.24.2}"

@@ -9,7 +9,10 @@ import { cartAggregate } from '../cart.aggregate.js';
 import { cartView, type CartView } from './cart.view.js';
 import { GetCartQuery } from './get-cart.query.js';
 
-/** A cart: from the `carts` read model (QP-2, default) or folded from its stream (QP-1, `strong`). */
+/**
+ * A cart: from the `carts` read model (QP-2, default) or folded from its stream (QP-1, `strong`);
+ * the read patterns are defined in docs/architecture.md#read-patterns.
+ */
 @QueryHandler(GetCartQuery)
 export class GetCartHandler implements IQueryHandler<GetCartQuery, FreshnessRead<CartView>> {
   constructor(

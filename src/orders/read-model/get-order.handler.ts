@@ -9,7 +9,10 @@ import { orderAggregate } from '../order.aggregate.js';
 import { orderView, type OrderView } from './order.view.js';
 import { GetOrderQuery } from './get-order.query.js';
 
-/** An order: from the `orders` read model (QP-2, default) or folded from its stream (QP-1, `strong`). */
+/**
+ * An order: from the `orders` read model (QP-2, default) or folded from its stream (QP-1, `strong`);
+ * the read patterns are defined in docs/architecture.md#read-patterns.
+ */
 @QueryHandler(GetOrderQuery)
 export class GetOrderHandler implements IQueryHandler<GetOrderQuery, FreshnessRead<OrderView>> {
   constructor(

@@ -7,7 +7,7 @@ import { decodeCursor, encodeCursor, queryFingerprint } from '../../shared/appli
 import { AccessDeniedError, InvalidRequestError } from '../../shared/application/errors.js';
 import { ListOrdersQuery, type OrderListItem, type OrderPage } from './list-orders.query.js';
 
-/** QP-3: a page of orders from the indexed `order_search` read model, keyset-paginated. */
+/** QP-3 (docs/architecture.md#read-patterns): a page of orders from the indexed `order_search` read model, keyset-paginated. */
 @QueryHandler(ListOrdersQuery)
 export class ListOrdersHandler implements IQueryHandler<ListOrdersQuery, OrderPage> {
   constructor(

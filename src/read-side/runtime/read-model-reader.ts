@@ -5,7 +5,7 @@ import type { ReadModelNotifier } from './read-model-notifier.js';
 import type { LiveGenerations } from './live-generations.js';
 
 /**
- * QP-2: a document of a projection's live generation. With `minRevision` it waits (bounded) until the
+ * QP-2 (docs/architecture.md#read-patterns): a document of a projection's live generation. With `minRevision` it waits (bounded) until the
  * projection has reached that revision and otherwise answers what it has, marked stale — never pretending.
  * A document not projected at all yet (a brand-new stream) is answered from the event store instead, and
  * says so (`source: "event-store"`); `fallback` answers null when the stream does not exist either.
