@@ -98,23 +98,22 @@ async function projectAll(dist, events, store, batchSize) {
     const group = `bench-${projection.name}-${run}`;
     return {
       group,
-      subscription: events.subscribeToGroup(
+      subscription: events.consumerGroups.subscribeToGroup(
         { group, eventTypes: projection.eventTypes, maxRetries: 3, batchSize },
         (batch) => runner.handle(batch),
       ),
     };
   });
   for (;;) {
-    const infos = await Promise.all(subscriptions.map(({ group }) => events.groupInfo(group)));
+    const infos = await Promise.all(subscriptions.map(({ group }) => events.consumerGroups.groupInfo(group)));
     if (infos.every((info) => info.checkpoint !== null && info.checkpoint >= head)) break;
     await new Promise((r) => setTimeout(r, 5));
   }
   const ms = performance.now() - started;
   await Promise.all(subscriptions.map(({ subscription }) => subscription.stop()));
-  const parked = (await Promise.all(subscriptions.map(({ group }) => events.groupInfo(group)))).reduce(
-    (s, i) => s + i.parkedCount,
-    0,
-  );
+  const parked = (
+    await Promise.all(subscriptions.map(({ group }) => events.consumerGroups.groupInfo(group)))
+  ).reduce((s, i) => s + i.parkedCount, 0);
   return { ms, delivered, parked };
 }
 

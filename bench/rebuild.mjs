@@ -31,7 +31,7 @@ const READERS = 8;
 async function rebuildAll(dist, events, store) {
   const { PROJECTIONS } = dist.projections;
   const generations = new dist.generations.LiveGenerations(store);
-  const consumers = new dist.consumers.ConsumerRegistry(events, store, { heartbeatMs: 1000 });
+  const consumers = new dist.consumers.ConsumerRegistry(events.consumerGroups, store, { heartbeatMs: 1000 });
   const supervisor = new dist.supervisor.ProjectionSupervisor(
     PROJECTIONS,
     events,

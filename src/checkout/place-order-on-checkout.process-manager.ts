@@ -11,7 +11,7 @@ import { cartAggregate } from '../carts/cart.aggregate.js';
 import type { CartCheckedOut } from '../carts/domain/cart.events.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { AggregateStore } from '../write-path/aggregate-store.js';
-import type { DeliveredEvent, DeliveryOutcome } from '../event-store/event-store.port.js';
+import type { DeliveredEvent, DeliveryOutcome } from '../event-store/consumer-groups.port.js';
 import { ConsumerRegistry } from '../read-side/runtime/consumer-registry.js';
 import type { ManagedConsumer } from '../read-side/runtime/managed-consumer.js';
 import type { CommandContext } from '../shared/application/command-context.js';

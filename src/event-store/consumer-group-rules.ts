@@ -3,7 +3,7 @@ import type {
   DeliveredEvent,
   DeliveryHandler,
   DeliveryOutcome,
-} from './event-store.port.js';
+} from './consumer-groups.port.js';
 
 /** Rules every consumer-group adapter applies the same way (kept beside the port, not in one adapter). */
 

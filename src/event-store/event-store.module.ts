@@ -1,10 +1,18 @@
 import { Global, Injectable, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { ConsumerGroups } from './consumer-groups.port.js';
 import { EmbeddedEventStore } from './embedded/embedded-event-store.js';
 import { EsdbEventStore } from './esdb/esdb-event-store.js';
 import { EventStore } from './event-store.port.js';
 
-/** Closes the store when the app stops (after the write path has flushed its snapshots). */
+/** The adapter chosen by configuration: one store, and the consumer groups on the same file or client. */
+type EventStoreAdapter = EmbeddedEventStore | EsdbEventStore;
+const EVENT_STORE_ADAPTER = Symbol('EventStoreAdapter');
+
+/**
+ * Closes the store when the app stops (after the write path has flushed its snapshots); the store stops its
+ * consumer groups first.
+ */
 @Injectable()
 class EventStoreLifecycle implements OnApplicationShutdown {
   constructor(private readonly events: EventStore) {}
@@ -14,14 +22,14 @@ class EventStoreLifecycle implements OnApplicationShutdown {
   }
 }
 
-/** Binds the event store adapter chosen by configuration. */
+/** Binds the event store adapter chosen by configuration: its EventStore and its ConsumerGroups. */
 @Global()
 @Module({
   providers: [
     {
-      provide: EventStore,
+      provide: EVENT_STORE_ADAPTER,
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig): EventStore => {
+      useFactory: (config: AppConfig): EventStoreAdapter => {
         const logger = new Logger('EventStore');
         if (config.eventStore.kind === 'esdb') {
           logger.log('using EventStoreDB (EVENTSTORE_CONNECTION_STRING)');
@@ -31,8 +39,14 @@ class EventStoreLifecycle implements OnApplicationShutdown {
         return new EmbeddedEventStore(config.eventStore.file);
       },
     },
+    { provide: EventStore, useExisting: EVENT_STORE_ADAPTER },
+    {
+      provide: ConsumerGroups,
+      inject: [EVENT_STORE_ADAPTER],
+      useFactory: (adapter: EventStoreAdapter): ConsumerGroups => adapter.consumerGroups,
+    },
     EventStoreLifecycle,
   ],
-  exports: [EventStore],
+  exports: [EventStore, ConsumerGroups],
 })
 export class EventStoreModule {}

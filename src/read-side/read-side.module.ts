@@ -9,6 +9,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { ConsumerGroups } from '../event-store/consumer-groups.port.js';
 import { EventStore } from '../event-store/event-store.port.js';
 import { EmbeddedReadStore } from './embedded/embedded-read-store.js';
 import { MongoReadStore } from './mongo/mongo-read-store.js';
@@ -87,9 +88,9 @@ export class ReadSideModule {
         },
         {
           provide: ConsumerRegistry,
-          inject: [EventStore, ReadStore, APP_CONFIG],
-          useFactory: (events: EventStore, store: ReadStore, config: AppConfig) =>
-            new ConsumerRegistry(events, store, { heartbeatMs: config.readSide.heartbeatMs }),
+          inject: [ConsumerGroups, ReadStore, APP_CONFIG],
+          useFactory: (groups: ConsumerGroups, store: ReadStore, config: AppConfig) =>
+            new ConsumerRegistry(groups, store, { heartbeatMs: config.readSide.heartbeatMs }),
         },
         {
           provide: ProjectionSupervisor,

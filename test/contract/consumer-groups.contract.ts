@@ -1,16 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type {
+  ConsumerGroups,
   ConsumerGroupSettings,
   DeliveredEvent,
   DeliveryHandler,
   DeliveryOutcome,
-  EventStore,
-  EventToAppend,
   GroupSubscription,
-  RecordedEvent,
-} from '../../src/event-store/event-store.port.js';
-import { newEvent, uniqueStreamId, type EventStoreUnderTest } from './event-store.contract.js';
+} from '../../src/event-store/consumer-groups.port.js';
+import type { EventStore, EventToAppend, RecordedEvent } from '../../src/event-store/event-store.port.js';
+import { newEvent, uniqueStreamId } from './event-store.contract.js';
+
+/** Consumer groups opened for the contract suite, the same adapter's event store, and how to release both. */
+export interface ConsumerGroupsUnderTest {
+  readonly groups: ConsumerGroups;
+  /** Where the suite appends the events the groups deliver. */
+  readonly store: EventStore;
+  cleanup(): Promise<void>;
+}
 
 export interface ConsumerGroupContractOptions {
   /** Per-test timeout (ms). */
@@ -85,26 +92,27 @@ export class RecordingConsumer {
 }
 
 /**
- * The consumer-group part of the EventStore port, run against every adapter
- * (test/contract/*-consumer-groups.int.spec.ts). `open` is called once for the suite; every test uses groups,
- * streams and event types of its own.
+ * The ConsumerGroups port, run against every adapter (test/contract/*-consumer-groups.int.spec.ts). `open`
+ * is called once for the suite; every test uses groups, streams and event types of its own.
  */
 export function describeConsumerGroupContract(
   name: string,
-  open: () => Promise<EventStoreUnderTest>,
+  open: () => Promise<ConsumerGroupsUnderTest>,
   options: ConsumerGroupContractOptions = {},
 ): void {
   const timeout = options.timeoutMs ?? 20_000;
   const waitMs = options.waitMs ?? 5_000;
   const promptMs = options.promptMs ?? 1_000;
 
-  describe(`EventStore consumer groups contract: ${name}`, () => {
-    let opened: EventStoreUnderTest | undefined;
+  describe(`ConsumerGroups contract: ${name}`, () => {
+    let opened: ConsumerGroupsUnderTest | undefined;
     const subscriptions: GroupSubscription[] = [];
-    const store = (): EventStore => {
-      if (!opened) throw new Error('the event store under test is not open');
-      return opened.store;
+    const underTest = (): ConsumerGroupsUnderTest => {
+      if (!opened) throw new Error('the consumer groups under test are not open');
+      return opened;
     };
+    const store = (): EventStore => underTest().store;
+    const groups = (): ConsumerGroups => underTest().groups;
     const until = <T>(assertion: () => T | Promise<T>): Promise<T> => eventually(assertion, waitMs);
 
     beforeAll(async () => {
@@ -124,7 +132,7 @@ export function describeConsumerGroupContract(
       settings: Partial<ConsumerGroupSettings> & Pick<ConsumerGroupSettings, 'group' | 'eventTypes'>,
       consumer: RecordingConsumer | DeliveryHandler,
     ): GroupSubscription {
-      const subscription = store().subscribeToGroup(
+      const subscription = groups().subscribeToGroup(
         { maxRetries: 3, batchSize: 50, ...settings },
         consumer instanceof RecordingConsumer ? consumer.handler : consumer,
       );
@@ -145,7 +153,7 @@ export function describeConsumerGroupContract(
     }
 
     async function checkpointOf(group: string): Promise<bigint | null> {
-      return (await store().groupInfo(group)).checkpoint;
+      return (await groups().groupInfo(group)).checkpoint;
     }
 
     async function untilCheckpointCovers(group: string, position: bigint): Promise<void> {
@@ -267,7 +275,7 @@ export function describeConsumerGroupContract(
         await until(() => consumer.expectDelivered([more[0]!.id]));
 
         const [parked] = await until(async () => {
-          const list = await store().listParked(group);
+          const list = await groups().listParked(group);
           expect(list).toHaveLength(1);
           return list;
         });
@@ -277,7 +285,7 @@ export function describeConsumerGroupContract(
         expect(parked!.parkedAt).toBeInstanceOf(Date);
         expect(parked!.parkedAt.getTime()).toBeGreaterThanOrEqual(startedAt - 5_000);
         expect(consumer.deliveriesOf(poison!.id).map((d) => d.retryCount)).toEqual([0, 1, 2]);
-        await until(async () => expect((await store().groupInfo(group)).parkedCount).toBe(1));
+        await until(async () => expect((await groups().groupInfo(group)).parkedCount).toBe(1));
 
         // Parked means no more deliveries: a later event arrives, the poison one does not come again.
         const marker = await appendNew([newEvent(t.Fine, { n: 3 })]);
@@ -302,14 +310,14 @@ export function describeConsumerGroupContract(
         subscribe({ group, eventTypes: [t.Unfit, t.Fit], maxRetries: 5 }, consumer);
 
         const [parked] = await until(async () => {
-          const list = await store().listParked(group);
+          const list = await groups().listParked(group);
           expect(list).toHaveLength(1);
           return list;
         });
         expect(parked!.event).toStrictEqual(unfit);
         expect(parked!.reason).toContain('schema version 9 unknown');
         expect(parked!.retryCount).toBe(0);
-        await until(async () => expect((await store().groupInfo(group)).parkedCount).toBe(1));
+        await until(async () => expect((await groups().groupInfo(group)).parkedCount).toBe(1));
 
         const marker = await appendNew([newEvent(t.Fit)]);
         await until(() => consumer.expectDelivered([marker[0]!.id]));
@@ -330,27 +338,27 @@ export function describeConsumerGroupContract(
 
         // Parked one after the other, so that "oldest first" is well defined.
         const [older] = await appendNew([newEvent(t.Replayable, { n: 0 })]);
-        await until(async () => expect(await store().listParked(group)).toHaveLength(1));
+        await until(async () => expect(await groups().listParked(group)).toHaveLength(1));
         const [newer] = await appendNew([newEvent(t.Replayable, { n: 1 })]);
         const parked = await until(async () => {
-          const list = await store().listParked(group);
+          const list = await groups().listParked(group);
           expect(list).toHaveLength(2);
           return list;
         });
         expect(parked.map((p) => p.event.id)).toEqual([older!.id, newer!.id]);
-        expect(await store().listParked(group, { limit: 1 })).toHaveLength(1);
+        expect(await groups().listParked(group, { limit: 1 })).toHaveLength(1);
 
         parking = false;
-        expect(await store().replayParked(group)).toBe(2);
+        expect(await groups().replayParked(group)).toBe(2);
         await until(() => {
           expect(consumer.deliveriesOf(older!.id)).toHaveLength(2);
           expect(consumer.deliveriesOf(newer!.id)).toHaveLength(2);
         });
         await until(async () => {
-          expect(await store().listParked(group)).toEqual([]);
-          expect((await store().groupInfo(group)).parkedCount).toBe(0);
+          expect(await groups().listParked(group)).toEqual([]);
+          expect((await groups().groupInfo(group)).parkedCount).toBe(0);
         });
-        expect(await store().replayParked(group)).toBe(0);
+        expect(await groups().replayParked(group)).toBe(0);
       },
       timeout,
     );
@@ -367,26 +375,26 @@ export function describeConsumerGroupContract(
         const events: RecordedEvent[] = [];
         for (let n = 0; n < 3; n++) {
           events.push(...(await appendNew([newEvent(t.Limited, { n })])));
-          await until(async () => expect(await store().listParked(group)).toHaveLength(n + 1));
+          await until(async () => expect(await groups().listParked(group)).toHaveLength(n + 1));
         }
 
         parking = false;
-        expect(await store().replayParked(group, { limit: 1 })).toBe(1);
+        expect(await groups().replayParked(group, { limit: 1 })).toBe(1);
         await until(() => expect(consumer.deliveriesOf(events[0]!.id)).toHaveLength(2));
         await until(async () =>
-          expect((await store().listParked(group)).map((p) => p.event.id)).toEqual([
+          expect((await groups().listParked(group)).map((p) => p.event.id)).toEqual([
             events[1]!.id,
             events[2]!.id,
           ]),
         );
         expect(consumer.deliveriesOf(events[1]!.id)).toHaveLength(1);
 
-        expect(await store().replayParked(group, { limit: 5 })).toBe(2);
+        expect(await groups().replayParked(group, { limit: 5 })).toBe(2);
         await until(() => {
           expect(consumer.deliveriesOf(events[1]!.id)).toHaveLength(2);
           expect(consumer.deliveriesOf(events[2]!.id)).toHaveLength(2);
         });
-        await until(async () => expect(await store().listParked(group)).toEqual([]));
+        await until(async () => expect(await groups().listParked(group)).toEqual([]));
       },
       timeout,
     );
@@ -431,13 +439,13 @@ export function describeConsumerGroupContract(
       'groupInfo: an unknown group has no checkpoint and nothing parked; the checkpoint advances as events settle',
       async () => {
         const unknown = uniqueGroup();
-        expect(await store().groupInfo(unknown)).toStrictEqual({
+        expect(await groups().groupInfo(unknown)).toStrictEqual({
           group: unknown,
           checkpoint: null,
           parkedCount: 0,
         });
-        expect(await store().listParked(unknown)).toEqual([]);
-        expect(await store().replayParked(unknown)).toBe(0);
+        expect(await groups().listParked(unknown)).toEqual([]);
+        expect(await groups().replayParked(unknown)).toBe(0);
 
         const t = uniqueTypes('Progress', 'Bad');
         const group = uniqueGroup();
@@ -455,7 +463,7 @@ export function describeConsumerGroupContract(
         await untilCheckpointCovers(group, second[1]!.position);
         expect((await checkpointOf(group))! > before).toBe(true);
         await until(async () => {
-          const info = await store().groupInfo(group);
+          const info = await groups().groupInfo(group);
           expect(info.group).toBe(group);
           expect(info.parkedCount).toBe(1);
         });
@@ -524,8 +532,8 @@ export function describeConsumerGroupContract(
           second.expectDelivered(events.map((e) => e.id));
         });
         await until(async () => {
-          expect((await store().groupInfo(one)).parkedCount).toBe(1);
-          expect((await store().groupInfo(two)).parkedCount).toBe(0);
+          expect((await groups().groupInfo(one)).parkedCount).toBe(1);
+          expect((await groups().groupInfo(two)).parkedCount).toBe(0);
         });
         await untilCheckpointCovers(one, events[3]!.position);
         await stop(firstSubscription);

@@ -8,11 +8,8 @@ import {
   EmbeddedEventStore,
   type EmbeddedEventStoreOptions,
 } from '../../src/event-store/embedded/embedded-event-store.js';
-import {
-  EventStoreUnavailableError,
-  type DeliveredEvent,
-  type GroupSubscription,
-} from '../../src/event-store/event-store.port.js';
+import type { DeliveredEvent, GroupSubscription } from '../../src/event-store/consumer-groups.port.js';
+import { EventStoreUnavailableError } from '../../src/event-store/event-store.port.js';
 import {
   RecordingConsumer,
   describeConsumerGroupContract,
@@ -26,6 +23,7 @@ describeConsumerGroupContract('embedded SQLite', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'ordertrail-groups-contract-'));
   const store = new EmbeddedEventStore(join(dir, 'events.sqlite'));
   return {
+    groups: store.consumerGroups,
     store,
     cleanup: async () => {
       await store.close();
@@ -34,7 +32,7 @@ describeConsumerGroupContract('embedded SQLite', async () => {
   };
 });
 
-describe('EmbeddedEventStore consumer groups (SQLite file specifics)', () => {
+describe('EmbeddedConsumerGroups (SQLite file specifics)', () => {
   let dir: string;
   let file: string;
   const open: EmbeddedEventStore[] = [];
@@ -74,7 +72,7 @@ describe('EmbeddedEventStore consumer groups (SQLite file specifics)', () => {
         : d.event.id === parked!.id
           ? { action: 'park', reason: 'bad data' }
           : { action: 'ack' };
-    const subscription = first.subscribeToGroup(
+    const subscription = first.consumerGroups.subscribeToGroup(
       { group, eventTypes: [t.Durable], maxRetries: 5, batchSize: 10 },
       consumer.handler,
     );
@@ -85,18 +83,18 @@ describe('EmbeddedEventStore consumer groups (SQLite file specifics)', () => {
     await first.close();
 
     const second = openStore({ retryBaseMs: 300 });
-    expect(await second.groupInfo(group)).toStrictEqual({
+    expect(await second.consumerGroups.groupInfo(group)).toStrictEqual({
       group,
       checkpoint: acked!.position,
       parkedCount: 1,
     });
-    const [stillParked] = await second.listParked(group);
+    const [stillParked] = await second.consumerGroups.listParked(group);
     expect(stillParked).toMatchObject({ reason: 'bad data', retryCount: 0 });
     expect(stillParked!.event).toStrictEqual(parked);
 
     const resumed = new RecordingConsumer();
     subscriptions.push(
-      second.subscribeToGroup(
+      second.consumerGroups.subscribeToGroup(
         { group, eventTypes: [t.Durable], maxRetries: 5, batchSize: 10 },
         resumed.handler,
       ),
@@ -112,7 +110,7 @@ describe('EmbeddedEventStore consumer groups (SQLite file specifics)', () => {
     const group = uniqueGroup();
     const consumer = new RecordingConsumer();
     subscriptions.push(
-      store.subscribeToGroup(
+      store.consumerGroups.subscribeToGroup(
         { group, eventTypes: [t.Quiet], maxRetries: 3, batchSize: 10 },
         consumer.handler,
       ),
@@ -120,23 +118,23 @@ describe('EmbeddedEventStore consumer groups (SQLite file specifics)', () => {
     const [first] = await appendTo(store, [newEvent(t.Quiet)]);
     await until(() => consumer.expectDelivered([first!.id]));
 
-    const idleReads = store.consumerGroupStats(group)!.reads;
+    const idleReads = store.consumerGroups.stats(group)!.reads;
     await sleep(300);
-    expect(store.consumerGroupStats(group)!.reads).toBe(idleReads);
+    expect(store.consumerGroups.stats(group)!.reads).toBe(idleReads);
 
     // An append wakes it at once.
     const [second] = await appendTo(store, [newEvent(t.Quiet)]);
     await until(() => consumer.expectDelivered([second!.id]));
-    expect(store.consumerGroupStats(group)!.reads).toBeGreaterThan(idleReads);
+    expect(store.consumerGroups.stats(group)!.reads).toBeGreaterThan(idleReads);
 
     // A retry due in 250 ms: nothing is read before it is due, then it comes by itself (one timer).
     consumer.decide = (d) => (d.retryCount === 0 ? { action: 'retry', reason: 'later' } : { action: 'ack' });
     const [third] = await appendTo(store, [newEvent(t.Quiet)]);
     await until(() => expect(consumer.deliveriesOf(third!.id)).toHaveLength(1));
-    await until(() => expect(store.consumerGroupStats(group)!.batches).toBe(3));
-    const waitingReads = store.consumerGroupStats(group)!.reads;
+    await until(() => expect(store.consumerGroups.stats(group)!.batches).toBe(3));
+    const waitingReads = store.consumerGroups.stats(group)!.reads;
     await sleep(150);
-    expect(store.consumerGroupStats(group)!.reads).toBe(waitingReads);
+    expect(store.consumerGroups.stats(group)!.reads).toBe(waitingReads);
     await until(() => expect(consumer.deliveriesOf(third!.id).map((d) => d.retryCount)).toEqual([0, 1]));
   });
 
@@ -146,7 +144,7 @@ describe('EmbeddedEventStore consumer groups (SQLite file specifics)', () => {
     const group = uniqueGroup();
     let calls = 0;
     subscriptions.push(
-      store.subscribeToGroup(
+      store.consumerGroups.subscribeToGroup(
         { group, eventTypes: [t.Wanted], maxRetries: 3, batchSize: 10 },
         async (batch) => {
           calls += 1;
@@ -155,18 +153,20 @@ describe('EmbeddedEventStore consumer groups (SQLite file specifics)', () => {
       ),
     );
     const others = await appendTo(store, [newEvent(t.Other), newEvent(t.Other), newEvent(t.Other)]);
-    await until(async () => expect((await store.groupInfo(group)).checkpoint).toBe(others[2]!.position));
+    await until(async () =>
+      expect((await store.consumerGroups.groupInfo(group)).checkpoint).toBe(others[2]!.position),
+    );
     expect(calls).toBe(0);
     // Written lazily (no durability needed to skip), but written by the time the group stops.
     await Promise.all(subscriptions.splice(0).map((s) => s.stop()));
     await store.close();
-    expect((await openStore().groupInfo(group)).checkpoint).toBe(others[2]!.position);
+    expect((await openStore().consumerGroups.groupInfo(group)).checkpoint).toBe(others[2]!.position);
   });
 
   it('settles appends in FULL and consumer state in NORMAL, on two connections to one WAL file', async () => {
     const store = openStore();
     const own = (store as unknown as { db: Database.Database }).db;
-    const consumers = (store as unknown as { consumers: { db: Database.Database } }).consumers.db;
+    const consumers = (store.consumerGroups as unknown as { tables: { db: Database.Database } }).tables.db;
     expect(own.pragma('synchronous', { simple: true })).toBe(2);
     expect(consumers.pragma('synchronous', { simple: true })).toBe(1);
     expect(consumers.pragma('journal_mode', { simple: true })).toBe('wal');
@@ -181,7 +181,7 @@ describe('EmbeddedEventStore consumer groups (SQLite file specifics)', () => {
     const gate = new Promise<void>((resolve) => (release = resolve));
     let entered!: () => void;
     const inHandler = new Promise<void>((resolve) => (entered = resolve));
-    store.subscribeToGroup(
+    store.consumerGroups.subscribeToGroup(
       { group, eventTypes: [t.Closing], maxRetries: 3, batchSize: 10 },
       async (batch) => {
         entered();
@@ -197,19 +197,19 @@ describe('EmbeddedEventStore consumer groups (SQLite file specifics)', () => {
     await sleep(50);
     expect(closed).toBe(false);
     expect(() =>
-      store.subscribeToGroup(
+      store.consumerGroups.subscribeToGroup(
         { group: uniqueGroup(), eventTypes: ['X'], maxRetries: 0, batchSize: 1 },
         async () => [],
       ),
     ).toThrow(EventStoreUnavailableError);
     release();
     await closing;
-    await expect(store.groupInfo(group)).rejects.toBeInstanceOf(EventStoreUnavailableError);
-    await expect(store.listParked(group)).rejects.toBeInstanceOf(EventStoreUnavailableError);
+    await expect(store.consumerGroups.groupInfo(group)).rejects.toBeInstanceOf(EventStoreUnavailableError);
+    await expect(store.consumerGroups.listParked(group)).rejects.toBeInstanceOf(EventStoreUnavailableError);
     await expect(store.headPosition()).rejects.toBeInstanceOf(EventStoreUnavailableError);
 
     const reopened = openStore();
-    expect((await reopened.groupInfo(group)).checkpoint).toBe(event!.position);
+    expect((await reopened.consumerGroups.groupInfo(group)).checkpoint).toBe(event!.position);
   });
 
   it('several subscribers of one group share its events: each batch goes to one of them', async () => {
@@ -220,10 +220,12 @@ describe('EmbeddedEventStore consumer groups (SQLite file specifics)', () => {
     const a = new RecordingConsumer();
     const b = new RecordingConsumer();
     subscriptions.push(
-      store.subscribeToGroup(settings, a.handler),
-      store.subscribeToGroup(settings, b.handler),
+      store.consumerGroups.subscribeToGroup(settings, a.handler),
+      store.consumerGroups.subscribeToGroup(settings, b.handler),
     );
-    expect(() => store.subscribeToGroup({ ...settings, batchSize: 3 }, a.handler)).toThrow(/other settings/);
+    expect(() => store.consumerGroups.subscribeToGroup({ ...settings, batchSize: 3 }, a.handler)).toThrow(
+      /other settings/,
+    );
 
     const events = await appendTo(
       store,
@@ -237,9 +239,9 @@ describe('EmbeddedEventStore consumer groups (SQLite file specifics)', () => {
 
     // The last subscriber out stops the loop; a new one resumes from the checkpoint.
     await Promise.all(subscriptions.splice(0).map((s) => s.stop()));
-    expect(store.consumerGroupStats(group)).toBeNull();
+    expect(store.consumerGroups.stats(group)).toBeNull();
     const c = new RecordingConsumer();
-    subscriptions.push(store.subscribeToGroup(settings, c.handler));
+    subscriptions.push(store.consumerGroups.subscribeToGroup(settings, c.handler));
     const [later] = await appendTo(store, [newEvent(t.Shared)]);
     await until(() => c.expectDelivered([later!.id]));
     expect(c.deliveredIds()).toEqual([later!.id]);
@@ -251,7 +253,7 @@ describe('EmbeddedEventStore consumer groups (SQLite file specifics)', () => {
     const consumers = Array.from({ length: 15 }, () => new RecordingConsumer());
     for (const consumer of consumers) {
       subscriptions.push(
-        store.subscribeToGroup(
+        store.consumerGroups.subscribeToGroup(
           { group: uniqueGroup(), eventTypes: [t.Fanout], maxRetries: 1, batchSize: 10 },
           consumer.handler,
         ),
@@ -269,10 +271,16 @@ describe('EmbeddedEventStore consumer groups (SQLite file specifics)', () => {
     const store = openStore();
     const handler = async (batch: readonly DeliveredEvent[]) => batch.map(() => ({ action: 'ack' as const }));
     const base = { group: uniqueGroup(), eventTypes: ['A'], maxRetries: 1, batchSize: 1 };
-    expect(() => store.subscribeToGroup({ ...base, batchSize: 0 }, handler)).toThrow(RangeError);
-    expect(() => store.subscribeToGroup({ ...base, maxRetries: -1 }, handler)).toThrow(RangeError);
-    expect(() => store.subscribeToGroup({ ...base, eventTypes: [] }, handler)).toThrow(RangeError);
-    expect(() => store.subscribeToGroup({ ...base, group: '' }, handler)).toThrow(RangeError);
+    expect(() => store.consumerGroups.subscribeToGroup({ ...base, batchSize: 0 }, handler)).toThrow(
+      RangeError,
+    );
+    expect(() => store.consumerGroups.subscribeToGroup({ ...base, maxRetries: -1 }, handler)).toThrow(
+      RangeError,
+    );
+    expect(() => store.consumerGroups.subscribeToGroup({ ...base, eventTypes: [] }, handler)).toThrow(
+      RangeError,
+    );
+    expect(() => store.consumerGroups.subscribeToGroup({ ...base, group: '' }, handler)).toThrow(RangeError);
   });
 
   it('a catch-up yields to the event loop between batches: appends are not held up behind it', async () => {
@@ -287,7 +295,7 @@ describe('EmbeddedEventStore consumer groups (SQLite file specifics)', () => {
     }
     let delivered = 0;
     subscriptions.push(
-      store.subscribeToGroup(
+      store.consumerGroups.subscribeToGroup(
         { group: uniqueGroup(), eventTypes: [t.Backlog], maxRetries: 3, batchSize: 100 },
         async (batch) => {
           delivered += batch.length;

@@ -19,7 +19,7 @@ if (connectionString) {
       const store = new EsdbEventStore(connectionString, {
         reconnectBackoff: { baseMs: 100, maxMs: 2_000 },
       });
-      return { store, cleanup: () => store.close() };
+      return { groups: store.consumerGroups, store, cleanup: () => store.close() };
     },
     // The server checkpoints a group at most every second, and a new group first scans $all from the start.
     { timeoutMs: 60_000, waitMs: 20_000, promptMs: 1_000 },
@@ -28,7 +28,7 @@ if (connectionString) {
   process.stdout.write(
     'EventStoreDB consumer-group contract suite skipped: EVENTSTORE_CONNECTION_STRING is not set\n',
   );
-  describe('EventStore consumer groups contract: EventStoreDB', () => {
+  describe('ConsumerGroups contract: EventStoreDB', () => {
     it.skip('needs EVENTSTORE_CONNECTION_STRING (e.g. esdb://localhost:2113?tls=false)', () => undefined);
   });
 }
@@ -48,7 +48,7 @@ async function closedPort(): Promise<number> {
  * EventStoreUnavailableError like the rest of the adapter, and a group subscription keeps trying (with
  * backoff, reporting each failure) until it is stopped.
  */
-describe('EsdbEventStore consumer groups when EventStoreDB cannot be reached', () => {
+describe('EsdbConsumerGroups when EventStoreDB cannot be reached', () => {
   let store: EsdbEventStore;
   const errors: unknown[] = [];
   beforeAll(async () => {
@@ -64,9 +64,9 @@ describe('EsdbEventStore consumer groups when EventStoreDB cannot be reached', (
   const calls: [string, (s: EsdbEventStore) => Promise<unknown>][] = [
     ['headPosition', (s) => s.headPosition()],
     ['readAll by event type', (s) => s.readAll({ eventTypes: ['Anything'], limit: 1 })],
-    ['listParked', (s) => s.listParked(uniqueGroup())],
-    ['replayParked', (s) => s.replayParked(uniqueGroup())],
-    ['groupInfo', (s) => s.groupInfo(uniqueGroup())],
+    ['listParked', (s) => s.consumerGroups.listParked(uniqueGroup())],
+    ['replayParked', (s) => s.consumerGroups.replayParked(uniqueGroup())],
+    ['groupInfo', (s) => s.consumerGroups.groupInfo(uniqueGroup())],
   ];
 
   it.each(calls)(
@@ -85,7 +85,7 @@ describe('EsdbEventStore consumer groups when EventStoreDB cannot be reached', (
 
   it('a group subscription retries with backoff, reporting each failure, until stopped', async () => {
     errors.splice(0);
-    const subscription = store.subscribeToGroup(
+    const subscription = store.consumerGroups.subscribeToGroup(
       { group: uniqueGroup(), eventTypes: ['Anything'], maxRetries: 1, batchSize: 10 },
       async (batch) => batch.map(() => ({ action: 'ack' })),
     );
@@ -101,7 +101,7 @@ describe('EsdbEventStore consumer groups when EventStoreDB cannot be reached', (
     const closed = new EsdbEventStore(`esdb://127.0.0.1:${await closedPort()}?tls=false`);
     await closed.close();
     expect(() =>
-      closed.subscribeToGroup(
+      closed.consumerGroups.subscribeToGroup(
         { group: uniqueGroup(), eventTypes: ['A'], maxRetries: 0, batchSize: 1 },
         async () => [],
       ),

@@ -95,7 +95,7 @@ describe('read side after kill -9 during a burst of commands', () => {
       const head = await events.headPosition();
       for (const projection of PROJECTIONS) {
         // Every group had settled everything before the clean stop (else the comparison would be unfair).
-        const info = await events.groupInfo(projectionGroup(projection));
+        const info = await events.consumerGroups.groupInfo(projectionGroup(projection));
         expect({
           group: projection.name,
           caughtUp: info.checkpoint !== null && info.checkpoint >= head,

@@ -375,7 +375,7 @@ describe.each(isolatedReadStores())('projection jobs on the %s read store', (_na
     );
     await new Promise((r) => setTimeout(r, 300));
     expect((await isolated.store.get(live, orderId))!.revision).toBe(before.revision);
-    expect((await events.groupInfo(projectionGroup(orders))).checkpoint).toBeLessThan(
+    expect((await events.consumerGroups.groupInfo(projectionGroup(orders))).checkpoint).toBeLessThan(
       await events.headPosition(),
     );
 
@@ -402,6 +402,7 @@ describe.each(isolatedReadStores())('projection jobs on the %s read store', (_na
     const config = { readSide: { stallMs: 400 } } as AppConfig;
     const status = new ProjectionStatusService(
       events,
+      events.consumerGroups,
       runtime.generations,
       runtime.consumers,
       runtime.supervisor,

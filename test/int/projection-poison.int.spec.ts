@@ -5,6 +5,7 @@ import { EmbeddedEventStore } from '../../src/event-store/embedded/embedded-even
 import type { RecordedEvent } from '../../src/event-store/event-store.port.js';
 import { ordersProjection } from '../../src/orders/read-model/orders.projection.js';
 import type { ReadStore } from '../../src/read-side/read-store.port.js';
+import { ConsumerRegistry } from '../../src/read-side/runtime/consumer-registry.js';
 import type { AnyProjection } from '../../src/read-side/runtime/projection.js';
 import { ProjectionRunner } from '../../src/read-side/runtime/projection-runner.js';
 import { projectionGroup, ProjectionSupervisor } from '../../src/read-side/runtime/projection-supervisor.js';
@@ -59,19 +60,24 @@ describe.each(readStoreFactories())('a poison event (%s read store)', (_name, op
     // A unique generation per store so runs on a shared MongoDB never meet.
     const generations = new LiveGenerations(store);
     await generations.setLiveGeneration(fragile.name, Math.floor(Math.random() * 1e9));
-    supervisor = new ProjectionSupervisor([fragile], events, store, generations, new ReadModelNotifier(), {
-      batchSize: 25,
-      maxRetries: 1,
-    });
+    supervisor = new ProjectionSupervisor(
+      [fragile],
+      events,
+      store,
+      generations,
+      new ReadModelNotifier(),
+      { batchSize: 25, maxRetries: 1 },
+      new ConsumerRegistry(events.consumerGroups, store, { heartbeatMs: 1000 }),
+    );
     await supervisor.start();
     const group = projectionGroup(fragile);
     const head = await events.headPosition();
     await until(async () => {
-      const info = await events.groupInfo(group);
+      const info = await events.consumerGroups.groupInfo(group);
       return info.checkpoint !== null && info.checkpoint >= head && info.parkedCount >= 1;
     }, 'the group to settle with the poison parked');
 
-    const parked = await events.listParked(group);
+    const parked = await events.consumerGroups.listParked(group);
     expect(parked.map((p) => p.event.id)).toContain(poison.id);
     expect(parked.every((p) => p.event.streamId === poisonedStream)).toBe(true);
     expect(parked.find((p) => p.event.id === poison.id)!.reason).toContain('cannot handle this event (yet)');
@@ -92,13 +98,16 @@ describe.each(readStoreFactories())('a poison event (%s read store)', (_name, op
 
     // The fix is deployed; the operator replays what was parked.
     broken = false;
-    expect(await events.replayParked(group)).toBe(parked.length);
+    expect(await events.consumerGroups.replayParked(group)).toBe(parked.length);
     const last = streamEvents[streamEvents.length - 1]!;
     await until(
       async () => (await store.get(collection, poisonedId))?.revision === last.revision,
       'the replay',
     );
     expect((await store.get(collection, poisonedId))!.data).toEqual(expected.get(poisonedId)!.data);
-    await until(async () => (await events.groupInfo(group)).parkedCount === 0, 'the parked list to empty');
+    await until(
+      async () => (await events.consumerGroups.groupInfo(group)).parkedCount === 0,
+      'the parked list to empty',
+    );
   }, 30_000);
 });

@@ -1,13 +1,8 @@
 import {
   EventStore,
   type AppendResult,
-  type ConsumerGroupInfo,
-  type ConsumerGroupSettings,
-  type DeliveryHandler,
   type EventToAppend,
   type ExpectedRevision,
-  type GroupSubscription,
-  type ParkedEvent,
   type ReadAllOptions,
   type ReadByCorrelationOptions,
   type ReadStreamOptions,
@@ -45,18 +40,6 @@ export class DelegatingEventStore extends EventStore {
   }
   readByCorrelation(correlationId: string, options?: ReadByCorrelationOptions): Promise<RecordedEvent[]> {
     return this.inner.readByCorrelation(correlationId, options);
-  }
-  subscribeToGroup(settings: ConsumerGroupSettings, handler: DeliveryHandler): GroupSubscription {
-    return this.inner.subscribeToGroup(settings, handler);
-  }
-  listParked(group: string, options?: { limit?: number }): Promise<ParkedEvent[]> {
-    return this.inner.listParked(group, options);
-  }
-  replayParked(group: string, options?: { limit?: number }): Promise<number> {
-    return this.inner.replayParked(group, options);
-  }
-  groupInfo(group: string): Promise<ConsumerGroupInfo> {
-    return this.inner.groupInfo(group);
   }
   setStreamMetadata(streamId: string, metadata: StreamMetadata): Promise<void> {
     return this.inner.setStreamMetadata(streamId, metadata);

@@ -104,7 +104,9 @@ export async function startRuntime(
   } = {},
 ): Promise<Runtime> {
   const generations = new LiveGenerations(store);
-  const consumers = new ConsumerRegistry(events, store, { heartbeatMs: options.heartbeatMs ?? 100 });
+  const consumers = new ConsumerRegistry(events.consumerGroups, store, {
+    heartbeatMs: options.heartbeatMs ?? 100,
+  });
   const supervisor = new ProjectionSupervisor(
     options.projections ?? PROJECTIONS,
     events,
@@ -243,11 +245,15 @@ export async function jobEnded(jobs: JobStore, id: string, ms = 30_000): Promise
 }
 
 /** Waits until every projection group has settled everything up to the head. */
-export async function caughtUp(events: EventStore, groups: readonly string[], ms = 30_000): Promise<void> {
+export async function caughtUp(
+  events: EmbeddedEventStore,
+  groups: readonly string[],
+  ms = 30_000,
+): Promise<void> {
   const head = await events.headPosition();
   await until(
     async () => {
-      const infos = await Promise.all(groups.map((g) => events.groupInfo(g)));
+      const infos = await Promise.all(groups.map((g) => events.consumerGroups.groupInfo(g)));
       return infos.every((i) => i.checkpoint !== null && i.checkpoint >= head);
     },
     'the projections to catch up',

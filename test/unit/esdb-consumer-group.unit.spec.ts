@@ -3,22 +3,24 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { PersistentSubscriptionToAllResolvedEvent, ResolvedEvent } from '@eventstore/db-client';
 import {
   EsdbGroupSubscription,
-  MicroBatcher,
-  backoffMs,
   bufferSizeFor,
+  type GroupConnection,
+  type GroupConnector,
+} from '../../src/event-store/esdb/esdb-group-subscription.js';
+import { MicroBatcher } from '../../src/event-store/esdb/esdb-micro-batcher.js';
+import {
+  backoffMs,
   parkReason,
   parseParkedReason,
   planSettlement,
-  type GroupConnection,
-  type GroupConnector,
-} from '../../src/event-store/esdb/esdb-consumer-group.js';
+} from '../../src/event-store/esdb/esdb-settlement.js';
 import { outcomesOf } from '../../src/event-store/consumer-group-rules.js';
 import { eventTypeRegex } from '../../src/event-store/esdb/esdb-mapping.js';
 import type {
   ConsumerGroupSettings,
   DeliveredEvent,
   DeliveryOutcome,
-} from '../../src/event-store/event-store.port.js';
+} from '../../src/event-store/consumer-groups.port.js';
 
 /** The EventStoreDB consumer-group logic without a server: a fake connector stands in for the client. */
 

@@ -6,37 +6,21 @@ import { openSqlite } from '../../shared/infrastructure/sqlite.js';
 import {
   EventStore,
   EventStoreUnavailableError,
-  WrongExpectedRevisionError,
   type AppendResult,
-  type ConsumerGroupInfo,
-  type ConsumerGroupSettings,
-  type DeliveryHandler,
   type EventToAppend,
   type ExpectedRevision,
-  type GroupSubscription,
-  type ParkedEvent,
   type ReadAllOptions,
   type ReadByCorrelationOptions,
   type ReadStreamOptions,
   type RecordedEvent,
   type StreamMetadata,
 } from '../event-store.port.js';
-import {
-  EmbeddedConsumerGroups,
-  type ConsumerGroupOptions,
-  type ConsumerGroupStats,
-} from './embedded-consumer-groups.js';
+import { EmbeddedConsumerGroups, type ConsumerGroupOptions } from './embedded-consumer-groups.js';
+import { GroupCommitAppender } from './embedded-group-commit.js';
 import { EVENT_COLUMNS, placeholders, toRecorded, type EventRow } from './embedded-rows.js';
 
+/** Options of the store's consumer groups (the store itself has none). */
 export type EmbeddedEventStoreOptions = ConsumerGroupOptions;
-
-interface PendingAppend {
-  readonly streamId: string;
-  readonly events: readonly EventToAppend[];
-  readonly expected: ExpectedRevision;
-  resolve(result: AppendResult): void;
-  reject(error: unknown): void;
-}
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS events (
@@ -64,43 +48,27 @@ const SCHEMA = `
 
 const COLUMNS = EVENT_COLUMNS;
 
-/** Raised inside the batch transaction for one append; rolls back only that append's savepoint. */
-class AppendRejected extends Error {
-  constructor(readonly reason: unknown) {
-    super('append rejected');
-  }
-}
-
 /**
  * The embedded event store: one SQLite file in WAL mode with `synchronous=FULL`, so an acknowledged append
- * survives a power cut. Throughput comes from group commit: every append requested during one event-loop
- * turn is committed in one transaction (one fsync), each append still checked on its own inside its own
- * savepoint, so one failing append never takes the others down.
+ * survives a power cut; appends are group-committed (GroupCommitAppender).
  *
- * Consumer groups (see EmbeddedConsumerGroups) keep their state in the same file through a second
- * connection, and wake up on this store's post-commit notification instead of polling the file.
+ * It makes the file's consumer groups too (`consumerGroups`, the adapter's ConsumerGroups port): they keep
+ * their state in the same file through a second connection, and wake up on this store's post-commit
+ * notification instead of polling the file. They share its lifetime: `close()` stops them first.
  */
 export class EmbeddedEventStore extends EventStore {
+  readonly consumerGroups: EmbeddedConsumerGroups;
   private readonly db: Database.Database;
   private readonly emitter = new EventEmitter();
-  private queue: PendingAppend[] = [];
-  private flushScheduled = false;
+  private readonly appender: GroupCommitAppender;
   private closed = false;
   private closing: Promise<void> | null = null;
-  private readonly consumers: EmbeddedConsumerGroups;
   private readonly filteredAll = new Map<number, Database.Statement<unknown[], EventRow>>();
   /** COUNT statements by number of event types (0: every type). */
   private readonly countStatements = new Map<number, Database.Statement<unknown[], { n: number }>>();
 
   private readonly stmt: {
     streamRevision: Database.Statement<[string], { revision: number; max_count: number | null }>;
-    insertEvent: Database.Statement<[string, number, string, string, string, string, number]>;
-    upsertStream: Database.Statement<[string, number]>;
-    idsFrom: Database.Statement<
-      [string, number, number],
-      { event_id: string; position: number; revision: number }
-    >;
-    eventById: Database.Statement<[string], { stream_id: string; revision: number; position: number }>;
     forwards: Database.Statement<[string, number, number], EventRow>;
     backwards: Database.Statement<[string, number, number, number], EventRow>;
     all: Database.Statement<[number, number], EventRow>;
@@ -108,9 +76,6 @@ export class EmbeddedEventStore extends EventStore {
     head: Database.Statement<[], { head: number | null }>;
     setMaxCount: Database.Statement<[string, number | null]>;
   };
-  private readonly appendBatch: Database.Transaction<
-    (batch: PendingAppend[]) => (AppendResult | AppendRejected)[]
-  >;
 
   constructor(
     readonly file: string,
@@ -125,16 +90,6 @@ export class EmbeddedEventStore extends EventStore {
     this.db.exec(SCHEMA);
     this.stmt = {
       streamRevision: this.db.prepare('SELECT revision, max_count FROM streams WHERE stream_id = ?'),
-      insertEvent: this.db.prepare(
-        'INSERT INTO events (stream_id, revision, event_id, type, data, metadata, created) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      ),
-      upsertStream: this.db.prepare(
-        'INSERT INTO streams (stream_id, revision) VALUES (?, ?) ON CONFLICT (stream_id) DO UPDATE SET revision = excluded.revision',
-      ),
-      idsFrom: this.db.prepare(
-        'SELECT event_id, position, revision FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?',
-      ),
-      eventById: this.db.prepare('SELECT stream_id, revision, position FROM events WHERE event_id = ?'),
       forwards: this.db.prepare(
         `SELECT ${COLUMNS} FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision ASC LIMIT ?`,
       ),
@@ -152,21 +107,13 @@ export class EmbeddedEventStore extends EventStore {
         'INSERT INTO streams (stream_id, revision, max_count) VALUES (?, -1, ?) ON CONFLICT (stream_id) DO UPDATE SET max_count = excluded.max_count',
       ),
     };
-    const appendOne = this.db.transaction((pending: PendingAppend) => this.appendInTransaction(pending));
-    this.appendBatch = this.db.transaction((batch: PendingAppend[]) =>
-      batch.map((pending) => {
-        try {
-          // A nested transaction is a savepoint: a rejected append rolls back alone.
-          return appendOne(pending);
-        } catch (error) {
-          return error instanceof AppendRejected ? error : new AppendRejected(error);
-        }
-      }),
+    this.appender = new GroupCommitAppender(this.db, (lastPosition) =>
+      this.emitter.emit('appended', lastPosition),
     );
     // One listener per consumer group (plus the application's): more than EventEmitter's default ten is normal.
     this.emitter.setMaxListeners(0);
     // After the schema: the second connection finds the events table and WAL mode in place.
-    this.consumers = new EmbeddedConsumerGroups(file, this, options);
+    this.consumerGroups = new EmbeddedConsumerGroups(file, this, options);
   }
 
   append(
@@ -176,119 +123,13 @@ export class EmbeddedEventStore extends EventStore {
   ): Promise<AppendResult> {
     // Still accepted while close() stops the consumer groups: a handler in flight may append (a saga).
     if (this.closed) return Promise.reject(new EventStoreUnavailableError('the event store is closed'));
-    return new Promise<AppendResult>((resolve, reject) => {
-      this.queue.push({ streamId, events, expected, resolve, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
+    return this.appender.append(streamId, events, expected);
   }
 
   /** Fired after each committed batch with the global position of its last event. */
   onAppended(listener: (lastPosition: bigint) => void): () => void {
     this.emitter.on('appended', listener);
     return () => this.emitter.off('appended', listener);
-  }
-
-  private flush(): void {
-    this.flushScheduled = false;
-    const batch = this.queue;
-    this.queue = [];
-    if (batch.length === 0) return;
-    let results: (AppendResult | AppendRejected)[];
-    try {
-      results = this.appendBatch.immediate(batch);
-    } catch (error) {
-      const failure = new EventStoreUnavailableError('the embedded event store could not commit', {
-        cause: error,
-      });
-      for (const pending of batch) pending.reject(failure);
-      return;
-    }
-    let last = -1n;
-    results.forEach((result, i) => {
-      const pending = batch[i]!;
-      if (result instanceof AppendRejected) {
-        pending.reject(result.reason);
-      } else {
-        if (result.position > last) last = result.position;
-        pending.resolve(result);
-      }
-    });
-    if (last >= 0n) this.emitter.emit('appended', last);
-  }
-
-  private appendInTransaction({ streamId, events, expected }: PendingAppend): AppendResult {
-    const row = this.stmt.streamRevision.get(streamId);
-    const current = row && row.revision >= 0 ? row.revision : -1;
-    const matches =
-      expected === 'any' ||
-      (expected === 'no_stream' && current === -1) ||
-      (expected === 'stream_exists' && current >= 0) ||
-      (typeof expected === 'bigint' && BigInt(current) === expected);
-
-    const replay = this.previousAppend(streamId, events, expected, matches);
-    if (replay) return replay;
-    if (!matches) {
-      throw new AppendRejected(
-        new WrongExpectedRevisionError(streamId, expected, current < 0 ? 'no_stream' : BigInt(current)),
-      );
-    }
-    if (events.length === 0) return { nextExpectedRevision: BigInt(current), position: -1n };
-
-    const created = Date.now();
-    let revision = current;
-    let position = 0;
-    for (const event of events) {
-      revision += 1;
-      try {
-        position = Number(
-          this.stmt.insertEvent.run(
-            streamId,
-            revision,
-            event.id,
-            event.type,
-            JSON.stringify(event.data),
-            JSON.stringify(event.metadata),
-            created,
-          ).lastInsertRowid,
-        );
-      } catch (error) {
-        if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
-          throw new AppendRejected(new Error(`event id ${event.id} is already used by another event`));
-        }
-        throw error;
-      }
-    }
-    this.stmt.upsertStream.run(streamId, revision);
-    return { nextExpectedRevision: BigInt(revision), position: BigInt(position) };
-  }
-
-  /**
-   * The same event ids already appended at the position this append expects: a retried append. Answer what
-   * the first one answered, append nothing (EventStoreDB's idempotent append semantics).
-   */
-  private previousAppend(
-    streamId: string,
-    events: readonly EventToAppend[],
-    expected: ExpectedRevision,
-    matches: boolean,
-  ): AppendResult | null {
-    const first = events[0];
-    if (!first) return null;
-    let from: number;
-    if (!matches && expected === 'no_stream') from = 0;
-    else if (!matches && typeof expected === 'bigint') from = Number(expected) + 1;
-    else if (expected === 'any' || expected === 'stream_exists') {
-      const existing = this.stmt.eventById.get(first.id);
-      if (!existing || existing.stream_id !== streamId) return null;
-      from = existing.revision;
-    } else return null;
-    const rows = this.stmt.idsFrom.all(streamId, from, events.length);
-    if (rows.length !== events.length || rows.some((row, i) => row.event_id !== events[i]!.id)) return null;
-    const last = rows[rows.length - 1]!;
-    return { nextExpectedRevision: BigInt(last.revision), position: BigInt(last.position) };
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
@@ -324,7 +165,7 @@ export class EmbeddedEventStore extends EventStore {
   /**
    * Note: like EventStoreDB's $all before a scavenge, this also returns events hidden by maxCount.
    * `eventTypes` filters in SQL: the primary key is walked from `after` and rows of other types are skipped
-   * (no type index: see CONSUMER_GROUP_SCHEMA for the measurements).
+   * (no type index: see CONSUMER_GROUP_SCHEMA in embedded-consumer-group-tables.ts for the measurements).
    */
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
     this.assertOpen();
@@ -375,28 +216,6 @@ export class EmbeddedEventStore extends EventStore {
     return this.stmt.byCorrelation.all(correlationId, after, limit).map(toRecorded);
   }
 
-  subscribeToGroup(settings: ConsumerGroupSettings, handler: DeliveryHandler): GroupSubscription {
-    if (this.closing) throw new EventStoreUnavailableError('the event store is closed');
-    return this.consumers.subscribe(settings, handler);
-  }
-
-  async listParked(group: string, options: { limit?: number } = {}): Promise<ParkedEvent[]> {
-    return this.consumers.listParked(group, options.limit);
-  }
-
-  async replayParked(group: string, options: { limit?: number } = {}): Promise<number> {
-    return this.consumers.replayParked(group, options.limit);
-  }
-
-  async groupInfo(group: string): Promise<ConsumerGroupInfo> {
-    return this.consumers.groupInfo(group);
-  }
-
-  /** What a group's delivery loop in this process has done (null: no subscriber here). Diagnostics, tests. */
-  consumerGroupStats(group: string): ConsumerGroupStats | null {
-    return this.consumers.stats(group);
-  }
-
   private filteredAllStatement(count: number): Database.Statement<unknown[], EventRow> {
     let stmt = this.filteredAll.get(count);
     if (!stmt) {
@@ -429,10 +248,10 @@ export class EmbeddedEventStore extends EventStore {
   close(): Promise<void> {
     this.closing ??= (async () => {
       try {
-        await this.consumers.close();
+        await this.consumerGroups.close();
       } finally {
         // Every append accepted before this point is committed.
-        this.flush();
+        this.appender.flush();
         this.closed = true;
         this.db.close();
       }

@@ -1,35 +1,21 @@
-import esdb, { type AppendExpectedRevision, type ResolvedEvent } from '@eventstore/db-client';
+import esdb, { type AppendExpectedRevision } from '@eventstore/db-client';
 import {
   EventStore,
-  EventStoreUnavailableError,
-  WrongExpectedRevisionError,
   type AppendResult,
-  type ConsumerGroupInfo,
-  type ConsumerGroupSettings,
-  type DeliveryHandler,
   type EventToAppend,
   type ExpectedRevision,
-  type GroupSubscription,
-  type ParkedEvent,
   type ReadAllOptions,
   type ReadByCorrelationOptions,
   type ReadStreamOptions,
   type RecordedEvent,
   type StreamMetadata,
 } from '../event-store.port.js';
-import {
-  EsdbGroupSubscription,
-  parseParkedReason,
-  type Backoff,
-  type GroupConnection,
-  type GroupConnector,
-} from './esdb-consumer-group.js';
-import { assertValidSettings } from '../consumer-group-rules.js';
+import { EsdbConsumerGroups, type EsdbConsumerGroupOptions } from './esdb-consumer-groups.js';
+import { isCommandErrorOf, toPortError } from './esdb-errors.js';
 import {
   correlationStreamOf,
   eventTypeRegex,
   isSystemEvent,
-  recordedEventAt,
   toEsdbMetadata,
   toRecorded,
 } from './esdb-mapping.js';
@@ -39,10 +25,7 @@ const {
   EventStoreDBClient,
   jsonEvent,
   ErrorType,
-  isCommandError,
-  convertToCommandError,
   eventTypeFilter,
-  persistentSubscriptionToAllSettingsFromDefaults,
   START,
   END,
   FORWARDS,
@@ -50,72 +33,32 @@ const {
   ANY,
   NO_STREAM,
   STREAM_EXISTS,
-  PINNED,
 } = esdb;
 
 type Client = InstanceType<typeof EventStoreDBClient>;
 
-export interface EsdbEventStoreOptions {
-  /** Backoff before a retried event is delivered again (default 100 ms doubling to 10 s). */
-  readonly retryBackoff?: Backoff;
-  /** Backoff before a dropped group subscription resubscribes (default 200 ms doubling to 10 s). */
-  readonly reconnectBackoff?: Backoff;
-  /**
-   * Told when a group subscription drops or fails to connect (it resubscribes by itself). Default: a
-   * process warning, so that a group that cannot connect (access denied, server gone) is not silent.
-   */
-  readonly onGroupError?: (group: string, error: unknown) => void;
-}
-
-/**
- * Server settings of a new group. `startFrom: START` (the default END would miss history); Pinned keeps one
- * stream's events on one consumer when there are several (best effort); checkpoints at most every second and
- * after as little as one event, so that `groupInfo` follows a quiet group too (the defaults, 2 s and 10
- * events, would leave a group of a few events without a checkpoint for good).
- */
-function groupSettings(settings: ConsumerGroupSettings) {
-  return persistentSubscriptionToAllSettingsFromDefaults({
-    startFrom: START,
-    resolveLinkTos: false,
-    consumerStrategyName: PINNED,
-    maxRetryCount: settings.maxRetries,
-    checkPointAfter: 1_000,
-    checkPointLowerBound: 1,
-  });
-}
+/** Options of the store's consumer groups (the store itself has none). */
+export type EsdbEventStoreOptions = EsdbConsumerGroupOptions;
 
 /** Events per readAll page when counting (countAll). */
 const COUNT_PAGE = 5_000;
 
-/** `$persistentsubscription-$all::<group>-parked`: links to the parked events, the reason in their metadata. */
-function parkedStreamOf(group: string): string {
-  return `$persistentsubscription-$all::${group}-parked`;
-}
-
 /**
  * EventStoreDB (21.10+, tested against 24.10) through @eventstore/db-client 6.2.1. A thin mapping: bigint
- * revisions and positions pass straight through; client errors become the port's errors. Needs server 22.6+
- * for the global position of stream events.
+ * revisions and positions pass straight through; client errors become the port's errors (esdb-errors.ts).
+ * Needs server 22.6+ for the global position of stream events.
+ *
+ * It makes the consumer groups on the same client too (`consumerGroups`, the adapter's ConsumerGroups port),
+ * and stops them in `close()` before disposing of the client.
  */
 export class EsdbEventStore extends EventStore {
+  readonly consumerGroups: EsdbConsumerGroups;
   private readonly client: Client;
-  private readonly subscriptions = new Set<EsdbGroupSubscription>();
-  private readonly connector: GroupConnector;
-  private closed = false;
 
-  constructor(
-    connectionString: string,
-    private readonly options: EsdbEventStoreOptions = {},
-  ) {
+  constructor(connectionString: string, options: EsdbEventStoreOptions = {}) {
     super();
     this.client = EventStoreDBClient.connectionString(connectionString);
-    this.connector = {
-      ensureGroup: (settings) => this.ensureGroup(settings),
-      // The client's PersistentSubscriptionToAll is a GroupConnection (checked by the compiler).
-      connect: (group, bufferSize): GroupConnection =>
-        this.client.subscribeToPersistentSubscriptionToAll(group, { bufferSize }),
-      positionOf: (streamId, revision) => this.positionOf(streamId, revision),
-    };
+    this.consumerGroups = new EsdbConsumerGroups(this.client, options);
   }
 
   async append(
@@ -141,7 +84,7 @@ export class EsdbEventStore extends EventStore {
       );
       return { nextExpectedRevision: result.nextExpectedRevision, position: result.position?.commit ?? -1n };
     } catch (error) {
-      throw this.translate(error, streamId, expected);
+      throw toPortError(error, streamId, expected);
     }
   }
 
@@ -160,9 +103,8 @@ export class EsdbEventStore extends EventStore {
         if (event) out.push(event);
       }
     } catch (error) {
-      if (isCommandError(error as Error) && (error as { type?: string }).type === ErrorType.STREAM_NOT_FOUND)
-        return [];
-      throw this.translate(error, streamId);
+      if (isCommandErrorOf(error, ErrorType.STREAM_NOT_FOUND)) return [];
+      throw toPortError(error, streamId);
     }
     return out;
   }
@@ -195,7 +137,7 @@ export class EsdbEventStore extends EventStore {
         if (out.length >= limit) break;
       }
     } catch (error) {
-      throw this.translate(error, '$all');
+      throw toPortError(error, '$all');
     }
     return out;
   }
@@ -225,7 +167,7 @@ export class EsdbEventStore extends EventStore {
         done = true;
         void subscription.unsubscribe().catch(() => undefined);
         if (error === undefined) resolve(out);
-        else reject(this.translate(error, '$all'));
+        else reject(toPortError(error, '$all'));
       };
       const subscription = this.client.subscribeToAll({
         fromPosition: after < 0n ? START : { commit: after, prepare: after },
@@ -261,12 +203,6 @@ export class EsdbEventStore extends EventStore {
   }
 
   /**
-   * Position of the newest event that is not a system event (what readAll would return last), -1n when there
-   * is none. System events are skipped because the server writes them by itself (statistics, subscription
-   * checkpoints, parked links): a head that moves without any application append would make a consumer's lag
-   * never reach zero.
-   */
-  /**
    * EventStoreDB keeps no count: pages of readAll (filtered on the server for event types) are counted and
    * dropped, so memory stays at one page and the cost is bounded by the limit.
    */
@@ -288,6 +224,12 @@ export class EsdbEventStore extends EventStore {
     return counted;
   }
 
+  /**
+   * Position of the newest event that is not a system event (what readAll would return last), -1n when there
+   * is none. System events are skipped because the server writes them by itself (statistics, subscription
+   * checkpoints, parked links): a head that moves without any application append would make a consumer's lag
+   * never reach zero.
+   */
   async headPosition(): Promise<bigint> {
     try {
       const read = this.client.readAll({ direction: BACKWARDS, fromPosition: END });
@@ -297,7 +239,7 @@ export class EsdbEventStore extends EventStore {
         return event.position?.commit ?? resolved.commitPosition ?? -1n;
       }
     } catch (error) {
-      throw this.translate(error, '$all');
+      throw toPortError(error, '$all');
     }
     return -1n;
   }
@@ -332,165 +274,10 @@ export class EsdbEventStore extends EventStore {
         if (out.length >= limit) break;
       }
     } catch (error) {
-      if (isCommandError(error as Error) && (error as { type?: string }).type === ErrorType.STREAM_NOT_FOUND)
-        return [];
-      throw this.translate(error, streamId);
+      if (isCommandErrorOf(error, ErrorType.STREAM_NOT_FOUND)) return [];
+      throw toPortError(error, streamId);
     }
     return out;
-  }
-
-  /**
-   * See esdb-consumer-group.ts for the mapping of outcomes onto ack/nack. The group is created on first use
-   * (an existing group keeps the settings it was created with: the server cannot change a `$all` filter).
-   */
-  subscribeToGroup(settings: ConsumerGroupSettings, handler: DeliveryHandler): GroupSubscription {
-    // A disposed client would make the subscription resubscribe forever.
-    if (this.closed) throw new EventStoreUnavailableError('the event store is closed');
-    assertValidSettings(settings);
-    const subscription = new EsdbGroupSubscription(this.connector, settings, handler, {
-      ...(this.options.retryBackoff ? { retryBackoff: this.options.retryBackoff } : {}),
-      ...(this.options.reconnectBackoff ? { reconnectBackoff: this.options.reconnectBackoff } : {}),
-      onError:
-        this.options.onGroupError ??
-        ((group, error) =>
-          process.emitWarning(
-            `consumer group ${group}: ${error instanceof Error ? error.message : String(error)}`,
-            'ConsumerGroupWarning',
-          )),
-    });
-    this.subscriptions.add(subscription);
-    subscription.start();
-    return {
-      stop: async () => {
-        await subscription.stop();
-        this.subscriptions.delete(subscription);
-      },
-    };
-  }
-
-  /**
-   * Reads the group's parked stream: links to the parked events, resolved to the events themselves, each with
-   * `{ Added, Reason, SubscriptionEventNumber }` metadata written by the server. The retry count comes from
-   * the last line of the reason (see esdb-consumer-group.ts); a link whose event is gone (scavenged) is
-   * skipped. Needs a user allowed to read system streams (admins; any user in insecure mode).
-   */
-  async listParked(group: string, options: { limit?: number } = {}): Promise<ParkedEvent[]> {
-    const out: ParkedEvent[] = [];
-    for (const { resolved, position } of await this.readParked(group, options.limit)) {
-      const event = resolved.event;
-      if (!event || position === null) continue;
-      const link = resolved.link;
-      const metadata = link?.metadata;
-      const recorded = metadataField(metadata, 'reason');
-      const { reason, retryCount } = parseParkedReason(typeof recorded === 'string' ? recorded : '');
-      const added = metadataField(metadata, 'added');
-      const parkedAt = typeof added === 'string' && !Number.isNaN(Date.parse(added)) ? new Date(added) : null;
-      out.push({
-        event: recordedEventAt(event, position),
-        reason,
-        retryCount,
-        parkedAt: parkedAt ?? link?.created ?? event.created,
-      });
-    }
-    return out;
-  }
-
-  /**
-   * Replays the oldest `limit` parked events (all without a limit). The server's `stopAt` is an event number
-   * of the parked stream (exclusive), not a count: it is one past the last link read here. Answers how many
-   * were asked for; the server replays them asynchronously.
-   */
-  async replayParked(group: string, options: { limit?: number } = {}): Promise<number> {
-    if (options.limit !== undefined && options.limit <= 0) return 0;
-    const parked = await this.readParked(group, options.limit);
-    const last = parked[parked.length - 1];
-    if (!last) return 0;
-    const stopAt = options.limit === undefined ? undefined : (last.resolved.link?.revision ?? -1n) + 1n;
-    try {
-      await this.client.replayParkedMessagesToAll(
-        group,
-        stopAt === undefined || stopAt <= 0n ? {} : { stopAt },
-      );
-    } catch (error) {
-      if (
-        isCommandError(error as Error) &&
-        (error as { type?: string }).type === ErrorType.PERSISTENT_SUBSCRIPTION_DOES_NOT_EXIST
-      )
-        return 0;
-      throw this.translate(error, parkedStreamOf(group));
-    }
-    return parked.length;
-  }
-
-  /** Checkpoint and parked count as the server reports them; the server checkpoints lazily (≤ 1 s here). */
-  async groupInfo(group: string): Promise<ConsumerGroupInfo> {
-    try {
-      const info = await this.client.getPersistentSubscriptionToAllInfo(group);
-      return {
-        group,
-        checkpoint: info.stats.lastCheckpointedEventPosition?.commit ?? null,
-        parkedCount: Number(info.stats.parkedMessageCount),
-      };
-    } catch (error) {
-      const type = (error as { type?: string }).type;
-      if (
-        isCommandError(error as Error) &&
-        (type === ErrorType.PERSISTENT_SUBSCRIPTION_DOES_NOT_EXIST || type === ErrorType.NOT_FOUND)
-      )
-        return { group, checkpoint: null, parkedCount: 0 };
-      throw this.translate(error, group);
-    }
-  }
-
-  private async ensureGroup(settings: ConsumerGroupSettings): Promise<void> {
-    try {
-      await this.client.createPersistentSubscriptionToAll(settings.group, groupSettings(settings), {
-        filter: eventTypeFilter({ regex: eventTypeRegex(settings.eventTypes) }),
-      });
-    } catch (error) {
-      if (
-        isCommandError(error as Error) &&
-        (error as { type?: string }).type === ErrorType.PERSISTENT_SUBSCRIPTION_EXISTS
-      )
-        return;
-      throw this.translate(error, settings.group);
-    }
-  }
-
-  /** The parked stream's oldest links, resolved; a missing stream (nothing ever parked) reads as empty. */
-  private async readParked(
-    group: string,
-    limit?: number,
-  ): Promise<{ resolved: ResolvedEvent; position: bigint | null }[]> {
-    const out: { resolved: ResolvedEvent; position: bigint | null }[] = [];
-    try {
-      const read = this.client.readStream(parkedStreamOf(group), {
-        direction: FORWARDS,
-        fromRevision: START,
-        resolveLinkTos: true,
-        ...(limit !== undefined ? { maxCount: limit } : {}),
-      });
-      for await (const resolved of read) {
-        const event = resolved.event;
-        // The resolved event's own position (server 22.6+); else look it up: the read's is the link's.
-        const position = event
-          ? (event.position?.commit ?? (await this.positionOf(event.streamId, event.revision)))
-          : null;
-        out.push({ resolved, position });
-      }
-    } catch (error) {
-      if (isCommandError(error as Error) && (error as { type?: string }).type === ErrorType.STREAM_NOT_FOUND)
-        return [];
-      throw this.translate(error, parkedStreamOf(group));
-    }
-    return out;
-  }
-
-  private async positionOf(streamId: string, revision: bigint): Promise<bigint | null> {
-    const read = this.client.readStream(streamId, { fromRevision: revision, maxCount: 1 });
-    for await (const resolved of read)
-      return resolved.event?.position?.commit ?? resolved.commitPosition ?? null;
-    return null;
   }
 
   async setStreamMetadata(streamId: string, metadata: StreamMetadata): Promise<void> {
@@ -500,7 +287,7 @@ export class EsdbEventStore extends EventStore {
         metadata.maxCount !== undefined ? { maxCount: metadata.maxCount } : {},
       );
     } catch (error) {
-      throw this.translate(error, streamId);
+      throw toPortError(error, streamId);
     }
   }
 
@@ -509,51 +296,14 @@ export class EsdbEventStore extends EventStore {
       const { metadata } = await this.client.getStreamMetadata(streamId);
       return metadata?.maxCount !== undefined ? { maxCount: Number(metadata.maxCount) } : {};
     } catch (error) {
-      if (isCommandError(error as Error) && (error as { type?: string }).type === ErrorType.STREAM_NOT_FOUND)
-        return {};
-      throw this.translate(error, streamId);
+      if (isCommandErrorOf(error, ErrorType.STREAM_NOT_FOUND)) return {};
+      throw toPortError(error, streamId);
     }
   }
 
   /** Stops every group subscription (each settles its batch in flight) before closing the connection. */
   async close(): Promise<void> {
-    this.closed = true;
-    await Promise.all([...this.subscriptions].map((subscription) => subscription.stop()));
-    this.subscriptions.clear();
+    await this.consumerGroups.close();
     await this.client.dispose();
   }
-
-  private translate(raw: unknown, streamId: string, expected?: ExpectedRevision): Error {
-    // Some client paths (e.g. the server-features probe before an append) reject with the raw gRPC error.
-    const error = raw instanceof Error ? convertToCommandError(raw) : raw;
-    if (error instanceof Error && isCommandError(error)) {
-      if (error.type === ErrorType.WRONG_EXPECTED_VERSION && expected !== undefined) {
-        const actual = (error as unknown as { actualVersion: bigint | string }).actualVersion;
-        return new WrongExpectedRevisionError(
-          streamId,
-          expected,
-          typeof actual === 'bigint' ? actual : 'no_stream',
-        );
-      }
-      if (
-        error.type === ErrorType.TIMEOUT ||
-        error.type === ErrorType.UNAVAILABLE ||
-        error.type === ErrorType.CANCELLED ||
-        error.type === ErrorType.DEADLINE_EXCEEDED ||
-        error.type === ErrorType.NOT_LEADER
-      ) {
-        return new EventStoreUnavailableError(`EventStoreDB is unavailable: ${error.message}`, {
-          cause: error,
-        });
-      }
-    }
-    return error instanceof Error ? error : new Error(String(error));
-  }
-}
-
-/** A field of the parked link's metadata, whatever the server's JSON casing (`Reason` or `reason`). */
-function metadataField(metadata: unknown, name: string): unknown {
-  if (metadata === null || typeof metadata !== 'object' || metadata instanceof Uint8Array) return undefined;
-  const entry = Object.entries(metadata).find(([key]) => key.toLowerCase() === name);
-  return entry?.[1];
 }

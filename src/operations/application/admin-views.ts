@@ -1,4 +1,4 @@
-import type { ParkedEvent } from '../../event-store/event-store.port.js';
+import type { ParkedEvent } from '../../event-store/consumer-groups.port.js';
 import type { JobRecord } from '../../read-side/runtime/jobs/job.js';
 
 /**

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { EventStore } from '../../event-store/event-store.port.js';
+import { ConsumerGroups } from '../../event-store/consumer-groups.port.js';
 import { JobRunner } from '../../read-side/runtime/jobs/job-runner.js';
 import { JobStore, JOBS_KEPT } from '../../read-side/runtime/jobs/job-store.js';
 import type { JobKind, JobState } from '../../read-side/runtime/jobs/job.js';
@@ -33,7 +33,7 @@ export class ProjectionAdminService {
     private readonly consumers: ConsumerRegistry,
     private readonly runner: JobRunner,
     private readonly jobs: JobStore,
-    private readonly events: EventStore,
+    private readonly groups: ConsumerGroups,
   ) {}
 
   list(): Promise<ProjectionStatus[]> {
@@ -73,8 +73,8 @@ export class ProjectionAdminService {
   async parked(name: string, limit: number): Promise<{ items: ParkedEventView[]; total: number }> {
     const { group } = this.consumer(name).spec.settings;
     const [parked, info] = await Promise.all([
-      this.events.listParked(group, { limit }),
-      this.events.groupInfo(group),
+      this.groups.listParked(group, { limit }),
+      this.groups.groupInfo(group),
     ]);
     return { items: parked.map(parkedView), total: info.parkedCount };
   }
@@ -82,7 +82,7 @@ export class ProjectionAdminService {
   /** Moves parked events (all, or the oldest `limit`) back to delivery. */
   async replayParked(name: string, limit: number | undefined): Promise<{ replayed: number }> {
     const { group } = this.consumer(name).spec.settings;
-    return { replayed: await this.events.replayParked(group, limit === undefined ? {} : { limit }) };
+    return { replayed: await this.groups.replayParked(group, limit === undefined ? {} : { limit }) };
   }
 
   /** The newest jobs first (of the JOBS_KEPT remembered), filtered. */

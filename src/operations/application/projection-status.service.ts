@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
+import { ConsumerGroups } from '../../event-store/consumer-groups.port.js';
 import { EventStore } from '../../event-store/event-store.port.js';
 import { JobStore } from '../../read-side/runtime/jobs/job-store.js';
 import type { JobRecord } from '../../read-side/runtime/jobs/job.js';
@@ -77,6 +78,7 @@ export interface ProjectionStatus {
 export class ProjectionStatusService extends ProjectionObserver {
   constructor(
     private readonly events: EventStore,
+    private readonly groups: ConsumerGroups,
     private readonly generations: LiveGenerations,
     private readonly consumers: ConsumerRegistry,
     private readonly supervisor: ProjectionSupervisor,
@@ -127,7 +129,7 @@ export class ProjectionStatusService extends ProjectionObserver {
     const runtime = consumer.runtime(now);
     const projection = runtime.kind === 'projection' ? this.supervisor.projection(runtime.name) : undefined;
     const [info, job, generation] = await Promise.all([
-      this.events.groupInfo(runtime.group),
+      this.groups.groupInfo(runtime.group),
       projection ? this.jobs.active(runtime.name) : Promise.resolve(null),
       projection ? this.generations.liveGeneration(runtime.name) : Promise.resolve(null),
     ]);

@@ -1,6 +1,6 @@
 import { AsyncResource } from 'node:async_hooks';
 import { Logger } from '@nestjs/common';
-import type { EventStore } from '../../event-store/event-store.port.js';
+import type { ConsumerGroups } from '../../event-store/consumer-groups.port.js';
 import type { ReadStore } from '../read-store.port.js';
 import { errorText, ManagedConsumer, type ManagedConsumerSpec } from './managed-consumer.js';
 
@@ -29,14 +29,15 @@ export class ConsumerRegistry {
   private readonly scope = new AsyncResource('ordertrail.consumers');
 
   constructor(
-    private readonly events: EventStore,
+    /** The groups they run on (also where their checkpoints and parked events are read). */
+    readonly groups: ConsumerGroups,
     private readonly store: ReadStore,
     readonly options: ConsumerRegistryOptions,
   ) {}
 
   register(spec: ManagedConsumerSpec): ManagedConsumer {
     if (this.consumers.has(spec.name)) throw new Error(`consumer ${spec.name} is registered twice`);
-    const consumer = new ManagedConsumer(spec, this.events, this.logger, this.scope);
+    const consumer = new ManagedConsumer(spec, this.groups, this.logger, this.scope);
     this.consumers.set(spec.name, consumer);
     return consumer;
   }

@@ -1,13 +1,13 @@
 import { AsyncResource } from 'node:async_hooks';
 import { type Logger } from '@nestjs/common';
 import type {
+  ConsumerGroups,
   ConsumerGroupSettings,
   DeliveredEvent,
   DeliveryHandler,
   DeliveryOutcome,
-  EventStore,
   GroupSubscription,
-} from '../../event-store/event-store.port.js';
+} from '../../event-store/consumer-groups.port.js';
 
 /** What a consumer group feeds: a projection (a read model) or a process manager (commands). */
 export type ConsumerKind = 'projection' | 'process-manager';
@@ -116,7 +116,7 @@ export class ManagedConsumer {
 
   constructor(
     readonly spec: ManagedConsumerSpec,
-    private readonly events: EventStore,
+    private readonly groups: ConsumerGroups,
     private readonly logger: Logger,
     /**
      * The async context deliveries run in. A resume comes from an operator's request: subscribing in that
@@ -205,7 +205,7 @@ export class ManagedConsumer {
       if (this.wanted && !this.subscription) {
         try {
           this.subscription = this.scope.runInAsyncScope(() =>
-            this.events.subscribeToGroup(this.spec.settings, this.deliver),
+            this.groups.subscribeToGroup(this.spec.settings, this.deliver),
           );
           const now = new Date();
           this.subscribedAt = now;

@@ -1,11 +1,6 @@
 import { idInCategory } from '../../shared/domain/index.js';
-import type {
-  DeliveredEvent,
-  DeliveryOutcome,
-  EventStore,
-  JsonObject,
-  RecordedEvent,
-} from '../../event-store/event-store.port.js';
+import type { DeliveredEvent, DeliveryOutcome } from '../../event-store/consumer-groups.port.js';
+import type { EventStore, JsonObject, RecordedEvent } from '../../event-store/event-store.port.js';
 import type { DocumentWrite, ReadDocument, ReadStore } from '../read-store.port.js';
 import type { AnyProjection, ProjectedEvent } from './projection.js';
 import type { ReadModelNotifier } from './read-model-notifier.js';

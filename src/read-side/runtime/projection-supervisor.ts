@@ -1,7 +1,8 @@
 import { Logger } from '@nestjs/common';
-import type { DeliveredEvent, DeliveryOutcome, EventStore } from '../../event-store/event-store.port.js';
+import type { DeliveredEvent, DeliveryOutcome } from '../../event-store/consumer-groups.port.js';
+import type { EventStore } from '../../event-store/event-store.port.js';
 import type { ReadStore } from '../read-store.port.js';
-import { ConsumerRegistry } from './consumer-registry.js';
+import type { ConsumerRegistry } from './consumer-registry.js';
 import type { ManagedConsumer } from './managed-consumer.js';
 import type { AnyProjection } from './projection.js';
 import { ProjectionRunner } from './projection-runner.js';
@@ -18,9 +19,6 @@ export function projectionGroup(projection: AnyProjection): string {
   return `projection-${projection.name}`;
 }
 
-/** Idle heartbeat period of a supervisor that was not given a registry (tests). */
-const DEFAULT_HEARTBEAT_MS = 1000;
-
 /**
  * Runs every projection's live generation on its consumer group: creates the collections and indexes, then
  * subscribes (through the ConsumerRegistry, so that operators can pause a projection and a rebuild can hold
@@ -34,7 +32,6 @@ export class ProjectionSupervisor {
     string,
     { readonly generation: number; readonly runner: ProjectionRunner }
   >();
-  readonly consumers: ConsumerRegistry;
 
   constructor(
     readonly projections: readonly AnyProjection[],
@@ -43,9 +40,9 @@ export class ProjectionSupervisor {
     private readonly generations: LiveGenerations,
     private readonly notifier: ReadModelNotifier,
     private readonly settings: ProjectionSettings,
-    consumers?: ConsumerRegistry,
+    /** The consumer groups of this process: the projections' are registered here. */
+    readonly consumers: ConsumerRegistry,
   ) {
-    this.consumers = consumers ?? new ConsumerRegistry(events, store, { heartbeatMs: DEFAULT_HEARTBEAT_MS });
     for (const projection of projections) {
       this.consumers.register({
         name: projection.name,

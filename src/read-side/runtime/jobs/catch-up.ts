@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { DeliveredEvent, EventStore, RecordedEvent } from '../../../event-store/event-store.port.js';
+import type { DeliveredEvent } from '../../../event-store/consumer-groups.port.js';
+import type { EventStore, RecordedEvent } from '../../../event-store/event-store.port.js';
 import type { ProjectionRunner } from '../projection-runner.js';
 import type { SkippedStream } from './job.js';
 

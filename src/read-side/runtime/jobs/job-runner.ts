@@ -382,6 +382,7 @@ export class JobRunner {
     const verifier = new Verifier(
       {
         events: this.events,
+        groups: this.supervisor.consumers.groups,
         store: this.store,
         projection,
         group: projectionGroup(projection),

@@ -1,4 +1,5 @@
 import { idInCategory, streamName } from '../../../shared/domain/index.js';
+import type { ConsumerGroups } from '../../../event-store/consumer-groups.port.js';
 import type { EventStore, JsonObject, RecordedEvent } from '../../../event-store/event-store.port.js';
 import { sameJson } from '../../same-json.js';
 import type { DocumentWrite, ReadDocument, ReadStore } from '../../read-store.port.js';
@@ -24,6 +25,7 @@ export interface Side {
 
 export interface VerifyDeps {
   readonly events: EventStore;
+  readonly groups: ConsumerGroups;
   readonly store: ReadStore;
   readonly projection: AnyProjection;
   /** The live projection's consumer group (its checkpoint and parked events tell lag from drift). */
@@ -307,12 +309,12 @@ export class Verifier {
   /** Whether the live group has settled every event of the stream up to `position` (none parked). */
   private async liveHasPassed(streamId: string, position: bigint): Promise<boolean> {
     if (this.settledUpTo === null || this.settledUpTo < position) {
-      this.settledUpTo = (await this.deps.events.groupInfo(this.deps.group)).checkpoint ?? -1n;
+      this.settledUpTo = (await this.deps.groups.groupInfo(this.deps.group)).checkpoint ?? -1n;
       this.parked = null;
     }
     if (this.settledUpTo < position) return false;
     this.parked ??= new Set(
-      (await this.deps.events.listParked(this.deps.group, { limit: 10_000 })).map((p) => p.event.streamId),
+      (await this.deps.groups.listParked(this.deps.group, { limit: 10_000 })).map((p) => p.event.streamId),
     );
     return !this.parked.has(streamId);
   }
