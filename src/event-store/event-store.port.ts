@@ -4,6 +4,8 @@
  * consumer-groups port beside it (consumer-groups.port.ts). Revisions and positions are bigint everywhere.
  */
 
+import { ApplicationError } from '../shared/application/errors.js';
+
 /** JSON value as stored in event data and metadata. */
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
@@ -86,10 +88,16 @@ export class WrongExpectedRevisionError extends Error {
 }
 
 /** The event store cannot be reached or failed; the operation may be retried later. */
-export class EventStoreUnavailableError extends Error {
+export class EventStoreUnavailableError extends ApplicationError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'EventStoreUnavailableError';
+    super(
+      'unavailable',
+      'EVENT_STORE_UNAVAILABLE',
+      message,
+      {},
+      'The event store is unavailable; retry shortly',
+      options,
+    );
   }
 }
 

@@ -1,13 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { ConsumerGroups } from '../../event-store/consumer-groups.port.js';
 import { JobRunner } from '../../read-side/runtime/jobs/job-runner.js';
-import { JobStore, JOBS_KEPT } from '../../read-side/runtime/jobs/job-store.js';
+import { JobConflictError, JobStore, JOBS_KEPT } from '../../read-side/runtime/jobs/job-store.js';
 import type { JobKind, JobState } from '../../read-side/runtime/jobs/job.js';
 import { ConsumerRegistry } from '../../read-side/runtime/consumer-registry.js';
 import type { ManagedConsumer } from '../../read-side/runtime/managed-consumer.js';
 import type { Actor } from '../../shared/application/command-context.js';
 import { ResourceNotFoundError } from '../../shared/application/errors.js';
-import { jobView, parkedView, type JobView, type ParkedEventView } from './admin-views.js';
+import { jobLocation, jobView, parkedView, type JobView, type ParkedEventView } from './admin-views.js';
 import { NotAProjectionError } from './projection-admin.errors.js';
 import { ProjectionStatusService, type ProjectionStatus } from './projection-status.service.js';
 
@@ -125,7 +125,15 @@ export class ProjectionAdminService {
   ): Promise<JobView> {
     const consumer = this.consumer(name);
     if (consumer.spec.kind !== 'projection') throw new NotAProjectionError(name);
-    return jobView(await this.runner.launch(kind, name, options));
+    try {
+      return jobView(await this.runner.launch(kind, name, options));
+    } catch (error) {
+      // Where the running job can be watched: an operator (or the CLI) follows it instead of starting another.
+      if (error instanceof JobConflictError) {
+        throw new JobConflictError(error.running, { jobLocation: jobLocation(error.running.id) });
+      }
+      throw error;
+    }
   }
 
   private consumer(name: string): ManagedConsumer {

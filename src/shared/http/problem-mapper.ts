@@ -1,7 +1,6 @@
 import { HttpException } from '@nestjs/common';
 import { DomainError, type DomainErrorKind } from '../domain/index.js';
 import { ApplicationError, type FailureKind } from '../application/errors.js';
-import { EventStoreUnavailableError } from '../../event-store/event-store.port.js';
 import { HttpProblem } from './http-errors.js';
 import { problem, type ProblemDetails } from './problem.js';
 
@@ -73,12 +72,6 @@ export function toProblem(error: unknown): { body: ProblemDetails; unexpected: b
       body: problem(status, error.code, error.publicMessage, { ...error.details }),
       // A store that is down is worth a line in the log; the client's own mistakes are not.
       unexpected: status >= 500,
-    };
-  }
-  if (error instanceof EventStoreUnavailableError) {
-    return {
-      body: problem(503, 'EVENT_STORE_UNAVAILABLE', 'The event store is unavailable; retry shortly'),
-      unexpected: true,
     };
   }
   if (error instanceof HttpException) {

@@ -1,4 +1,5 @@
 import type { JsonObject } from '../../../event-store/event-store.port.js';
+import { ApplicationError } from '../../../shared/application/errors.js';
 import type { ReadStore } from '../../read-store.port.js';
 import { fromStored, isTerminal, toStored, type JobRecord } from './job.js';
 
@@ -10,10 +11,17 @@ export const JOBS_KEPT = 100;
 const CAS_ATTEMPTS = 20;
 
 /** A job of this projection is running already: one at a time per projection. */
-export class JobConflictError extends Error {
-  constructor(readonly running: JobRecord) {
-    super(`${running.kind} job ${running.id} of projection ${running.projection} is still running`);
-    this.name = 'JobConflictError';
+export class JobConflictError extends ApplicationError {
+  constructor(
+    readonly running: JobRecord,
+    details: Readonly<Record<string, unknown>> = {},
+  ) {
+    super(
+      'conflict',
+      'JOB_RUNNING',
+      `${running.kind} job ${running.id} of projection ${running.projection} is still running`,
+      { jobId: running.id, jobKind: running.kind, ...details },
+    );
   }
 }
 
