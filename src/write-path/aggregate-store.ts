@@ -1,7 +1,6 @@
-import { Logger } from '@nestjs/common';
-import { lastWhere } from '../shared/application/monotone-search.js';
-import { idInCategory, snapshotStreamName, streamName, type DomainEvent } from '../shared/domain/index.js';
+import { idInCategory, streamName, type DomainEvent } from '../shared/domain/index.js';
 import type { AggregateType, IdempotencyRecord, LoadedAggregate, PendingEvent } from './aggregate-type.js';
+import { Snapshots } from './snapshots.js';
 import {
   WrongExpectedRevisionError,
   type EventStore,
@@ -24,21 +23,8 @@ export interface AggregateStoreOptions {
   readonly cacheSize: number;
 }
 
-/** What a snapshot event holds: plain JSON, revisions as strings. */
-export interface SnapshotData {
-  stateSchemaVersion: number;
-  revision: string;
-  state: unknown;
-  idempotency: [string, string, string][];
-}
-
-export const SNAPSHOT_EVENT_TYPE = 'AggregateSnapshotTaken';
-
 /** Events read at once when time travel folds a long run of events. */
 const FOLD_PAGE = 1000;
-
-/** How many older snapshots time travel looks at when the one it found has another state schema. */
-const OLDER_SNAPSHOTS_TRIED = 8;
 
 /** The state as it was right after the event at `revision` (time travel). */
 export interface HistoricalAggregate<State> {
@@ -50,44 +36,21 @@ export interface HistoricalAggregate<State> {
   readonly snapshotRevision: bigint | null;
 }
 
-/** The aggregate revision a snapshot event was taken at (null for anything that is not a snapshot). */
-function snapshotRevisionOf(recorded: RecordedEvent): bigint | null {
-  const revision = recorded.data.revision;
-  return recorded.type === SNAPSHOT_EVENT_TYPE && typeof revision === 'string' && /^\d+$/.test(revision)
-    ? BigInt(revision)
-    : null;
-}
-
-function isSnapshotData(value: JsonObject): value is JsonObject & SnapshotData {
-  return (
-    typeof value.stateSchemaVersion === 'number' &&
-    typeof value.revision === 'string' &&
-    /^\d+$/.test(value.revision) &&
-    typeof value.state === 'object' &&
-    value.state !== null &&
-    Array.isArray(value.idempotency) &&
-    value.idempotency.every(
-      (entry) =>
-        Array.isArray(entry) && entry.length === 3 && entry.every((part) => typeof part === 'string'),
-    )
-  );
-}
-
 /**
  * Loads aggregates (cache, or latest usable snapshot + the events after it) and appends their new events
  * with the revision they were decided on. Also keeps each stream's idempotency memory: the last N keys seen
  * in event metadata with the hash of the request that used them.
  */
 export class AggregateStore {
-  private readonly logger = new Logger('AggregateStore');
   private readonly cache = new Map<string, LoadedAggregate<unknown>>();
-  private readonly pendingSnapshots = new Set<Promise<void>>();
-  private readonly cappedSnapshotStreams = new Set<string>();
+  private readonly snapshots: Snapshots;
 
   constructor(
     private readonly events: EventStore,
     private readonly options: AggregateStoreOptions,
-  ) {}
+  ) {
+    this.snapshots = new Snapshots(events, options);
+  }
 
   async load<S, E extends DomainEvent>(type: AggregateType<S, E>, id: string): Promise<LoadedAggregate<S>> {
     const streamId = streamName(type.category, id);
@@ -98,7 +61,12 @@ export class AggregateStore {
       this.cache.set(streamId, cached);
       return cached;
     }
-    const base = await this.latestSnapshot(type, id);
+    const base = (await this.snapshots.latest(type, id, streamId)) ?? {
+      streamId,
+      state: type.initialState,
+      revision: 'no_stream',
+      idempotency: new Map(),
+    };
     const tail = await this.events.readStream(
       streamId,
       base.revision === 'no_stream' ? {} : { from: base.revision + 1n },
@@ -137,7 +105,9 @@ export class AggregateStore {
     this.remember(aggregate);
     const before = current.revision === 'no_stream' ? -1n : current.revision;
     const every = BigInt(this.options.snapshotEvery);
-    if ((before + 1n) / every !== (result.nextExpectedRevision + 1n) / every) this.snapshot(type, aggregate);
+    if ((before + 1n) / every !== (result.nextExpectedRevision + 1n) / every) {
+      this.snapshots.write(type, idInCategory(type.category, current.streamId)!, aggregate);
+    }
     return { aggregate, position: result.position };
   }
 
@@ -154,7 +124,7 @@ export class AggregateStore {
   ): Promise<HistoricalAggregate<S> | null> {
     if (revision < 0n) return null;
     const streamId = streamName(type.category, id);
-    const snapshot = await this.snapshotAtOrBelow(type, id, revision);
+    const snapshot = await this.snapshots.atOrBelow(type, id, revision);
     let state = snapshot === null ? type.initialState : snapshot.state;
     let next = snapshot === null ? 0n : snapshot.revision + 1n;
     if (next > revision) {
@@ -177,78 +147,6 @@ export class AggregateStore {
     }
     if (last?.revision !== revision) return null;
     return { state, revision, event: last, snapshotRevision: snapshot?.revision ?? null };
-  }
-
-  /**
-   * The newest snapshot taken at or below `revision` whose state schema is the code's, or null. Snapshots
-   * are appended as their aggregate grows, so the revisions they hold grow with the snapshot stream's own
-   * revision: a search over it, reading one snapshot per probe, takes O(log n) reads. Each probe
-   * interpolates (snapshots are usually SNAPSHOT_EVERY apart, so one or two probes find it) and falls back to
-   * bisection, never trusting the alignment. Should two writers ever have appended out of order, the answer
-   * may be an older snapshot than the best one, never a newer one than `revision`: every candidate is
-   * checked. A match of another state schema sends the search to the few just before it, then gives up (the
-   * caller folds from the first event).
-   */
-  async snapshotAtOrBelow<S, E extends DomainEvent>(
-    type: AggregateType<S, E>,
-    id: string,
-    revision: bigint,
-  ): Promise<{ state: S; revision: bigint } | null> {
-    const snapshotStream = snapshotStreamName(type.category, id);
-    const [newest] = await this.events.readStream(snapshotStream, { direction: 'backwards', limit: 1 });
-    if (!newest) return null;
-    const probed = new Map<bigint, RecordedEvent>([[newest.revision, newest]]);
-    // An unreadable snapshot has no revision to compare: treat it as "too new", so it is never used.
-    const atOrBelow = (recorded: RecordedEvent) => {
-      const at = snapshotRevisionOf(recorded);
-      return at !== null && at <= revision;
-    };
-    let found: bigint | null = newest.revision;
-    if (!atOrBelow(newest)) {
-      const [oldest] = await this.events.readStream(snapshotStream, { limit: 1 });
-      if (!oldest) return null;
-      probed.set(oldest.revision, oldest);
-      found = await lastWhere({
-        lo: oldest.revision,
-        hi: newest.revision,
-        test: async (k) => {
-          let recorded = probed.get(k);
-          if (!recorded) {
-            [recorded] = await this.events.readStream(snapshotStream, { from: k, limit: 1 });
-            if (!recorded) return false;
-            probed.set(k, recorded);
-          }
-          return atOrBelow(recorded);
-        },
-        guess: (lo, hi) => {
-          const low = probed.get(lo);
-          const high = probed.get(hi);
-          const r0 = low && snapshotRevisionOf(low);
-          const r1 = high && snapshotRevisionOf(high);
-          if (r0 == null || r1 == null || r1 <= r0) return lo + (hi - lo) / 2n;
-          return lo + ((revision - r0) * (hi - lo)) / (r1 - r0);
-        },
-      });
-    }
-    const match = found === null ? undefined : probed.get(found);
-    if (!match) return null;
-    const usable = (recorded: RecordedEvent): boolean =>
-      atOrBelow(recorded) &&
-      isSnapshotData(recorded.data) &&
-      recorded.data.stateSchemaVersion === type.stateSchemaVersion;
-    let chosen = usable(match) ? match : undefined;
-    if (!chosen && match.revision > 0n) {
-      // Another schema version (or unreadable): only the few snapshots just before it are worth a look.
-      const older = await this.events.readStream(snapshotStream, {
-        direction: 'backwards',
-        from: match.revision - 1n,
-        limit: OLDER_SNAPSHOTS_TRIED,
-      });
-      chosen = older.find(usable);
-    }
-    if (!chosen) return null;
-    const data = chosen.data as JsonObject & SnapshotData;
-    return { state: data.state as S, revision: BigInt(data.revision) };
   }
 
   invalidate(streamId: string): void {
@@ -274,8 +172,8 @@ export class AggregateStore {
   }
 
   /** Waits for snapshots still being written (shutdown, tests). */
-  async flushSnapshots(): Promise<void> {
-    while (this.pendingSnapshots.size > 0) await Promise.all([...this.pendingSnapshots]);
+  flushSnapshots(): Promise<void> {
+    return this.snapshots.flush();
   }
 
   private fold<S, E extends DomainEvent>(
@@ -310,82 +208,10 @@ export class AggregateStore {
     return { streamId: base.streamId, state, revision, idempotency };
   }
 
-  private async latestSnapshot<S, E extends DomainEvent>(
-    type: AggregateType<S, E>,
-    id: string,
-  ): Promise<LoadedAggregate<S>> {
-    const streamId = streamName(type.category, id);
-    const empty: LoadedAggregate<S> = {
-      streamId,
-      state: type.initialState,
-      revision: 'no_stream',
-      idempotency: new Map(),
-    };
-    const [snapshot] = await this.events.readStream(snapshotStreamName(type.category, id), {
-      direction: 'backwards',
-      limit: 1,
-    });
-    if (!snapshot || snapshot.type !== SNAPSHOT_EVENT_TYPE) return empty;
-    const data = snapshot.data;
-    // A snapshot of another state shape (or an unreadable one) is ignored, never trusted: replay instead.
-    if (!isSnapshotData(data) || data.stateSchemaVersion !== type.stateSchemaVersion) return empty;
-    return {
-      streamId,
-      state: data.state as S,
-      revision: BigInt(data.revision),
-      idempotency: new Map(
-        data.idempotency.map(([key, requestHash, revision]) => [
-          key,
-          { requestHash, revision: BigInt(revision) },
-        ]),
-      ),
-    };
-  }
-
   private remember(aggregate: LoadedAggregate<unknown>): void {
     if (this.options.cacheSize <= 0) return;
     this.cache.delete(aggregate.streamId);
     this.cache.set(aggregate.streamId, aggregate);
     if (this.cache.size > this.options.cacheSize) this.cache.delete(this.cache.keys().next().value!);
-  }
-
-  /** Written off the command's critical path: a failed snapshot only costs a longer load later. */
-  private snapshot<S, E extends DomainEvent>(type: AggregateType<S, E>, aggregate: LoadedAggregate<S>): void {
-    if (aggregate.revision === 'no_stream') return;
-    const id = idInCategory(type.category, aggregate.streamId) ?? aggregate.streamId;
-    const streamId = snapshotStreamName(type.category, id);
-    const data: SnapshotData = {
-      stateSchemaVersion: type.stateSchemaVersion,
-      revision: aggregate.revision.toString(),
-      state: aggregate.state,
-      idempotency: [...aggregate.idempotency].map(([key, r]) => [key, r.requestHash, r.revision.toString()]),
-    };
-    const work = (async () => {
-      if (!this.cappedSnapshotStreams.has(streamId)) {
-        // Keeping every snapshot (0) also clears a cap an older configuration may have set.
-        await this.events.setStreamMetadata(
-          streamId,
-          this.options.snapshotsKept > 0 ? { maxCount: this.options.snapshotsKept } : {},
-        );
-        this.cappedSnapshotStreams.add(streamId);
-      }
-      await this.events.append(
-        streamId,
-        [
-          {
-            id: crypto.randomUUID(),
-            type: SNAPSHOT_EVENT_TYPE,
-            data: data as unknown as JsonObject,
-            metadata: { schemaVersion: 1 },
-          },
-        ],
-        'any',
-      );
-    })()
-      .catch((error: unknown) =>
-        this.logger.warn(`snapshot of ${aggregate.streamId} failed: ${String(error)}`),
-      )
-      .finally(() => this.pendingSnapshots.delete(work));
-    this.pendingSnapshots.add(work);
   }
 }

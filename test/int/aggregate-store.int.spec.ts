@@ -6,11 +6,8 @@ import { cartAggregate } from '../../src/carts/cart.aggregate.js';
 import { evolveCart, initialCartState } from '../../src/carts/domain/cart.decider.js';
 import type { CartEvent } from '../../src/carts/domain/cart.events.js';
 import type { CartState } from '../../src/carts/domain/cart.state.js';
-import {
-  AggregateStore,
-  SNAPSHOT_EVENT_TYPE,
-  type AggregateStoreOptions,
-} from '../../src/write-path/aggregate-store.js';
+import { AggregateStore, type AggregateStoreOptions } from '../../src/write-path/aggregate-store.js';
+import { SNAPSHOT_EVENT_TYPE } from '../../src/write-path/snapshots.js';
 import type { LoadedAggregate, PendingEvent } from '../../src/write-path/aggregate-type.js';
 import { EmbeddedEventStore } from '../../src/event-store/embedded/embedded-event-store.js';
 import type {
