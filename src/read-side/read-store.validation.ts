@@ -9,9 +9,18 @@ import type {
   FieldCondition,
   FindQuery,
   Scalar,
+  ScanOptions,
   SortDirection,
 } from './read-store.port.js';
 
+/**
+ * Names that end up in SQL text or MongoDB commands (tables, collections, index names, JSON paths) are
+ * checked against these before use; values never are: they are always bound parameters or operands.
+ * - Collection: lower-case, no `__` (the embedded store's side tables `<collection>__<field>` and index names
+ *   use it), not `sqlite_*` nor one of the stores' own collections, at most 64 characters (MongoDB and
+ *   FerretDB accept it too).
+ * - Field: a plain top-level identifier (no `.` or `$`, so it can be neither a path nor an operator).
+ */
 export const COLLECTION_NAME = /^[a-z][a-z0-9_]{0,63}$/;
 export const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 /** Collections the stores keep for themselves. */
@@ -164,10 +173,7 @@ export function validateQuery(spec: StoredSpec, query: FindQuery): QueryPlan {
   if (orderBy.direction !== 'asc' && orderBy.direction !== 'desc') {
     throw new Error('read store: orderBy.direction must be "asc" or "desc"');
   }
-  const limit = query.limit as unknown;
-  if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 0) {
-    throw new Error('read store: limit must be a non-negative integer');
-  }
+  const limit = validateLimit(query.limit);
   let after: QueryPlan['after'];
   if (query.after !== undefined) {
     const raw = query.after as unknown;
@@ -181,6 +187,32 @@ export function validateQuery(spec: StoredSpec, query: FindQuery): QueryPlan {
     after = { value, id: raw.id };
   }
   return { conditions, sort: { field: sortField, direction: orderBy.direction }, limit, after };
+}
+
+function validateLimit(limit: unknown): number {
+  if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 0) {
+    throw new Error('read store: limit must be a non-negative integer');
+  }
+  return limit;
+}
+
+/** The options of a `scan`, checked (the collection name is checked where it is used). */
+export function validateScan(options: ScanOptions): ScanOptions {
+  const limit = validateLimit(options.limit);
+  if (options.after !== undefined && typeof options.after !== 'string') {
+    throw new Error('read store: scan after must be a string id');
+  }
+  return { after: options.after, limit };
+}
+
+/** Meta values are JSON objects (the null that means "delete" in compareAndSetMeta is not checked here). */
+export function validateMetaValue(value: unknown): void {
+  if (!isPlainObject(value)) throw new Error('read store: a meta value must be a JSON object');
+}
+
+/** A collection used before `ensureCollection` created it (here or on another instance). */
+export function collectionNotFound(collection: string): Error {
+  return new Error(`read store: collection "${collection}" does not exist (ensureCollection first)`);
 }
 
 export function int64(value: unknown, what: string): bigint {

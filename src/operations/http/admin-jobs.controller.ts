@@ -1,11 +1,10 @@
-import { Controller, Delete, Get, Param, Query, Res, UseFilters } from '@nestjs/common';
+import { Controller, Delete, Get, Param, Query, Res } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Roles } from '../../auth/roles.decorator.js';
 import { UuidPathPipe } from '../../shared/http/validation.js';
 import type { JobView } from '../application/admin-views.js';
 import { ProjectionAdminService } from '../application/projection-admin.service.js';
-import { AdminProblemsFilter } from './admin-problems.filter.js';
 import { JobDto, JobListDto, JobsQueryDto } from './admin.dto.js';
 
 const jobId = new UuidPathPipe('job');
@@ -14,7 +13,6 @@ const jobId = new UuidPathPipe('job');
 @ApiTags('admin')
 @Controller('admin/jobs')
 @Roles('operator')
-@UseFilters(AdminProblemsFilter)
 export class AdminJobsController {
   constructor(private readonly admin: ProjectionAdminService) {}
 

@@ -7,7 +7,6 @@ import {
   Post,
   Query,
   Res,
-  UseFilters,
   type PipeTransform,
 } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
@@ -20,7 +19,6 @@ import { EmptyBodyPipe } from '../../shared/http/validation.js';
 import { jobLocation, type JobView, type ParkedEventView } from '../application/admin-views.js';
 import { ProjectionAdminService } from '../application/projection-admin.service.js';
 import type { ProjectionStatus } from '../application/projection-status.service.js';
-import { AdminProblemsFilter } from './admin-problems.filter.js';
 import {
   CONSUMER_NAME,
   JobDto,
@@ -47,7 +45,6 @@ const projectionName = new ProjectionNamePipe();
 @ApiTags('admin')
 @Controller('admin/projections')
 @Roles('operator')
-@UseFilters(AdminProblemsFilter)
 export class AdminProjectionsController {
   constructor(private readonly admin: ProjectionAdminService) {}
 

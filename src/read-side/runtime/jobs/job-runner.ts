@@ -1,30 +1,17 @@
+import { ApplicationError } from '../../../shared/application/errors.js';
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import type { EventStore } from '../../../event-store/event-store.port.js';
 import type { ReadStore } from '../../read-store.port.js';
 import type { AnyProjection } from '../projection.js';
-import {
-  dropGeneration,
-  ensureGeneration,
-  projectionGroup,
-  type ProjectionSupervisor,
-} from '../projection-supervisor.js';
+import { dropGeneration, type ProjectionSupervisor } from '../projection-supervisor.js';
 import type { LiveGenerations } from '../live-generations.js';
-import { catchUp } from './catch-up.js';
 import { JobCancelledError, JobContext, JobLostError } from './job-context.js';
+import { JobPhases, type JobPhaseOptions } from './job-phases.js';
 import { type JobStore } from './job-store.js';
 import { isTerminal, type JobKind, type JobRecord } from './job.js';
-import { Verifier } from './verify.js';
 
-export interface JobRunnerOptions {
-  /** Events per page of the catch-up read. */
-  readonly pageSize: number;
-  /**
-   * How long the replaced generation stays after the switch before it is dropped: reads in flight finish on
-   * it, and other instances (which cache the live generation for up to GENERATION_TTL_MS) notice the switch.
-   */
-  readonly dropGraceMs: number;
+export interface JobRunnerOptions extends JobPhaseOptions {
   /** A running job whose owner has not renewed it for this long is taken over by another instance. */
   readonly leaseMs: number;
   /**
@@ -34,19 +21,19 @@ export interface JobRunnerOptions {
   readonly exclusive: boolean;
   /** How often a running job saves its progress (which also renews its lease). Default 500 ms. */
   readonly saveEveryMs?: number;
-  /** A pause between pages of a catch-up, to spare a busy read store (0: none). */
-  readonly pageDelayMs?: number;
 }
 
 /** The job cannot be cancelled any more: it finished, or its new generation is live already. */
-export class JobNotCancellableError extends Error {
+export class JobNotCancellableError extends ApplicationError {
   constructor(readonly job: JobRecord) {
     super(
+      'conflict',
+      'JOB_NOT_CANCELLABLE',
       isTerminal(job.state)
         ? `job ${job.id} has already ${job.state === 'succeeded' ? 'succeeded' : job.state === 'failed' ? 'failed' : 'been cancelled'}`
         : `job ${job.id} has switched the live generation already; it only drops the old one now`,
+      { jobId: job.id, state: job.state, phase: job.phase },
     );
-    this.name = 'JobNotCancellableError';
   }
 }
 
@@ -62,37 +49,29 @@ function errorText(error: unknown): string {
 
 /**
  * Runs rebuild and verify jobs (one at a time per projection, any number of projections at once), keeps them
- * in the read store (JobStore) and takes over the ones a crashed instance left running.
- *
- * Rebuild (zero downtime):
- * 1. `building`: the new generation (live + 1) is filled by a filtered catch-up read from position 0 through a
- *    ProjectionRunner writing to its collections, while the old generation keeps serving reads and the live
- *    group keeps updating it. Progress is saved with the position reached, so a restart resumes there:
- *    re-applied events are duplicates for the revision guard.
- * 2. `switching`: the live subscription of this instance is held (its batch in flight settles), a final
- *    catch-up applies what the live group applied meanwhile, the live pointer moves to the new generation
- *    (LiveGenerations.setLiveGeneration) and the hold is released: the group redelivers from its checkpoint into the
- *    new generation (what the catch-up already applied is ignored as duplicates).
- * 3. `draining`: after the grace delay the old generation is dropped (see `drain` for the last catch-up).
- * Verify: `building` into a shadow generation, then `comparing` (Verifier), then the shadow is dropped.
- * A cancel (before the switch) or a failure drops the half-built generation; the live one never changed.
+ * in the read store (JobStore) and takes over the ones a crashed instance left running. What each job does,
+ * phase by phase, is JobPhases'; this class owns their lifecycle: launch, lease, cancel, take-over, the end
+ * state. A cancel (before the switch) or a failure drops the half-built generation; the live one never changed.
  */
 export class JobRunner {
   /** Identifies this process as a job owner (leases). */
   readonly instanceId = randomUUID();
   private readonly logger = new Logger('ProjectionJobs');
   private readonly running = new Map<string, Execution>();
+  private readonly phases: JobPhases;
   private scanTimer: NodeJS.Timeout | undefined;
   private stopped = false;
 
   constructor(
     private readonly supervisor: ProjectionSupervisor,
-    private readonly events: EventStore,
+    events: EventStore,
     private readonly store: ReadStore,
     private readonly generations: LiveGenerations,
     readonly jobs: JobStore,
     private readonly options: JobRunnerOptions,
-  ) {}
+  ) {
+    this.phases = new JobPhases(supervisor, events, store, generations, options);
+  }
 
   /** Takes over the jobs left running by a crash (and keeps looking for orphans of other instances). */
   async start(): Promise<void> {
@@ -242,8 +221,8 @@ export class JobRunner {
       if (!projection)
         throw new Error(`no projection named ${job.projection} in this version of the service`);
       context.checkpoint();
-      if (job.kind === 'rebuild') await this.rebuild(context, projection);
-      else await this.verify(context, projection);
+      if (job.kind === 'rebuild') await this.phases.rebuild(context, projection);
+      else await this.phases.verify(context, projection);
       await this.finish(context, 'succeeded', null);
       const done = context.job;
       this.logger.log(
@@ -295,136 +274,5 @@ export class JobRunner {
     } catch (error) {
       this.logger.warn(`could not drop generation ${generation} of ${projection.name}: ${errorText(error)}`);
     }
-  }
-
-  private async rebuild(context: JobContext, projection: AnyProjection): Promise<void> {
-    if (context.job.phase === 'building') {
-      await this.build(context, projection);
-      context.set({ phase: 'switching' });
-      await context.save(true);
-    }
-    if (context.job.phase === 'switching') await this.switchTo(context, projection);
-    if (context.job.phase === 'draining') await this.drain(context, projection);
-  }
-
-  /** Fills the target generation up to the head (from scratch, or from where a previous run got). */
-  private async build(context: JobContext, projection: AnyProjection): Promise<void> {
-    const { generation } = context.job;
-    if (!context.job.prepared) {
-      // A fresh start: whatever a crashed or cancelled job left under this generation goes first.
-      if ((await this.generations.freshLiveGeneration(projection.name)) === generation) {
-        throw new Error(
-          `generation ${generation} of ${projection.name} is live: it cannot be rebuilt in place`,
-        );
-      }
-      await dropGeneration(this.store, projection, generation);
-      await ensureGeneration(this.store, projection, generation);
-      const total = await this.events.countAll({ eventTypes: projection.eventTypes });
-      context.set({ prepared: true, eventsTotal: total, position: '-1', eventsDone: 0 });
-      await context.save(true);
-    }
-    await this.catchUpInto(context, projection, true);
-  }
-
-  /**
-   * The switch. This instance's live subscription is held (its batch in flight settles first), so every event
-   * the live group has settled is at or below the head the final catch-up reads to; the pointer then moves,
-   * and the group, released, delivers into the new generation from its checkpoint.
-   */
-  private async switchTo(context: JobContext, projection: AnyProjection): Promise<void> {
-    context.checkpoint();
-    const release = await this.supervisor.hold(projection.name);
-    try {
-      await this.catchUpInto(context, projection, true);
-      const { generation } = context.job;
-      const live = await this.generations.freshLiveGeneration(projection.name);
-      // A resumed switch may find the pointer moved already (the crash came after it).
-      const replaced =
-        live !== generation ? live : (context.job.replacedGeneration ?? context.job.fromGeneration);
-      context.checkpoint();
-      if (live !== generation) await this.generations.setLiveGeneration(projection.name, generation);
-      context.set({ phase: 'draining', switchedAt: new Date().toISOString(), replacedGeneration: replaced });
-      await context.save(true);
-    } finally {
-      await release();
-    }
-  }
-
-  /**
-   * Drops the replaced generation once the grace delay is over. Just before, one more catch-up pass into the
-   * new generation: another instance caches the live generation for up to a second, so it may have applied
-   * an event to the *old* generation after this instance's final catch-up, and acknowledged it — the group
-   * will never deliver it again. If a later event of that stream arrives, the runner heals the gap from the
-   * event store; if none does (it was the stream's last event), only this pass puts it in the new
-   * generation. It reads from the position of the final catch-up; duplicates are ignored by the revision
-   * guard, so it is harmless when there was nothing to fix.
-   */
-  private async drain(context: JobContext, projection: AnyProjection): Promise<void> {
-    const switchedAt = Date.parse(context.job.switchedAt ?? new Date().toISOString());
-    await context.waitUntil(switchedAt + this.options.dropGraceMs);
-    await this.catchUpInto(context, projection, false);
-    const { replacedGeneration, generation } = context.job;
-    if (replacedGeneration !== null && replacedGeneration !== generation) {
-      await dropGeneration(this.store, projection, replacedGeneration);
-    }
-  }
-
-  private async verify(context: JobContext, projection: AnyProjection): Promise<void> {
-    if (context.job.phase === 'building') {
-      await this.build(context, projection);
-      context.set({ phase: 'comparing' });
-      await context.save(true);
-    }
-    const { generation } = context.job;
-    const liveGeneration = await this.generations.freshLiveGeneration(projection.name);
-    const live = await ensureGeneration(this.store, projection, liveGeneration);
-    const shadow = await ensureGeneration(this.store, projection, generation);
-    const verifier = new Verifier(
-      {
-        events: this.events,
-        groups: this.supervisor.consumers.groups,
-        store: this.store,
-        projection,
-        group: projectionGroup(projection),
-        live,
-        shadow,
-        liveGeneration,
-        shadowGeneration: generation,
-        catchUpShadow: () => this.catchUpInto(context, projection, true),
-        tick: async () => {
-          context.checkpoint();
-          await context.save();
-        },
-      },
-      context.job.repair,
-    );
-    const result = await verifier.run();
-    context.set({ result });
-    await context.save(true);
-    await dropGeneration(this.store, projection, generation);
-  }
-
-  private async catchUpInto(
-    context: JobContext,
-    projection: AnyProjection,
-    cancellable: boolean,
-  ): Promise<void> {
-    const runner = await this.supervisor.runnerFor(projection, context.job.generation);
-    await catchUp({
-      events: this.events,
-      runner,
-      after: BigInt(context.job.position),
-      pageSize: this.options.pageSize,
-      signal: context.signal,
-      onPage: async ({ count, position, failures }) => {
-        context.advanced(count, position, failures);
-        await context.save();
-        context.checkpoint(cancellable);
-        if (this.options.pageDelayMs)
-          await sleep(this.options.pageDelayMs, undefined, { signal: context.signal });
-      },
-    });
-    context.caughtUp();
-    await context.save(true);
   }
 }
