@@ -72,12 +72,17 @@ describe.each(readStoreFactories())('a poison event (%s read store)', (_name, op
     await supervisor.start();
     const group = projectionGroup(fragile);
     const head = await events.headPosition();
+    // Everything of the poisoned stream from the poison on ends up parked: the poison itself, and each later
+    // event once its retries are spent (a slow read store may still be retrying some after the checkpoint has
+    // passed them: "settled" includes "queued for retry").
+    const parkedInTheEnd = streamEvents.length - 1;
     await until(async () => {
       const info = await events.consumerGroups.groupInfo(group);
-      return info.checkpoint !== null && info.checkpoint >= head && info.parkedCount >= 1;
+      return info.checkpoint !== null && info.checkpoint >= head && info.parkedCount >= parkedInTheEnd;
     }, 'the group to settle with the poison parked');
 
     const parked = await events.consumerGroups.listParked(group);
+    expect(parked).toHaveLength(parkedInTheEnd);
     expect(parked.map((p) => p.event.id)).toContain(poison.id);
     expect(parked.every((p) => p.event.streamId === poisonedStream)).toBe(true);
     expect(parked.find((p) => p.event.id === poison.id)!.reason).toContain('cannot handle this event (yet)');
