@@ -3,6 +3,7 @@ import { type AggregateStore } from './aggregate-store.js';
 import { canChange, type AggregateType, type LoadedAggregate, type PendingEvent } from './aggregate-type.js';
 import { WrongExpectedRevisionError, type JsonObject } from '../event-store/event-store.port.js';
 import { type Clock } from '../shared/application/clock.js';
+import { mayChange } from '../shared/application/access-policy.js';
 import type { CommandContext } from '../shared/application/command-context.js';
 import type { CommandObserver } from './command-observer.js';
 import {
@@ -27,8 +28,10 @@ export interface CommandSpec<State, Event extends DomainEvent> {
    * — checked before anything else, so nothing leaks about other customers' aggregates.
    */
   readonly creates: boolean;
-  /** The pure decision: new events, or a DomainError. */
+  /** The pure decision: new events (none: nothing to change), or a DomainError. */
   decide(state: State): Event[];
+  /** Recorded in every event's metadata besides the usual (e.g. the payment provider's event id). */
+  readonly metadata?: JsonObject;
 }
 
 /** What every command answers (a MutationResult), with the state after it for use cases that need more. */
@@ -138,6 +141,19 @@ export class CommandExecutor {
       }
 
       const events = spec.decide(current.state);
+      if (events.length === 0) {
+        // Nothing to change (e.g. a price set to what it is, no refund due): answered as it stands.
+        if (current.revision === 'no_stream') throw new ResourceNotFoundError(type.category, id);
+        return this.outcome(id, current, current.revision, null, false);
+      }
+      if (current.revision === 'no_stream') {
+        // A new aggregate: the actor must be allowed to change it as it will be (a shopper opens their own
+        // cart; only an operator lists a product).
+        const created = events.reduce((state, event) => type.evolve(state, event), current.state);
+        if (!mayChange(type.access, context.actor, type.ownerOf(created))) {
+          throw new ResourceNotFoundError(type.category, id);
+        }
+      }
       const pending = this.toPending(current.streamId, events, context, spec);
       try {
         const { aggregate, position } = await this.aggregates.append(type, current, pending);
@@ -170,10 +186,12 @@ export class CommandExecutor {
     streamId: string,
     events: Event[],
     context: CommandContext,
-    spec: { commandType: string; schemaVersion: number },
+    spec: { commandType: string; schemaVersion: number; metadata?: JsonObject },
   ): PendingEvent<Event>[] {
     const occurredAt = this.clock.now().toISOString();
     const base: JsonObject = {
+      // First, so that none of the usual fields can be overridden.
+      ...spec.metadata,
       correlationId: context.correlationId,
       causationId: context.causationId,
       actor: context.actor.id,
