@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,10 @@ import type { AnyProjection } from '../../src/read-side/runtime/projection.js';
 import { ProjectionRunner } from '../../src/read-side/runtime/projection-runner.js';
 import { seeded, writeHistory, type History } from '../support/event-history.js';
 import { readStoreFactories } from '../support/read-stores.js';
+
+// A FerretDB read store looks every document up with a full scan (no _id index in 1.x): on a busy 2-core
+// machine one of these runs can take well over Jest's default 5 s, which says nothing about correctness.
+jest.setTimeout(60_000);
 
 interface Dump {
   documents: unknown[];
