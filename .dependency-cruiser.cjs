@@ -10,7 +10,7 @@
  */
 const LAYERS = [
   ['operations', 'audit'],
-  ['checkout'],
+  ['checkout', 'payments'],
   ['carts', 'orders'],
   ['read-side', 'write-path', 'auth'],
   ['event-store'],
@@ -36,7 +36,7 @@ module.exports = {
       comment: 'The read-side runtime imports no context: the app module hands it the projections.',
       severity: 'error',
       from: { path: '^src/read-side/' },
-      to: { path: '^src/(carts|orders|checkout|audit|operations)/' },
+      to: { path: '^src/(carts|orders|checkout|payments|audit|operations)/' },
     },
     {
       name: 'event-store-is-ports-and-adapters',
@@ -44,7 +44,7 @@ module.exports = {
         'event-store/ is the ports and their adapters: it imports neither the write path nor a context.',
       severity: 'error',
       from: { path: '^src/event-store/' },
-      to: { path: '^src/(write-path|read-side|carts|orders|checkout|audit|operations)/' },
+      to: { path: '^src/(write-path|read-side|carts|orders|checkout|payments|audit|operations)/' },
     },
     {
       name: 'carts-and-orders-apart',
@@ -73,7 +73,7 @@ module.exports = {
       comment: 'Handlers import their domain, shared/application and ports — never adapters or http/.',
       severity: 'error',
       from: {
-        path: '^src/([^/]+/(application|commands|read-model)/|write-path/|checkout/[^/]+\\.ts$)',
+        path: '^src/([^/]+/(application|commands|read-model)/|write-path/|(checkout|payments)/[^/]+\\.ts$)',
         pathNot: '\\.module\\.ts$',
       },
       to: {

@@ -42,6 +42,8 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     // Held until the JSON logger (nestjs-pino, see operations/logging.ts) takes over just below.
     bufferLogs: true,
     abortOnError: false,
+    // The payment provider's webhook is verified over the exact bytes it signed (request.rawBody).
+    rawBody: true,
   });
   app.useLogger(app.get(PinoNestLogger));
   const fastify = app.getHttpAdapter().getInstance();
@@ -61,6 +63,12 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   app.enableShutdownHooks();
   await app.init();
   serveOpenApi(app);
+  if (config.payments.usingDevSecret) {
+    Logger.warn(
+      'PAYMENT_WEBHOOK_SECRET is not set: payment webhooks are checked against the public development secret (NODE_ENV=development only)',
+      'Payments',
+    );
+  }
   if (config.auth.usingDevSecret) {
     Logger.warn(
       'AUTH_JWT_SECRET is not set: using the public development secret (NODE_ENV=development only)',

@@ -14,6 +14,7 @@ import { loggerParams } from './operations/logging.js';
 import { OperationsModule } from './operations/operations.module.js';
 import { rateLimitModule } from './operations/rate-limit.js';
 import { OrdersModule } from './orders/orders.module.js';
+import { PaymentsModule } from './payments/payments.module.js';
 import { PROJECTIONS } from './projections.js';
 import { ReadSideModule } from './read-side/read-side.module.js';
 import { WritePathModule } from './write-path/write-path.module.js';
@@ -45,6 +46,7 @@ export class AppModule {
         CartsModule,
         OrdersModule,
         CheckoutModule,
+        PaymentsModule,
         AuditModule,
         OperationsModule,
         // Last: its global guard (RATE_LIMIT_PER_MINUTE > 0) runs after the auth guard, keyed on the subject.

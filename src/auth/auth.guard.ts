@@ -4,7 +4,8 @@ import { JwtService } from '@nestjs/jwt';
 import type { FastifyRequest } from 'fastify';
 import { ROLES, type Actor, type Role } from '../shared/application/command-context.js';
 import { HttpProblem } from '../shared/http/http-errors.js';
-import { PUBLIC_KEY, ROLES_KEY } from './roles.decorator.js';
+import { PUBLIC_KEY, REFUSAL_KEY, ROLES_KEY, type RoleRefusal } from './roles.decorator.js';
+import { problem } from '../shared/http/problem.js';
 
 const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/;
 
@@ -27,15 +28,20 @@ export class AuthGuard implements CanActivate {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
-    this.authorize(request, this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets));
+    this.authorize(
+      request,
+      this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets),
+      this.reflector.getAllAndOverride<RoleRefusal | undefined>(REFUSAL_KEY, targets),
+    );
     return true;
   }
 
   /** Authenticates the request's bearer token (sets `request.actor`) and checks it has one of `allowed`. */
-  authorize(request: FastifyRequest, allowed: readonly Role[] | undefined): void {
+  authorize(request: FastifyRequest, allowed: readonly Role[] | undefined, refusal?: RoleRefusal): void {
     const actor = this.authenticate(request.headers.authorization);
     request.actor = actor;
     if (allowed && !allowed.some((role) => actor.roles.includes(role))) {
+      if (refusal) throw new HttpProblem(problem(403, refusal.code, refusal.detail));
       throw HttpProblem.forbidden(`This route needs one of the roles: ${allowed.join(', ')}`);
     }
   }

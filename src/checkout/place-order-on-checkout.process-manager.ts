@@ -1,11 +1,4 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  Optional,
-  type BeforeApplicationShutdown,
-  type OnApplicationBootstrap,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { cartAggregate } from '../carts/cart.aggregate.js';
 import type { CartCheckedOut } from '../carts/domain/cart.events.js';
@@ -13,7 +6,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { AggregateStore } from '../write-path/aggregate-store.js';
 import type { DeliveredEvent, DeliveryOutcome } from '../event-store/consumer-groups.port.js';
 import { ConsumerRegistry } from '../read-side/runtime/consumer-registry.js';
-import type { ManagedConsumer } from '../read-side/runtime/managed-consumer.js';
+import { causedBy, ProcessManager } from '../read-side/runtime/process-manager.js';
 import type { CommandContext } from '../shared/application/command-context.js';
 import { LogContext, NoLogContext } from '../shared/application/log-context.js';
 import { DomainError, idInCategory } from '../shared/domain/index.js';
@@ -30,48 +23,29 @@ export const PLACE_ORDER_ON_CHECKOUT = 'place-order-on-checkout';
  * never produce a second order; the redelivery simply finishes the job.
  */
 @Injectable()
-export class PlaceOrderOnCheckout implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class PlaceOrderOnCheckout extends ProcessManager {
   private readonly logger = new Logger('PlaceOrderOnCheckout');
-  /** Its consumer group, run through the registry so that operators can see, pause and resume it. */
-  private readonly consumer: ManagedConsumer;
 
   constructor(
     private readonly aggregates: AggregateStore,
     private readonly commands: CommandBus,
     @Inject(APP_CONFIG) config: AppConfig,
-    private readonly consumers: ConsumerRegistry,
-    @Optional() private readonly logContext: LogContext = new NoLogContext(),
+    consumers: ConsumerRegistry,
+    @Optional() logContext: LogContext = new NoLogContext(),
   ) {
-    this.consumer = consumers.register({
-      name: PLACE_ORDER_ON_CHECKOUT,
-      kind: 'process-manager',
-      settings: {
+    super(
+      consumers,
+      {
+        name: PLACE_ORDER_ON_CHECKOUT,
         group: PLACE_ORDER_ON_CHECKOUT_GROUP,
         eventTypes: ['CartCheckedOut'],
         maxRetries: config.readSide.maxRetries,
-        batchSize: 64,
       },
-      handler: (batch) =>
-        Promise.all(
-          batch.map((delivered) => {
-            // What placing the order logs carries the correlation id of the checkout request.
-            const { correlationId } = delivered.event.metadata;
-            const id = typeof correlationId === 'string' ? correlationId : delivered.event.id;
-            return this.logContext.run(id, () => this.handle(delivered));
-          }),
-        ),
-    });
+      logContext,
+    );
   }
 
-  async onApplicationBootstrap(): Promise<void> {
-    await this.consumers.start(this.consumer.name);
-  }
-
-  async beforeApplicationShutdown(): Promise<void> {
-    await this.consumers.stop(this.consumer.name);
-  }
-
-  /** Places the order of one checked-out cart; exposed for tests that redeliver on purpose. */
+  /** Places the order of one checked-out cart. */
   async handle({ event: recorded }: DeliveredEvent): Promise<DeliveryOutcome> {
     const cartId = idInCategory(cartAggregate.category, recorded.streamId);
     if (cartId === null) return { action: 'ack' };
@@ -82,14 +56,14 @@ export class PlaceOrderOnCheckout implements OnApplicationBootstrap, BeforeAppli
       if (cart.status !== 'checked-out' || !cart.customerId || !cart.currency) {
         return { action: 'park', reason: `cart ${cartId} is ${cart.status}, not checked out` };
       }
-      const metadata = recorded.metadata;
+      const { actor } = recorded.metadata;
       const context: CommandContext = {
-        actor: { id: typeof metadata.actor === 'string' ? metadata.actor : cart.customerId, roles: [] },
-        correlationId: typeof metadata.correlationId === 'string' ? metadata.correlationId : recorded.id,
-        causationId: recorded.id,
-        idempotencyKey: `place-order:${cartId}`,
+        ...causedBy(
+          recorded,
+          { id: typeof actor === 'string' ? actor : cart.customerId, roles: [] },
+          `place-order:${cartId}`,
+        ),
         requestHash: data.orderId,
-        expectedRevision: null,
       };
       const order = {
         orderId: data.orderId,

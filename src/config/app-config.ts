@@ -14,6 +14,8 @@ import {
 
 /** The secret used when NODE_ENV=development and AUTH_JWT_SECRET is unset. Never valid in production. */
 export const DEV_JWT_SECRET = 'ordertrail-dev-secret-change-me';
+/** The webhook secret used when NODE_ENV=development and PAYMENT_WEBHOOK_SECRET is unset. Public: never in production. */
+export const DEV_PAYMENT_WEBHOOK_SECRET = 'ordertrail-dev-payment-webhook-secret-change-me';
 
 const toInt = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
@@ -21,7 +23,7 @@ const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
 
 /** Variables whose values never appear in an error message (or anywhere else). */
-const SECRETS = new Set(['AUTH_JWT_SECRET', 'METRICS_TOKEN']);
+const SECRETS = new Set(['AUTH_JWT_SECRET', 'METRICS_TOKEN', 'PAYMENT_WEBHOOK_SECRET']);
 
 /** Environment variables, validated at boot (see .env.example for what each one does). */
 class EnvironmentVariables {
@@ -123,6 +125,14 @@ class EnvironmentVariables {
   @MaxLength(512)
   AUTH_JWT_SECRET?: string;
 
+  /** Shared with the payment provider: its webhooks are signed with it (HMAC-SHA256). */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @MinLength(32)
+  @MaxLength(512)
+  PAYMENT_WEBHOOK_SECRET?: string;
+
   @Transform(toInt)
   @IsInt()
   @Min(1)
@@ -185,6 +195,7 @@ export interface AppConfig {
     | { readonly kind: 'embedded'; readonly file: string }
     | { readonly kind: 'esdb'; readonly connectionString: string };
   readonly auth: { readonly jwtSecret: string; readonly usingDevSecret: boolean };
+  readonly payments: { readonly webhookSecret: string; readonly usingDevSecret: boolean };
   readonly aggregates: {
     readonly snapshotEvery: number;
     readonly snapshotsKept: number;
@@ -239,6 +250,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     ...known,
     'EVENTSTORE_CONNECTION_STRING',
     'AUTH_JWT_SECRET',
+    'PAYMENT_WEBHOOK_SECRET',
     'MONGODB_URI',
     'METRICS_TOKEN',
   ]) {
@@ -256,6 +268,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (vars.AUTH_JWT_SECRET === undefined && vars.NODE_ENV !== 'development') {
     problems.push(
       'AUTH_JWT_SECRET is required (at least 16 characters) unless NODE_ENV=development, which uses a public dev secret',
+    );
+  }
+  if (vars.PAYMENT_WEBHOOK_SECRET === undefined && vars.NODE_ENV !== 'development') {
+    problems.push(
+      'PAYMENT_WEBHOOK_SECRET is required (at least 32 characters, shared with the payment provider) unless NODE_ENV=development, which uses a public dev secret',
     );
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -286,6 +303,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     auth: {
       jwtSecret: vars.AUTH_JWT_SECRET ?? DEV_JWT_SECRET,
       usingDevSecret: vars.AUTH_JWT_SECRET === undefined,
+    },
+    payments: {
+      webhookSecret: vars.PAYMENT_WEBHOOK_SECRET ?? DEV_PAYMENT_WEBHOOK_SECRET,
+      usingDevSecret: vars.PAYMENT_WEBHOOK_SECRET === undefined,
     },
     aggregates: {
       snapshotEvery: vars.SNAPSHOT_EVERY,

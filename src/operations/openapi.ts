@@ -5,12 +5,13 @@ import type { INestApplication } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import type { FastifyInstance } from 'fastify';
-import { OPENAPI_PUBLIC, OPENAPI_ROLES } from '../auth/roles.decorator.js';
+import { OPENAPI_PUBLIC, OPENAPI_ROLES, OPENAPI_SIGNED } from '../auth/roles.decorator.js';
 import { PROBLEM_CONTENT_TYPE } from '../shared/http/problem.js';
 
 export const DOCS_PATH = 'docs';
 export const DOCS_JSON_PATH = 'docs/json';
 const BEARER = 'bearer';
+const PAYMENT_SIGNATURE = 'paymentSignature';
 
 type Operation = {
   responses?: Record<string, unknown>;
@@ -95,12 +96,17 @@ export function completeDocument(document: OpenAPIObject): OpenAPIObject {
       if (typeof value !== 'object' || value === null || !('responses' in value)) continue;
       const operation = value;
       const isPublic = operation[OPENAPI_PUBLIC] === true;
+      const isSigned = operation[OPENAPI_SIGNED] === true;
       const roles = operation[OPENAPI_ROLES] as string[] | undefined;
       delete operation[OPENAPI_PUBLIC];
+      delete operation[OPENAPI_SIGNED];
       delete operation[OPENAPI_ROLES];
       const statuses: string[] = [];
       if (isPublic) {
         operation.security = [];
+      } else if (isSigned) {
+        operation.security = [{ [PAYMENT_SIGNATURE]: [] }];
+        statuses.push('400', '401', '404', '413', '415', '422', '503');
       } else {
         operation.security = [{ [BEARER]: [] }];
         if (roles) {
@@ -134,13 +140,25 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('ordertrail')
     .setDescription(
-      'Event-sourced carts and orders. Every route but `/health/*` and `/docs` needs ' +
+      'Event-sourced carts and orders. Every route but `/health/*`, `/docs` and the payment provider’s signed ' +
+        'webhook (`POST /webhooks/payments`) needs ' +
         '`Authorization: Bearer <JWT>` (HS256, claims `sub` and `roles`). Errors are ' +
         '`application/problem+json` (RFC 9457) with a stable `code`. Mutations accept `Idempotency-Key` and ' +
         '`If-Match`; every response carries `X-Correlation-Id`.',
     )
     .setVersion('0.1.0')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, BEARER)
+    .addApiKey(
+      {
+        type: 'apiKey',
+        in: 'header',
+        name: 'Payment-Signature',
+        description:
+          'The payment provider signs its webhook: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>"` ' +
+          'keyed by PAYMENT_WEBHOOK_SECRET',
+      },
+      PAYMENT_SIGNATURE,
+    )
     .build();
   return completeDocument(SwaggerModule.createDocument(app, config));
 }

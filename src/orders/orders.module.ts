@@ -6,6 +6,7 @@ import { GetCustomerTimelineHandler } from './read-model/get-customer-timeline.h
 import { GetOrderTimelineHandler } from './read-model/get-order-timeline.handler.js';
 import { GetOrderHandler } from './read-model/get-order.handler.js';
 import { ListOrdersHandler } from './read-model/list-orders.handler.js';
+import { RefundOnCancellation } from './refunds/refund-on-cancellation.process-manager.js';
 
 @Module({
   controllers: [OrdersController, CustomersController],
@@ -15,6 +16,7 @@ import { ListOrdersHandler } from './read-model/list-orders.handler.js';
     ListOrdersHandler,
     GetOrderTimelineHandler,
     GetCustomerTimelineHandler,
+    RefundOnCancellation,
   ],
 })
 export class OrdersModule {}

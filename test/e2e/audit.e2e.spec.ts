@@ -1,3 +1,4 @@
+import { payOrder } from '../support/payments.js';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Response } from 'supertest';
@@ -266,11 +267,7 @@ describe('audit over HTTP: time travel, diffs, raw events, replay, correlations'
     it('follows the order through payment and shipping', async () => {
       const order = await get(`/orders/${orderId}?consistency=strong`, owner).expect(200);
       const total = order.body.data.total as number;
-      await t.http
-        .post(`/orders/${orderId}/payments`)
-        .set('authorization', owner)
-        .send({ paymentId: 'pay-audit', amount: total })
-        .expect(200);
+      await payOrder(t.http, orderId, total, { paymentId: 'pay-audit' }).expect(200);
       await t.http
         .post(`/orders/${orderId}/shipments`)
         .set('authorization', operator)

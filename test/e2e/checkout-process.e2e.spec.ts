@@ -1,3 +1,4 @@
+import { payOrder } from '../support/payments.js';
 import { randomUUID } from 'node:crypto';
 import { PlaceOrderOnCheckout } from '../../src/checkout/place-order-on-checkout.process-manager.js';
 import { addItem, openCart } from '../support/cart-fixtures.js';
@@ -73,10 +74,6 @@ describe('the checkout process manager', () => {
     );
     expect(orderEvents.map((e) => e.type)).toEqual(['OrderPlaced']);
     expect(orderEvents[0]!.data).toMatchObject({ cartId, customerId: 'c-pm', total: 1200 });
-    await t.http
-      .post(`/orders/${orderId}/payments`)
-      .set('authorization', shopper)
-      .send({ paymentId: 'p', amount: 1200 })
-      .expect(200);
+    await payOrder(t.http, orderId, 1200).expect(200);
   });
 });

@@ -1,3 +1,4 @@
+import { payOrder } from '../support/payments.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 describe('shopper journey: cart → order → paid → shipped → delivered', () => {
@@ -104,11 +105,12 @@ describe('shopper journey: cart → order → paid → shipped → delivered', (
       lines: [{ sku: 'book-1', name: 'A book', quantity: 3, unitPrice: 1250, lineTotal: 3750 }],
     });
 
-    await t.http
-      .post(`/orders/${orderId}/payments`)
-      .set('authorization', shopper)
-      .send({ paymentId: 'pay-1', amount: 3750 })
-      .expect(200, { id: orderId, revision: 1 });
+    await payOrder(t.http, orderId, 3750, { paymentId: 'pay-1' }).expect(200, {
+      received: true,
+      orderId,
+      revision: 1,
+      replayed: false,
+    });
     await t.http
       .post(`/orders/${orderId}/shipments`)
       .set('authorization', operator)

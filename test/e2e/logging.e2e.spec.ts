@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JwtService } from '@nestjs/jwt';
+import { TEST_PAYMENT_WEBHOOK_SECRET } from '../support/secrets.js';
 import { freePort, MAIN } from '../support/service-process.js';
 
 const SECRET = 'logging-e2e-secret-0123456789abcdef';
@@ -27,6 +28,7 @@ async function start(env: Record<string, string>): Promise<Service> {
       PATH: process.env.PATH ?? '',
       NODE_ENV: 'test',
       AUTH_JWT_SECRET: SECRET,
+      PAYMENT_WEBHOOK_SECRET: TEST_PAYMENT_WEBHOOK_SECRET,
       METRICS_TOKEN,
       DATA_DIR: dataDir,
       HOST: '127.0.0.1',

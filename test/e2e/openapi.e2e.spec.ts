@@ -80,7 +80,8 @@ describe('OpenAPI at /docs', () => {
         const res = await t.http[method as 'get' | 'post' | 'patch' | 'delete'](url);
         const needsToken = res.status === 401;
         const documented = JSON.stringify(op.security);
-        if (documented !== (needsToken ? '[{"bearer":[]}]' : '[]')) {
+        const signed = documented === '[{"paymentSignature":[]}]';
+        if (documented !== (needsToken ? (signed ? documented : '[{"bearer":[]}]') : '[]')) {
           wrong.push(
             `${method.toUpperCase()} ${path}: documents ${documented}, anonymous gets ${res.status}`,
           );
@@ -90,6 +91,12 @@ describe('OpenAPI at /docs', () => {
     expect(wrong).toEqual([]);
     expect(doc.paths['/health/ready']!.get!.security).toEqual([]);
     expect(doc.paths['/carts/{id}/items']!.post!.security).toEqual([{ bearer: [] }]);
+    expect(doc.paths['/webhooks/payments']!.post!.security).toEqual([{ paymentSignature: [] }]);
+    expect(doc.components.securitySchemes.paymentSignature).toMatchObject({
+      type: 'apiKey',
+      in: 'header',
+      name: 'Payment-Signature',
+    });
   });
 
   it('documents the problem+json error answers, the DTO schemas and the headers', () => {

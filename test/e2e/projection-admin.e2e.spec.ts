@@ -1,3 +1,4 @@
+import { payOrder } from '../support/payments.js';
 import { randomUUID } from 'node:crypto';
 import type { Response } from 'supertest';
 import { ReadStore } from '../../src/read-side/read-store.port.js';
@@ -112,6 +113,7 @@ describe.each(readStoreEnvs())('projection admin over HTTP (%s)', (_name, env) =
         ['orders', 'projection'],
         ['order_search', 'projection'],
         ['order_timeline', 'projection'],
+        ['refund-on-cancellation', 'process-manager'],
         ['place-order-on-checkout', 'process-manager'],
       ]);
       const orders = items.find((i) => i.name === 'orders')!;
@@ -131,7 +133,7 @@ describe.each(readStoreEnvs())('projection admin over HTTP (%s)', (_name, env) =
       expect(orders.position).toBe(orders.headPosition);
       expect(typeof orders.eventsPerSecond).toBe('number');
       expect(Date.now() - Date.parse(orders.lastHeartbeat as string)).toBeLessThan(2000);
-      expect(items.find((i) => i.kind === 'process-manager')).toMatchObject({
+      expect(items.find((i) => i.name === 'place-order-on-checkout')).toMatchObject({
         group: 'process-place-order-on-checkout',
         liveGeneration: null,
         collections: [],
@@ -152,11 +154,7 @@ describe.each(readStoreEnvs())('projection admin over HTTP (%s)', (_name, env) =
       expect(paused.body).toMatchObject({ name: 'orders', status: 'paused', paused: true, healthy: true });
       await admin.post('/admin/projections/orders/pause').expect(200); // idempotent
 
-      const paid = await t.http
-        .post(`/orders/${orderId}/payments`)
-        .set('authorization', shopper)
-        .send({ paymentId: 'p-1', amount: total })
-        .expect(200);
+      const paid = await payOrder(t.http, orderId, total).expect(200);
       const stale = await t.http
         .get(`/orders/${orderId}?minRevision=${paid.body.revision}`)
         .set('authorization', shopper)

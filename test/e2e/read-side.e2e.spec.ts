@@ -1,3 +1,4 @@
+import { payOrder } from '../support/payments.js';
 import type { Response } from 'supertest';
 import { addItem, openCart } from '../support/cart-fixtures.js';
 import { readStoreEnvs } from '../support/read-store-env.js';
@@ -52,11 +53,7 @@ describe.each(readStoreEnvs())('read side over HTTP (%s)', (_name, env) => {
     }
     // Pay alice's second order so that statuses differ; wait until the read side has every order.
     const paid = orders[1]!;
-    await t.http
-      .post(`/orders/${paid.orderId}/payments`)
-      .set('authorization', alice)
-      .send({ paymentId: 'p-1', amount: paid.total })
-      .expect(200);
+    await payOrder(t.http, paid.orderId, paid.total, { paymentId: 'p-1' }).expect(200);
     for (const o of orders) {
       const minRevision = o === paid ? 1 : 0;
       const res: Response = await t.http

@@ -135,7 +135,10 @@ export async function writeHistory(
     }
     for (const order of orderStreams) {
       const commands: OrderCommand[] = [
-        { type: 'PayOrder', data: { paymentId: `pay-${order.id.slice(0, 8)}`, amount: order.state.total } },
+        {
+          type: 'RecordPayment',
+          data: { paymentId: `pay-${order.id.slice(0, 8)}`, amount: order.state.total, currency: 'EUR' },
+        },
         { type: 'ShipOrder', data: { carrier: pick(['DHL', 'UPS']), trackingNumber: `T-${step}` } },
         { type: 'DeliverOrder', data: {} },
         { type: 'RefundOrder', data: { amount: Math.max(1, Math.floor(order.state.paid / 4)) } },

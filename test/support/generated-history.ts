@@ -98,7 +98,11 @@ export function orderHistory(
       data: { orderId, cartId: `cart-of-${orderId}`, customerId, currency: 'EUR', lines },
     };
     for (const [roll, pick, amount] of steps) {
-      if (roll < 15) yield { type: 'PayOrder', data: { paymentId: `pay-${pick}`, amount: state.total } };
+      if (roll < 15)
+        yield {
+          type: 'RecordPayment',
+          data: { paymentId: `pay-${pick}`, amount: state.total, currency: 'EUR' },
+        };
       else if (roll < 25) yield { type: 'ShipOrder', data: { carrier: 'DHL', trackingNumber: `T-${pick}` } };
       else if (roll < 32) yield { type: 'DeliverOrder', data: {} };
       else if (roll < 35) yield { type: 'CancelOrder', data: { reason: `reason ${pick}` } };

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
+import { TEST_PAYMENT_WEBHOOK_SECRET } from './secrets.js';
 
 const ROOT = resolve(import.meta.dirname ?? process.cwd(), '../..');
 export const MAIN = resolve(ROOT, 'dist/main.js');
@@ -34,6 +35,7 @@ export async function startService(env: Record<string, string>): Promise<Service
     env: {
       PATH: process.env.PATH ?? '',
       NODE_ENV: 'test',
+      PAYMENT_WEBHOOK_SECRET: TEST_PAYMENT_WEBHOOK_SECRET,
       LOG_LEVEL: 'error',
       HOST: '127.0.0.1',
       PORT: String(port),

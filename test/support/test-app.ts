@@ -9,7 +9,9 @@ import { createApp } from '../../src/app.factory.js';
 import { loadConfig } from '../../src/config/app-config.js';
 import { EventStore, type RecordedEvent } from '../../src/event-store/event-store.port.js';
 
-export const TEST_JWT_SECRET = 'test-secret-for-ordertrail-e2e-0123456789';
+import { TEST_JWT_SECRET, TEST_PAYMENT_WEBHOOK_SECRET } from './secrets.js';
+
+export { TEST_JWT_SECRET, TEST_PAYMENT_WEBHOOK_SECRET };
 
 export type Role = 'shopper' | 'operator' | 'auditor';
 
@@ -31,6 +33,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   const config = loadConfig({
     NODE_ENV: 'test',
     AUTH_JWT_SECRET: TEST_JWT_SECRET,
+    PAYMENT_WEBHOOK_SECRET: TEST_PAYMENT_WEBHOOK_SECRET,
     DATA_DIR: dataDir,
     LOG_LEVEL: 'silent',
     ...env,

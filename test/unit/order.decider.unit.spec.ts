@@ -18,10 +18,11 @@ const placeOrder = (lines: Line[] = LINES, currency = 'EUR'): OrderCommand => ({
   type: 'PlaceOrder',
   data: { orderId: 'order-1', cartId: 'cart-1', customerId: 'customer-1', currency, lines },
 });
-const pay = (amount = TOTAL, paymentId = 'pay-1'): OrderCommand => ({
-  type: 'PayOrder',
-  data: { paymentId, amount },
+const pay = (amount = TOTAL, paymentId = 'pay-1', currency = 'EUR'): OrderCommand => ({
+  type: 'RecordPayment',
+  data: { paymentId, amount, currency },
 });
+const refundBalance: OrderCommand = { type: 'RefundBalance', data: {} };
 const ship: OrderCommand = { type: 'ShipOrder', data: { carrier: 'DHL', trackingNumber: 'TRK-1' } };
 const deliver: OrderCommand = { type: 'DeliverOrder', data: {} };
 const cancel = (reason = 'customer request'): OrderCommand => ({ type: 'CancelOrder', data: { reason } });
@@ -141,7 +142,7 @@ describe('order decider', () => {
     });
   });
 
-  describe('PayOrder', () => {
+  describe('RecordPayment', () => {
     it('pays a placed order with exactly its total', () => {
       spec.given([placed]).when(pay()).then([paid]);
     });
@@ -150,12 +151,34 @@ describe('order decider', () => {
       spec.given([]).when(pay()).thenThrows('ORDER_NOT_FOUND', 'not-found');
     });
 
-    it.each([TOTAL - 1, TOTAL + 1, 0])('refuses the amount %p: PAYMENT_AMOUNT_MISMATCH', (amount) => {
-      const error = spec.given([placed]).when(pay(amount)).thenThrows('PAYMENT_AMOUNT_MISMATCH', 'invalid');
-      expect(error.details).toEqual({ total: TOTAL, amount });
+    it.each([TOTAL - 1, TOTAL + 1])(
+      'records another amount (%p) as a payment exception, never as paid',
+      (amount) => {
+        spec
+          .given([placed])
+          .when(pay(amount, 'pay-x'))
+          .then([
+            {
+              type: 'PaymentExceptionRecorded',
+              data: { paymentId: 'pay-x', amount, currency: 'EUR', reason: 'amount-mismatch' },
+            },
+          ]);
+      },
+    );
+
+    it('records another currency as a payment exception', () => {
+      spec
+        .given([placed])
+        .when(pay(TOTAL, 'pay-usd', 'USD'))
+        .then([
+          {
+            type: 'PaymentExceptionRecorded',
+            data: { paymentId: 'pay-usd', amount: TOTAL, currency: 'USD', reason: 'currency-mismatch' },
+          },
+        ]);
     });
 
-    it.each([-1, 1249.5, MAX_MINOR_UNITS + 1])(
+    it.each([-1, 0, 1249.5, MAX_MINOR_UNITS + 1])(
       'refuses the malformed amount %p: INVALID_AMOUNT',
       (amount) => {
         spec.given([placed]).when(pay(amount)).thenThrows('INVALID_AMOUNT', 'invalid');
@@ -163,18 +186,92 @@ describe('order decider', () => {
     );
 
     it.each(stages('paid', 'shipped', 'delivered'))(
-      'refuses an order that is already %s: ORDER_ALREADY_PAID',
+      'records a second capture of an order already %s as a payment exception',
       (_stage, events) => {
-        spec.given(events).when(pay()).thenThrows('ORDER_ALREADY_PAID', 'conflict');
+        spec
+          .given(events)
+          .when(pay(TOTAL, 'pay-2'))
+          .then([
+            {
+              type: 'PaymentExceptionRecorded',
+              data: { paymentId: 'pay-2', amount: TOTAL, currency: 'EUR', reason: 'already-paid' },
+            },
+          ]);
       },
     );
 
     it.each(stages('cancelled before payment', 'cancelled after payment'))(
-      'refuses an order %s: ORDER_CANCELLED',
+      'records money captured for an order %s as paid (the refund process gives it back)',
       (_stage, events) => {
-        spec.given(events).when(pay()).thenThrows('ORDER_CANCELLED', 'conflict');
+        const given = spec.given(events);
+        given
+          .when(pay(TOTAL, 'pay-late'))
+          .then([{ type: 'OrderPaid', data: { paymentId: 'pay-late', amount: TOTAL } }]);
+        const after = spec.given([
+          ...events,
+          { type: 'OrderPaid', data: { paymentId: 'pay-late', amount: TOTAL } },
+        ]);
+        expect(after.state.status).toBe('cancelled');
+        expect(after.state.paid).toBe(given.state.paid + TOTAL);
       },
     );
+
+    it('records a failed attempt without changing the order', () => {
+      const failure: OrderCommand = {
+        type: 'RecordPaymentFailure',
+        data: { paymentId: 'p', reason: 'declined' },
+      };
+      spec
+        .given([placed])
+        .when(failure)
+        .then([{ type: 'PaymentFailed', data: { paymentId: 'p', reason: 'declined' } }]);
+      const after = spec.given([
+        placed,
+        { type: 'PaymentFailed', data: { paymentId: 'p', reason: 'declined' } },
+      ]);
+      expect(after.state).toMatchObject({ status: 'placed', paid: 0, failedPayments: 1 });
+    });
+  });
+
+  describe('RefundBalance', () => {
+    it('refunds everything a cancelled order was paid', () => {
+      spec
+        .given(history['cancelled after payment'])
+        .when(refundBalance)
+        .then([refunded(TOTAL)]);
+    });
+
+    it('refunds only what earlier refunds left', () => {
+      spec
+        .given([...history['cancelled after payment'], refunded(200)])
+        .when(refundBalance)
+        .then([refunded(TOTAL - 200)]);
+    });
+
+    it('refunds a capture that reached an order already cancelled', () => {
+      spec
+        .given([...history['cancelled before payment'], paid])
+        .when(refundBalance)
+        .then([refunded(TOTAL)]);
+    });
+
+    it.each(stages('placed', 'paid', 'shipped', 'delivered', 'cancelled before payment'))(
+      'finds nothing due on an order %s (no event)',
+      (_stage, events) => {
+        spec.given(events).when(refundBalance).then([]);
+      },
+    );
+
+    it('finds nothing due once the balance was refunded (a redelivery decides nothing)', () => {
+      spec
+        .given([...history['cancelled after payment'], refunded(TOTAL)])
+        .when(refundBalance)
+        .then([]);
+    });
+
+    it('refuses an order that was never placed: ORDER_NOT_FOUND', () => {
+      spec.given([]).when(refundBalance).thenThrows('ORDER_NOT_FOUND', 'not-found');
+    });
   });
 
   describe('ShipOrder', () => {
@@ -344,7 +441,10 @@ describe('order decider', () => {
         total: TOTAL,
         paid: 0,
         refunded: 0,
+        refundsSettled: 0,
         paymentId: null,
+        paymentExceptions: [],
+        failedPayments: 0,
         shipment: null,
         cancellationReason: null,
       };

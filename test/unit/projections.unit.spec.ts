@@ -78,7 +78,11 @@ describe('orders projection', () => {
         total: 1250,
         paid: 1250,
         refunded: 250,
+        refundDue: 0,
+        refundsSettled: 0,
         paymentId: 'pay-1',
+        paymentExceptions: [],
+        failedPayments: 0,
         shipment: { carrier: 'DHL', trackingNumber: 'T-1' },
         cancellationReason: null,
       });
@@ -103,7 +107,41 @@ describe('order_search projection', () => {
         skus: ['a', 'b'],
         createdAt: '2026-05-02T14:03:00.000Z',
         updatedAt: '2026-05-02T15:00:00.123Z',
+        paid: 1250,
+        refunded: 0,
+        refund: 'none',
+        paymentException: false,
       });
+  });
+
+  it('says when a refund is due (a cancelled order paid) and when it is done', () => {
+    const at = new Date('2026-05-02T14:03:00.000Z');
+    const stream = `order-${ORDER}`;
+    const paidEvent: OrderEvent = { type: 'OrderPaid', data: { paymentId: 'p', amount: 1250 } };
+    const cancelledEvent: OrderEvent = { type: 'OrderCancelled', data: { reason: 'no' } };
+    const events = [
+      projected(stream, 0, placed, at),
+      projected(stream, 1, paidEvent, at),
+      projected(stream, 2, cancelledEvent, at),
+    ];
+    const refundedEvent: OrderEvent = { type: 'OrderRefunded', data: { amount: 1250 } };
+    projectionSpec(orderSearchProjection)
+      .given(events)
+      .then(expect.objectContaining({ status: 'cancelled', refund: 'due', paid: 1250 }));
+    projectionSpec(orderSearchProjection)
+      .given([...events, projected(stream, 3, refundedEvent, at)])
+      .then(expect.objectContaining({ refund: 'done', refunded: 1250 }));
+  });
+
+  it('flags a payment exception', () => {
+    const at = new Date('2026-05-02T14:03:00.000Z');
+    const exception = {
+      type: 'PaymentExceptionRecorded',
+      data: { paymentId: 'p', amount: 1, currency: 'EUR', reason: 'amount-mismatch' },
+    } as const;
+    projectionSpec(orderSearchProjection)
+      .given([projected(`order-${ORDER}`, 0, placed, at), projected(`order-${ORDER}`, 1, exception, at)])
+      .then(expect.objectContaining({ status: 'placed', paymentException: true, refund: 'none' }));
   });
 
   it('refuses an order event without its OrderPlaced (the runtime never lets that happen)', () => {

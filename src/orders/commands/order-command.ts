@@ -1,4 +1,5 @@
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import type { JsonObject } from '../../event-store/event-store.port.js';
 import type { CommandContext } from '../../shared/application/command-context.js';
 import { CommandExecutor, type CommandOutcome } from '../../write-path/command-executor.js';
 import type { OrderCommand } from '../domain/order.commands.js';
@@ -13,6 +14,8 @@ export class RunOrderCommand extends Command<CommandOutcome<OrderState>> {
     readonly orderId: string,
     readonly command: OrderCommand,
     readonly context: CommandContext,
+    /** Recorded in the events' metadata (the provider's event id, a manual payment's reason). */
+    readonly metadata?: JsonObject,
   ) {
     super();
   }
@@ -27,12 +30,13 @@ export class RunOrderCommand extends Command<CommandOutcome<OrderState>> {
 export class OrderCommandHandler implements ICommandHandler<RunOrderCommand, CommandOutcome<OrderState>> {
   constructor(private readonly executor: CommandExecutor) {}
 
-  execute({ orderId, command, context }: RunOrderCommand): Promise<CommandOutcome<OrderState>> {
+  execute({ orderId, command, context, metadata }: RunOrderCommand): Promise<CommandOutcome<OrderState>> {
     return this.executor.execute(orderAggregate, orderId, context, {
       commandType: command.type,
       schemaVersion: ORDER_EVENT_SCHEMA_VERSION,
       creates: command.type === 'PlaceOrder',
       decide: (state) => decideOrder(command, state),
+      ...(metadata && { metadata }),
     });
   }
 }

@@ -8,7 +8,7 @@ import {
 } from '../../shared/domain/index.js';
 import type { OrderCommand } from './order.commands.js';
 import { OrderErrors } from './order.errors.js';
-import type { OrderEvent, OrderLine } from './order.events.js';
+import type { OrderEvent, OrderLine, PaymentExceptionReason } from './order.events.js';
 import type { OrderState } from './order.state.js';
 
 export const initialOrderState: OrderState = {
@@ -21,13 +21,28 @@ export const initialOrderState: OrderState = {
   total: 0,
   paid: 0,
   refunded: 0,
+  refundsSettled: 0,
   paymentId: null,
+  paymentExceptions: [],
+  failedPayments: 0,
   shipment: null,
   cancellationReason: null,
 };
 
 function assertExists(state: OrderState): void {
   if (state.status === 'none') throw OrderErrors.notFound();
+}
+
+/**
+ * What the shop holds for the order and may not keep: everything paid and not refunded, less the total of an
+ * order that goes ahead (paid, shipped or delivered). A cancelled order keeps nothing.
+ */
+export function refundDue(state: OrderState): number {
+  const kept =
+    state.status === 'paid' || state.status === 'shipped' || state.status === 'delivered'
+      ? Math.min(state.total, state.paid)
+      : 0;
+  return Math.max(0, state.paid - state.refunded - kept);
 }
 
 export function decideOrder(command: OrderCommand, state: OrderState): OrderEvent[] {
@@ -60,14 +75,28 @@ export function decideOrder(command: OrderCommand, state: OrderState): OrderEven
       assertMinorUnits('total', total);
       return [{ type: 'OrderPlaced', data: { orderId, cartId, customerId, lines, total, currency } }];
     }
-    case 'PayOrder': {
+    case 'RecordPayment': {
       assertExists(state);
-      if (state.status === 'cancelled') throw OrderErrors.cancelled();
-      if (state.status !== 'placed') throw OrderErrors.alreadyPaid();
-      assertMinorUnits('amount', command.data.amount);
-      if (command.data.amount !== state.total)
-        throw OrderErrors.amountMismatch(state.total, command.data.amount);
-      return [{ type: 'OrderPaid', data: { ...command.data } }];
+      const { paymentId, amount, currency } = command.data;
+      assertMinorUnits('amount', amount, { allowZero: false });
+      const exception = (reason: PaymentExceptionReason): OrderEvent[] => [
+        { type: 'PaymentExceptionRecorded', data: { paymentId, amount, currency, reason } },
+      ];
+      if (currency !== state.currency) return exception('currency-mismatch');
+      // Money captured for a cancelled order is recorded as it is; the refund process gives it back.
+      if (state.status === 'cancelled') return [{ type: 'OrderPaid', data: { paymentId, amount } }];
+      if (state.status !== 'placed') return exception('already-paid');
+      if (amount !== state.total) return exception('amount-mismatch');
+      return [{ type: 'OrderPaid', data: { paymentId, amount } }];
+    }
+    case 'RecordPaymentFailure': {
+      assertExists(state);
+      return [{ type: 'PaymentFailed', data: { ...command.data } }];
+    }
+    case 'RecordRefundSettlement': {
+      assertExists(state);
+      assertMinorUnits('amount', command.data.amount, { allowZero: false });
+      return [{ type: 'RefundSettled', data: { ...command.data } }];
     }
     case 'ShipOrder': {
       assertExists(state);
@@ -98,6 +127,11 @@ export function decideOrder(command: OrderCommand, state: OrderState): OrderEven
       if (command.data.amount > refundable) throw OrderErrors.refundExceedsPaid(refundable);
       return [{ type: 'OrderRefunded', data: { amount: command.data.amount } }];
     }
+    case 'RefundBalance': {
+      assertExists(state);
+      const due = refundDue(state);
+      return due > 0 ? [{ type: 'OrderRefunded', data: { amount: due } }] : [];
+    }
     default:
       return assertNever(command);
   }
@@ -117,7 +151,12 @@ export function evolveOrder(state: OrderState, event: OrderEvent): OrderState {
         total: event.data.total,
       };
     case 'OrderPaid':
-      return { ...state, status: 'paid', paid: event.data.amount, paymentId: event.data.paymentId };
+      return {
+        ...state,
+        status: state.status === 'placed' ? 'paid' : state.status,
+        paid: state.paid + event.data.amount,
+        paymentId: state.paymentId ?? event.data.paymentId,
+      };
     case 'OrderShipped':
       return { ...state, status: 'shipped', shipment: { ...event.data } };
     case 'OrderDelivered':
@@ -126,6 +165,12 @@ export function evolveOrder(state: OrderState, event: OrderEvent): OrderState {
       return { ...state, status: 'cancelled', cancellationReason: event.data.reason };
     case 'OrderRefunded':
       return { ...state, refunded: state.refunded + event.data.amount };
+    case 'PaymentExceptionRecorded':
+      return { ...state, paymentExceptions: [...state.paymentExceptions, { ...event.data }] };
+    case 'PaymentFailed':
+      return { ...state, failedPayments: state.failedPayments + 1 };
+    case 'RefundSettled':
+      return { ...state, refundsSettled: state.refundsSettled + event.data.amount };
     default:
       return assertNever(event);
   }

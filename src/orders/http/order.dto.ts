@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
-import { MAX_MINOR_UNITS, SKU_PATTERN } from '../../shared/domain/index.js';
+import { CURRENCY_PATTERN, MAX_MINOR_UNITS, SKU_PATTERN } from '../../shared/domain/index.js';
+import { REFUND_STATES } from '../read-model/order-search.projection.js';
 import { LineDto } from '../../shared/http/openapi.js';
 import { IsInstant, PageQueryDto, ReadMetaDto } from '../../shared/http/read-response.js';
 import type { OrderSort } from '../read-model/list-orders.query.js';
@@ -23,18 +24,30 @@ const INSTANT_DOC = {
 
 const TOKEN = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
 
-export class PayOrderDto {
-  @ApiProperty({ minLength: 1, maxLength: 100, example: 'pay-7f3a' })
+/** An operator records a payment the provider did not report (a bank transfer, a till): with a reason. */
+export class ManualPaymentDto {
+  @ApiProperty({ minLength: 1, maxLength: 100, example: 'bank-transfer-2026-12-07-17' })
   @IsString()
   @Length(1, 100)
   @Matches(TOKEN, { message: 'paymentId must be printable ASCII without surrounding spaces' })
   paymentId!: string;
 
-  @ApiProperty({ minimum: 0, maximum: MAX_MINOR_UNITS, description: `The order total, ${MINOR_UNITS}` })
+  @ApiProperty({ minimum: 1, maximum: MAX_MINOR_UNITS, description: `The order total, ${MINOR_UNITS}` })
   @IsInt({ message: 'amount must be an integer number of minor units (e.g. cents)' })
-  @Min(0)
+  @Min(1)
   @Max(MAX_MINOR_UNITS)
   amount!: number;
+
+  @ApiProperty({ pattern: CURRENCY_PATTERN.source, example: 'EUR', description: 'The order currency' })
+  @IsString()
+  @Matches(CURRENCY_PATTERN, { message: 'currency must be an ISO 4217 code in capitals, e.g. EUR' })
+  currency!: string;
+
+  @ApiProperty({ minLength: 1, maxLength: 500, example: 'paid by bank transfer, ref 2026-17' })
+  @IsString()
+  @Length(1, 500)
+  @Matches(/\S/, { message: 'reason must not be blank' })
+  reason!: string;
 }
 
 export class ShipOrderDto {
@@ -108,6 +121,22 @@ export class ListOrdersDto extends PageQueryDto {
   @Length(1, 200)
   customerId?: string;
 
+  @ApiPropertyOptional({
+    enum: REFUND_STATES,
+    description: '`due`: money held that the order may not keep (a cancelled order paid); `done`: refunded',
+  })
+  @IsOptional()
+  @IsIn(REFUND_STATES, { message: `refund must be one of: ${REFUND_STATES.join(', ')}` })
+  refund?: (typeof REFUND_STATES)[number];
+
+  @ApiPropertyOptional({
+    enum: ['true', 'false'],
+    description: 'Orders with (true) or without (false) a payment that did not settle them',
+  })
+  @IsOptional()
+  @IsIn(['true', 'false'], { message: 'paymentException must be true or false' })
+  paymentException?: 'true' | 'false';
+
   @ApiPropertyOptional({ enum: ORDER_SORTS, default: '-createdAt' })
   @IsOptional()
   @IsIn(ORDER_SORTS, { message: `sort must be one of: ${ORDER_SORTS.join(', ')}` })
@@ -121,6 +150,17 @@ export class ShipmentDto {
   carrier!: string;
   @ApiProperty()
   trackingNumber!: string;
+}
+
+export class PaymentExceptionDto {
+  @ApiProperty()
+  paymentId!: string;
+  @ApiProperty({ description: MINOR_UNITS })
+  amount!: number;
+  @ApiProperty({ example: 'EUR' })
+  currency!: string;
+  @ApiProperty({ enum: ['amount-mismatch', 'currency-mismatch', 'already-paid'] })
+  reason!: string;
 }
 
 export class OrderViewDto {
@@ -142,8 +182,16 @@ export class OrderViewDto {
   paid!: number;
   @ApiProperty({ description: MINOR_UNITS })
   refunded!: number;
+  @ApiProperty({ description: `Held and not to be kept (a cancelled order's payment), ${MINOR_UNITS}` })
+  refundDue!: number;
+  @ApiProperty({ description: `Refunds the payment provider confirmed, ${MINOR_UNITS}` })
+  refundsSettled!: number;
   @ApiProperty({ nullable: true, type: String })
   paymentId!: string | null;
+  @ApiProperty({ type: [PaymentExceptionDto], description: 'Captures that did not settle the order' })
+  paymentExceptions!: PaymentExceptionDto[];
+  @ApiProperty({ minimum: 0, description: 'Payment attempts the provider reported failed' })
+  failedPayments!: number;
   @ApiProperty({ nullable: true, type: ShipmentDto })
   shipment!: ShipmentDto | null;
   @ApiProperty({ nullable: true, type: String })
@@ -170,6 +218,10 @@ export class OrderListItemDto {
   total!: number;
   @ApiProperty({ type: [String] })
   skus!: string[];
+  @ApiProperty({ enum: REFUND_STATES })
+  refund!: string;
+  @ApiProperty()
+  paymentException!: boolean;
   @ApiProperty({ format: 'date-time' })
   createdAt!: string;
   @ApiProperty({ format: 'date-time' })

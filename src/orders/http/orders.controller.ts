@@ -2,7 +2,7 @@ import { Body, Controller, Query, Get, HttpCode, Param, Post, Res } from '@nestj
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { Roles } from '../../auth/roles.decorator.js';
+import { RefuseOthersWith, Roles } from '../../auth/roles.decorator.js';
 import type { Actor, CommandContext } from '../../shared/application/command-context.js';
 import { CommandCtx, CurrentActor } from '../../shared/http/command-context.decorator.js';
 import { mutationResponse } from '../../shared/http/mutation-response.js';
@@ -26,7 +26,7 @@ import {
   ListOrdersDto,
   OrderPageDto,
   OrderReadDto,
-  PayOrderDto,
+  ManualPaymentDto,
   RefundOrderDto,
   ShipOrderDto,
   TimelinePageDto,
@@ -55,6 +55,10 @@ export class OrdersController {
       ...(query.minTotal !== undefined && { minTotal: Number(query.minTotal) }),
       ...(query.maxTotal !== undefined && { maxTotal: Number(query.maxTotal) }),
       ...(query.sku !== undefined && { sku: query.sku }),
+      ...(query.refund !== undefined && { refund: query.refund }),
+      ...(query.paymentException !== undefined && {
+        paymentException: query.paymentException === 'true',
+      }),
       ...(query.customerId !== undefined && { customerId: query.customerId }),
     };
     return this.queries.execute(
@@ -92,19 +96,32 @@ export class OrdersController {
   }
 
   @Post(':id/payments')
-  @Roles('shopper')
+  @Roles('operator')
+  @RefuseOthersWith({
+    code: 'PAYMENT_BY_PROVIDER_ONLY',
+    detail:
+      'Payments are confirmed by the payment provider (a signed POST /webhooks/payments), never recorded by a ' +
+      'shopper: pay through the provider. Operators may record a manual payment here, with a reason.',
+  })
   @HttpCode(200)
-  @ApiOperation({ summary: 'Pay the order (the amount must be its total)' })
+  @ApiOperation({
+    summary:
+      'Record a manual payment (operators, with a reason; audited). Shoppers pay through the payment provider',
+  })
   @ApiMutation()
-  async pay(
+  async recordManualPayment(
     @Param('id', orderId) id: string,
-    @Body() body: PayOrderDto,
+    @Body() body: ManualPaymentDto,
     @CommandCtx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
+    const { paymentId, amount, currency, reason } = body;
+    const payment: OrderCommand = { type: 'RecordPayment', data: { paymentId, amount, currency } };
     return mutationResponse(
       reply,
-      await this.run(id, { type: 'PayOrder', data: { paymentId: body.paymentId, amount: body.amount } }, ctx),
+      await this.commands.execute(
+        new RunOrderCommand(id, payment, ctx, { manualPayment: true, reason: reason.trim() }),
+      ),
     );
   }
 

@@ -36,6 +36,8 @@ export class ListOrdersHandler implements IQueryHandler<ListOrdersQuery, OrderPa
     if (customerId !== undefined) where.customerId = { eq: customerId };
     if (filters.status !== undefined) where.status = { eq: filters.status };
     if (filters.sku !== undefined) where.skus = { has: filters.sku };
+    if (filters.refund !== undefined) where.refund = { eq: filters.refund };
+    if (filters.paymentException !== undefined) where.paymentException = { eq: filters.paymentException };
     if (filters.from !== undefined || filters.to !== undefined) {
       where.createdAt = {
         ...(filters.from && { gte: filters.from }),
@@ -69,6 +71,9 @@ export class ListOrdersHandler implements IQueryHandler<ListOrdersQuery, OrderPa
         currency: row.currency,
         total: row.total,
         skus: row.skus,
+        // Rows projected before these fields existed (a rebuild fills them in).
+        refund: row.refund ?? 'none',
+        paymentException: row.paymentException ?? false,
         createdAt: row.createdAt,
         updatedAt: row.updatedAt,
         revision: Number(doc.revision),

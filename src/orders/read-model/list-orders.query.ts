@@ -1,5 +1,6 @@
 import { Query } from '@nestjs/cqrs';
 import type { Actor } from '../../shared/application/command-context.js';
+import type { RefundState } from './order-search.projection.js';
 
 export type OrderSort = 'createdAt' | '-createdAt' | 'updatedAt' | '-updatedAt' | 'total' | '-total';
 
@@ -14,6 +15,8 @@ export interface OrderFilters {
   readonly sku?: string;
   /** Operators and auditors only (a shopper always sees their own orders). */
   readonly customerId?: string;
+  readonly refund?: RefundState;
+  readonly paymentException?: boolean;
 }
 
 export interface OrderListItem {
@@ -23,6 +26,8 @@ export interface OrderListItem {
   readonly currency: string;
   readonly total: number;
   readonly skus: readonly string[];
+  readonly refund: RefundState;
+  readonly paymentException: boolean;
   readonly createdAt: string;
   readonly updatedAt: string;
   readonly revision: number;

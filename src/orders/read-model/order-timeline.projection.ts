@@ -54,6 +54,14 @@ export function summarize(event: OrderEvent, currency: string): string {
       return `Cancelled: ${event.data.reason}`;
     case 'OrderRefunded':
       return `Refunded ${money(event.data.amount, currency)}`;
+    case 'PaymentExceptionRecorded': {
+      const { amount, paymentId, reason } = event.data;
+      return `Payment ${paymentId} of ${money(amount, event.data.currency)} not applied (${reason}): for an operator`;
+    }
+    case 'PaymentFailed':
+      return `Payment ${event.data.paymentId} failed: ${event.data.reason}`;
+    case 'RefundSettled':
+      return `Refund of ${money(event.data.amount, currency)} settled by the payment provider`;
     default:
       return assertNever(event);
   }

@@ -1,6 +1,6 @@
-import { initialOrderState } from '../domain/order.decider.js';
+import { initialOrderState, refundDue } from '../domain/order.decider.js';
 import type { OrderLine } from '../domain/order.events.js';
-import type { OrderState } from '../domain/order.state.js';
+import type { OrderState, PaymentException } from '../domain/order.state.js';
 
 /** What `GET /orders/:id` answers, whether folded from the stream or read from the `orders` read model. */
 export interface OrderView {
@@ -13,7 +13,14 @@ export interface OrderView {
   readonly total: number;
   readonly paid: number;
   readonly refunded: number;
+  /** Held and not to be kept (a cancelled order's payment): the refund process gives it back. */
+  readonly refundDue: number;
+  /** Refunds the payment provider has confirmed. */
+  readonly refundsSettled: number;
   readonly paymentId: string | null;
+  /** Captures that did not settle the order, for an operator to resolve. */
+  readonly paymentExceptions: readonly PaymentException[];
+  readonly failedPayments: number;
   readonly shipment: { readonly carrier: string; readonly trackingNumber: string } | null;
   readonly cancellationReason: string | null;
 }
@@ -31,7 +38,11 @@ export function orderView(id: string, state: OrderState): OrderView {
     total: state.total,
     paid: state.paid,
     refunded: state.refunded,
+    refundDue: refundDue(state),
+    refundsSettled: state.refundsSettled,
     paymentId: state.paymentId,
+    paymentExceptions: state.paymentExceptions,
+    failedPayments: state.failedPayments,
     shipment: state.shipment,
     cancellationReason: state.cancellationReason,
   };
@@ -50,7 +61,11 @@ export function orderStateOf(view: OrderView): OrderState {
     total: view.total,
     paid: view.paid,
     refunded: view.refunded,
+    // Documents projected before these fields existed read as none (a rebuild fills them in).
+    refundsSettled: view.refundsSettled ?? 0,
     paymentId: view.paymentId,
+    paymentExceptions: view.paymentExceptions ?? [],
+    failedPayments: view.failedPayments ?? 0,
     shipment: view.shipment,
     cancellationReason: view.cancellationReason,
   };

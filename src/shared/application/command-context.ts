@@ -1,5 +1,10 @@
+/** The roles a token may carry. */
 export const ROLES = ['shopper', 'operator', 'auditor'] as const;
-export type Role = (typeof ROLES)[number];
+/**
+ * `system`: the service's own processes and the payment provider's signed webhook act under it. No token can
+ * claim it (the auth guard accepts only ROLES).
+ */
+export type Role = (typeof ROLES)[number] | 'system';
 
 /** Who is asking: the JWT's `sub` and roles. */
 export interface Actor {

@@ -6,13 +6,22 @@
  */
 export type DomainErrorKind = 'conflict' | 'invalid' | 'not-found';
 
+/** What a rule violation tells its caller besides its code: plain JSON. */
+export type DomainErrorDetail =
+  | string
+  | number
+  | boolean
+  | null
+  | readonly DomainErrorDetail[]
+  | { readonly [key: string]: DomainErrorDetail };
+
 /** A business-rule violation with a stable, documented code (e.g. `CART_CLOSED`). */
 export class DomainError extends Error {
   constructor(
     readonly code: string,
     message: string,
     readonly kind: DomainErrorKind = 'conflict',
-    readonly details: Readonly<Record<string, string | number | boolean>> = {},
+    readonly details: Readonly<Record<string, DomainErrorDetail>> = {},
   ) {
     super(message);
     this.name = 'DomainError';
