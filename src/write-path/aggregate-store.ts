@@ -209,7 +209,10 @@ export class AggregateStore {
   }
 
   private remember(aggregate: LoadedAggregate<unknown>): void {
-    if (this.options.cacheSize <= 0) return;
+    // An aggregate that does not exist is never cached: whoever creates it next (a process manager, another
+    // instance, a tool writing to the store) would otherwise stay invisible here — told 404 — until evicted.
+    // What exists can only move on, which a conditional append notices; existence cannot be taken back.
+    if (this.options.cacheSize <= 0 || aggregate.revision === 'no_stream') return;
     this.cache.delete(aggregate.streamId);
     this.cache.set(aggregate.streamId, aggregate);
     if (this.cache.size > this.options.cacheSize) this.cache.delete(this.cache.keys().next().value!);

@@ -9,7 +9,8 @@ import { LiveGenerations } from '../../src/read-side/runtime/live-generations.js
 import { OPS_BIN, runOps, startServedApp, type OpsRun, type ServedApp } from '../support/operator-tools.js';
 import { until } from '../support/projection-runtime.js';
 import { freePort } from '../support/service-process.js';
-import { TEST_JWT_SECRET } from '../support/test-app.js';
+import { placeOrder } from '../support/cart-fixtures.js';
+import { TEST_JWT_SECRET, TEST_PAYMENT_WEBHOOK_SECRET } from '../support/test-app.js';
 
 /**
  * The operator CLI, built (dist/operations/cli/main.js, what the `bin` runs), as its own process against the
@@ -65,6 +66,7 @@ describe('operator CLI (ordertrail-ops)', () => {
         'cancel',
         'parked',
         'replay-parked',
+        'pay',
         'token',
       ]) {
         expect(help.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
@@ -124,6 +126,37 @@ describe('operator CLI (ordertrail-ops)', () => {
     });
   });
 
+  describe('pay', () => {
+    it('pays an order as the payment provider would: a webhook signed with PAYMENT_WEBHOOK_SECRET', async () => {
+      const shopper = t.bearer('cli-payer', 'shopper');
+      const { orderId, total } = await placeOrder(t, shopper);
+      const run = await runOps(['pay', orderId], {
+        env: {
+          ORDERTRAIL_URL: t.url,
+          AUTH_JWT_SECRET: TEST_JWT_SECRET,
+          PAYMENT_WEBHOOK_SECRET: TEST_PAYMENT_WEBHOOK_SECRET,
+        },
+      });
+      expect(run).toMatchObject({ code: 0, stderr: '' });
+      expect(run.stdout).toContain(`order ${orderId}: payment.succeeded of ${total.toLocaleString('en')} EUR applied`);
+      const [, paid] = await t.readStream(`order-${orderId}`);
+      expect(paid).toMatchObject({ type: 'OrderPaid', data: { amount: total } });
+      expect(paid!.metadata).toMatchObject({
+        actor: 'payment-provider',
+        providerEventType: 'payment.succeeded',
+      });
+
+      // Signed with another secret, the service refuses it and nothing is written.
+      const other = await placeOrder(t, shopper);
+      const refused = await runOps(['pay', other.orderId, '--amount', '1', '--currency', 'EUR'], {
+        env: { ORDERTRAIL_URL: t.url, PAYMENT_WEBHOOK_SECRET: 'another-secret-entirely-0123456789abcdef' },
+      });
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('INVALID_SIGNATURE');
+      expect((await t.readStream(`order-${other.orderId}`)).map((e) => e.type)).toEqual(['OrderPlaced']);
+    });
+  });
+
   describe('projections, pause, resume', () => {
     it('projections prints the table: name, status, generation, position, lag, events/s, parked, heartbeat', async () => {
       const run = await ops('projections');
@@ -140,13 +173,14 @@ describe('operator CLI (ordertrail-ops)', () => {
         'PARKED',
         'HEARTBEAT',
       ]);
-      expect(lines).toHaveLength(5);
+      expect(lines).toHaveLength(6);
       const table = rows(run.stdout);
       expect(table.map((r) => r[0])).toEqual([
         'carts',
         'orders',
         'order_search',
         'order_timeline',
+        'refund-on-cancellation',
         'place-order-on-checkout',
       ]);
       const orders = table[1]!;
@@ -168,6 +202,7 @@ describe('operator CLI (ordertrail-ops)', () => {
         'orders',
         'order_search',
         'order_timeline',
+        'refund-on-cancellation',
         'place-order-on-checkout',
       ]);
       expect(body.items[1]).toEqual(

@@ -69,6 +69,15 @@ function cartHistory(cartId: string, count: number): CartEvent[] {
   return events;
 }
 
+function toAppend(event: CartEvent) {
+  return {
+    id: randomUUID(),
+    type: event.type,
+    data: event.data as unknown as JsonObject,
+    metadata: { schemaVersion: 1 },
+  };
+}
+
 function fold(events: readonly CartEvent[]): CartState {
   return events.reduce(evolveCart, initialCartState);
 }
@@ -422,6 +431,17 @@ describe('AggregateStore on a real embedded event store', () => {
       await aggregates.load(cartAggregate, a);
       await aggregates.load(cartAggregate, a);
       expect(recording.readsOf(cartStream(a))).toHaveLength(2);
+    });
+
+    it('never keeps an aggregate that does not exist: one created behind its back is seen at the next load', async () => {
+      const cartId = randomUUID();
+      const aggregates = new AggregateStore(events, { ...OPTIONS, cacheSize: 10 });
+      expect((await aggregates.load(cartAggregate, cartId)).revision).toBe('no_stream');
+      // Another writer (a process manager, another instance) creates it without this store.
+      await events.append(cartStream(cartId), [toAppend(cartHistory(cartId, 1)[0]!)], 'no_stream');
+      const seen = await aggregates.load(cartAggregate, cartId);
+      expect(seen.revision).toBe(0n);
+      expect(seen.state.customerId).toBe('customer-42');
     });
   });
 });

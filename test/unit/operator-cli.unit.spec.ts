@@ -1,7 +1,14 @@
 import { JwtService } from '@nestjs/jwt';
-import { DEV_JWT_SECRET as SERVICE_DEV_SECRET } from '../../src/config/app-config.js';
+import {
+  DEV_JWT_SECRET as SERVICE_DEV_SECRET,
+  DEV_PAYMENT_WEBHOOK_SECRET as SERVICE_DEV_PAYMENT_SECRET,
+} from '../../src/config/app-config.js';
 import { helpText } from '../../src/operations/cli/cli.js';
-import { DEV_JWT_SECRET, signDevToken } from '../../src/operations/cli/dev-token.js';
+import {
+  DEV_JWT_SECRET,
+  DEV_PAYMENT_WEBHOOK_SECRET,
+  signDevToken,
+} from '../../src/operations/cli/dev-token.js';
 import {
   ago,
   count,
@@ -159,8 +166,9 @@ describe('operator CLI output', () => {
 });
 
 describe('operator CLI dev tokens', () => {
-  it('uses the same public development secret as the service', () => {
+  it('uses the same public development secrets as the service', () => {
     expect(DEV_JWT_SECRET).toBe(SERVICE_DEV_SECRET);
+    expect(DEV_PAYMENT_WEBHOOK_SECRET).toBe(SERVICE_DEV_PAYMENT_SECRET);
   });
 
   it('signs HS256 tokens with sub, roles, iat and exp that the service verifies', () => {

@@ -28,6 +28,7 @@ import { cancelCommand } from './commands/cancel.js';
 import { jobCommand } from './commands/job.js';
 import { jobsCommand } from './commands/jobs.js';
 import { parkedCommand } from './commands/parked.js';
+import { payCommand } from './commands/pay.js';
 import { pauseCommand, resumeCommand } from './commands/pause-resume.js';
 import { projectionsCommand } from './commands/projections.js';
 import { rebuildCommand, verifyCommand } from './commands/rebuild-verify.js';
@@ -51,6 +52,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   cancel: cancelCommand,
   parked: parkedCommand,
   'replay-parked': replayParkedCommand,
+  pay: payCommand,
   token: tokenCommand,
 };
 

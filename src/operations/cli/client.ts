@@ -53,11 +53,21 @@ export class OpsClient {
    * @param token a bearer token (with or without the `Bearer ` prefix); none: requests go without one
    */
   constructor(
-    baseUrl: URL,
+    private readonly baseUrl: URL,
     private readonly token: string | undefined,
     private readonly timeoutMs = 15_000,
   ) {
     this.base = `${baseUrl.origin}${baseUrl.pathname.replace(/\/+$/, '')}`;
+  }
+
+  /** Whether requests carry a bearer token. */
+  get hasToken(): boolean {
+    return this.token !== undefined;
+  }
+
+  /** The same service, with another bearer token. */
+  withToken(token: string): OpsClient {
+    return new OpsClient(this.baseUrl, token, this.timeoutMs);
   }
 
   /** `/admin/jobs/…` (a path the service gave, e.g. in `Location`) → an absolute URL under the base. */
@@ -78,9 +88,18 @@ export class OpsClient {
     return this.request<T>('DELETE', path);
   }
 
-  async request<T>(method: string, path: string, body?: object): Promise<Answer<T>> {
+  /** `body`: an object sent as JSON, or a string sent as it is (a signed webhook's exact bytes). */
+  async request<T>(
+    method: string,
+    path: string,
+    body?: object | string,
+    extraHeaders: Readonly<Record<string, string>> = {},
+  ): Promise<Answer<T>> {
     const url = this.url(path);
-    const headers: Record<string, string> = { accept: 'application/json, application/problem+json' };
+    const headers: Record<string, string> = {
+      accept: 'application/json, application/problem+json',
+      ...extraHeaders,
+    };
     if (this.token)
       headers.authorization = /^bearer /i.test(this.token) ? this.token : `Bearer ${this.token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -90,7 +109,7 @@ export class OpsClient {
       response = await fetch(url, {
         method,
         headers,
-        ...(body !== undefined && { body: JSON.stringify(body) }),
+        ...(body !== undefined && { body: typeof body === 'string' ? body : JSON.stringify(body) }),
         signal: AbortSignal.timeout(this.timeoutMs),
       });
       text = await response.text();

@@ -40,6 +40,8 @@ export const OPTIONS = {
   role: { type: 'string', multiple: true },
   sub: { type: 'string' },
   ttl: { type: 'string' },
+  amount: { type: 'string' },
+  currency: { type: 'string' },
 } as const;
 
 export type OptionName = keyof typeof OPTIONS;

@@ -9,6 +9,8 @@ export { ROLES, type Role };
  * unit test keeps the two equal).
  */
 export const DEV_JWT_SECRET = 'ordertrail-dev-secret-change-me';
+/** The same for PAYMENT_WEBHOOK_SECRET (config/app-config.ts's DEV_PAYMENT_WEBHOOK_SECRET). */
+export const DEV_PAYMENT_WEBHOOK_SECRET = 'ordertrail-dev-payment-webhook-secret-change-me';
 
 export function isRole(value: string): value is Role {
   return (ROLES as readonly string[]).includes(value);
