@@ -140,13 +140,14 @@ describe('operator CLI (ordertrail-ops)', () => {
         'PARKED',
         'HEARTBEAT',
       ]);
-      expect(lines).toHaveLength(5);
+      expect(lines).toHaveLength(6);
       const table = rows(run.stdout);
       expect(table.map((r) => r[0])).toEqual([
         'carts',
         'orders',
         'order_search',
         'order_timeline',
+        'products',
         'place-order-on-checkout',
       ]);
       const orders = table[1]!;
@@ -155,7 +156,7 @@ describe('operator CLI (ordertrail-ops)', () => {
       expect(orders[3]).toMatch(/^[\d,]+$/);
       expect(orders.slice(4, 8)).toEqual(['0', '0', expect.stringMatching(/^[\d.,]+$/), '0']);
       expect(orders[8]).toMatch(/ ago$/);
-      expect(table[4]![2]).toBe('-'); // the process manager has no generation
+      expect(table[5]![2]).toBe('-'); // the process manager has no generation
       expect(run.stdout).not.toContain('\x1b['); // no colours when stdout is not a terminal
     });
 
@@ -168,6 +169,7 @@ describe('operator CLI (ordertrail-ops)', () => {
         'orders',
         'order_search',
         'order_timeline',
+        'products',
         'place-order-on-checkout',
       ]);
       expect(body.items[1]).toEqual(

@@ -112,6 +112,7 @@ describe.each(readStoreEnvs())('projection admin over HTTP (%s)', (_name, env) =
         ['orders', 'projection'],
         ['order_search', 'projection'],
         ['order_timeline', 'projection'],
+        ['products', 'projection'],
         ['place-order-on-checkout', 'process-manager'],
       ]);
       const orders = items.find((i) => i.name === 'orders')!;
