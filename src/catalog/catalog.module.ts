@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AggregateProductOffers } from './application/aggregate-product-offers.js';
 import { ProductCommandHandler } from './commands/product-command.js';
+import { DemoCatalogSeeder } from './demo-catalog.js';
 import { CatalogController } from './http/catalog.controller.js';
 import { ProductOffers } from './product-offers.js';
 import { GetProductHandler } from './read-model/get-product.handler.js';
@@ -17,6 +18,7 @@ import { ListProductsHandler } from './read-model/list-products.handler.js';
     GetProductHandler,
     ListProductsHandler,
     { provide: ProductOffers, useClass: AggregateProductOffers },
+    DemoCatalogSeeder,
   ],
   exports: [ProductOffers],
 })
