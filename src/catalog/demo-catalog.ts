@@ -55,7 +55,7 @@ export class DemoCatalogSeeder implements OnApplicationBootstrap {
         if (!(await this.products.execute(command)).replayed) listed++;
       }
       this.logger.log(
-        `Demo catalog (development only): ${listed} of ${DEMO_CATALOG.length} products listed, the others were there`,
+        `Demo catalog (development only): ${listed} products listed, ${DEMO_CATALOG.length - listed} found already there`,
       );
     } catch (error) {
       // A demo must never keep the service from starting.
