@@ -6,6 +6,7 @@ import { applyDiff } from '../../src/audit/application/view-diff.js';
 import { DEMO_CATALOG } from '../../src/catalog/demo-catalog.js';
 import { readStoreEnvs } from '../support/read-store-env.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
+import { textOrJson } from '../support/text-or-json.js';
 
 const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
@@ -32,22 +33,7 @@ describe.each(readStoreEnvs())('catalog over HTTP (%s)', (_name, env) => {
 
   /** A request with a token, its body parsed whatever the content type (NDJSON as one string). */
   const send = (method: 'get' | 'post' | 'patch' | 'delete', path: string, auth: string) =>
-    t.http[method](path)
-      .set('authorization', auth)
-      .buffer(true)
-      .parse((res, done) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => {
-          const type = String(res.headers['content-type'] ?? '');
-          try {
-            done(null, type.includes('json') && !type.includes('ndjson') ? JSON.parse(body) : body);
-          } catch (error) {
-            done(error as Error, body);
-          }
-        });
-      });
+    textOrJson(t.http[method](path).set('authorization', auth));
   const get = (path: string, auth = shopper) => send('get', path, auth);
 
   function list(sku: string, name: string, prices: Record<string, number>, auth = operator) {
