@@ -6,12 +6,14 @@
 /**
  * Top-level folders of src/, highest first. A folder imports only folders of lower layers: never one above,
  * never a neighbour in its own layer — so no two folders ever import each other, the read-side runtime and the
- * event store know no context, and carts and orders stay apart (checkout stands between them).
+ * event store know no context, and carts and orders stay apart (checkout stands between them). The catalog
+ * stands below them: carts take names and prices from it (ProductOffers); it imports no context.
  */
 const LAYERS = [
   ['operations', 'audit'],
   ['checkout', 'payments'],
   ['carts', 'orders'],
+  ['catalog'],
   ['read-side', 'write-path', 'auth'],
   ['event-store'],
   ['shared', 'config'],
@@ -36,7 +38,7 @@ module.exports = {
       comment: 'The read-side runtime imports no context: the app module hands it the projections.',
       severity: 'error',
       from: { path: '^src/read-side/' },
-      to: { path: '^src/(carts|orders|checkout|payments|audit|operations)/' },
+      to: { path: '^src/(carts|orders|catalog|checkout|payments|audit|operations)/' },
     },
     {
       name: 'event-store-is-ports-and-adapters',
@@ -44,7 +46,7 @@ module.exports = {
         'event-store/ is the ports and their adapters: it imports neither the write path nor a context.',
       severity: 'error',
       from: { path: '^src/event-store/' },
-      to: { path: '^src/(write-path|read-side|carts|orders|checkout|payments|audit|operations)/' },
+      to: { path: '^src/(write-path|read-side|carts|orders|catalog|checkout|payments|audit|operations)/' },
     },
     {
       name: 'carts-and-orders-apart',
@@ -65,8 +67,8 @@ module.exports = {
       name: 'domain-no-other-context',
       comment: 'A bounded context’s domain does not reach into another context’s domain.',
       severity: 'error',
-      from: { path: '^src/(carts|orders)/domain/' },
-      to: { path: '^src/(carts|orders)/domain/', pathNot: '^src/$1/domain/' },
+      from: { path: '^src/(carts|orders|catalog)/domain/' },
+      to: { path: '^src/(carts|orders|catalog)/domain/', pathNot: '^src/$1/domain/' },
     },
     {
       name: 'application-no-adapters-or-http',

@@ -7,6 +7,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthGuard } from './auth/auth.guard.js';
 import { CartsModule } from './carts/carts.module.js';
+import { CatalogModule } from './catalog/catalog.module.js';
 import { CheckoutModule } from './checkout/checkout.module.js';
 import { APP_CONFIG, type AppConfig } from './config/app-config.js';
 import { EventStoreModule } from './event-store/event-store.module.js';
@@ -43,6 +44,7 @@ export class AppModule {
         EventStoreModule,
         WritePathModule,
         ReadSideModule.forRoot(PROJECTIONS),
+        CatalogModule,
         CartsModule,
         OrdersModule,
         CheckoutModule,

@@ -11,7 +11,8 @@ import { TimeTravelController } from './http/time-travel.controller.js';
 
 /**
  * Audit: replay, time travel, diffs and correlations, read from the event store (the source of truth).
- * Read-only; no domain of its own — it folds with the carts' and orders' own aggregate definitions.
+ * Read-only; no domain of its own — it folds with the carts', orders' and products' own aggregate
+ * definitions.
  */
 @Module({
   controllers: [TimeTravelController, AuditController, CorrelationsController],

@@ -8,6 +8,7 @@ import { cartView, type CartView } from '../../src/carts/read-model/cart.view.js
 import type { EventToAppend, RecordedEvent } from '../../src/event-store/event-store.port.js';
 import { addItem, openCart } from '../support/cart-fixtures.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
+import { textOrJson } from '../support/text-or-json.js';
 
 interface AuditEventJson {
   position: number;
@@ -47,24 +48,7 @@ describe('audit over HTTP: time travel, diffs, raw events, replay, correlations'
   let cartEvents: RecordedEvent[];
 
   /** GET with a token, and a raw-text parser so that NDJSON arrives as one string. */
-  const get = (path: string, auth: string) =>
-    t.http
-      .get(path)
-      .set('authorization', auth)
-      .buffer(true)
-      .parse((res, done) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => {
-          const type = String(res.headers['content-type'] ?? '');
-          try {
-            done(null, type.includes('json') && !type.includes('ndjson') ? JSON.parse(body) : body);
-          } catch (error) {
-            done(error as Error, body);
-          }
-        });
-      });
+  const get = (path: string, auth: string) => textOrJson(t.http.get(path).set('authorization', auth));
 
   const ndjsonLines = (res: Response): AuditEventJson[] =>
     text(res)

@@ -138,7 +138,9 @@ describe('operator CLI (ordertrail-ops)', () => {
         },
       });
       expect(run).toMatchObject({ code: 0, stderr: '' });
-      expect(run.stdout).toContain(`order ${orderId}: payment.succeeded of ${total.toLocaleString('en')} EUR applied`);
+      expect(run.stdout).toContain(
+        `order ${orderId}: payment.succeeded of ${total.toLocaleString('en')} EUR applied`,
+      );
       const [, paid] = await t.readStream(`order-${orderId}`);
       expect(paid).toMatchObject({ type: 'OrderPaid', data: { amount: total } });
       expect(paid!.metadata).toMatchObject({
@@ -173,13 +175,14 @@ describe('operator CLI (ordertrail-ops)', () => {
         'PARKED',
         'HEARTBEAT',
       ]);
-      expect(lines).toHaveLength(6);
+      expect(lines).toHaveLength(7);
       const table = rows(run.stdout);
       expect(table.map((r) => r[0])).toEqual([
         'carts',
         'orders',
         'order_search',
         'order_timeline',
+        'products',
         'refund-on-cancellation',
         'place-order-on-checkout',
       ]);
@@ -189,7 +192,7 @@ describe('operator CLI (ordertrail-ops)', () => {
       expect(orders[3]).toMatch(/^[\d,]+$/);
       expect(orders.slice(4, 8)).toEqual(['0', '0', expect.stringMatching(/^[\d.,]+$/), '0']);
       expect(orders[8]).toMatch(/ ago$/);
-      expect(table[4]![2]).toBe('-'); // the process manager has no generation
+      expect(table[5]![2]).toBe('-'); // the process manager has no generation
       expect(run.stdout).not.toContain('\x1b['); // no colours when stdout is not a terminal
     });
 
@@ -202,6 +205,7 @@ describe('operator CLI (ordertrail-ops)', () => {
         'orders',
         'order_search',
         'order_timeline',
+        'products',
         'refund-on-cancellation',
         'place-order-on-checkout',
       ]);

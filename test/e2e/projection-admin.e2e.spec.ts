@@ -113,6 +113,7 @@ describe.each(readStoreEnvs())('projection admin over HTTP (%s)', (_name, env) =
         ['orders', 'projection'],
         ['order_search', 'projection'],
         ['order_timeline', 'projection'],
+        ['products', 'projection'],
         ['refund-on-cancellation', 'process-manager'],
         ['place-order-on-checkout', 'process-manager'],
       ]);

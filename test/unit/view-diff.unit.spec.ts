@@ -2,6 +2,11 @@ import fc from 'fast-check';
 import { cartView, type CartView } from '../../src/carts/read-model/cart.view.js';
 import { orderView, type OrderView } from '../../src/orders/read-model/order.view.js';
 import { applyDiff, DiffMismatchError, diffViews, sameJson } from '../../src/audit/application/view-diff.js';
+import type { ProductCommand } from '../../src/catalog/domain/product.commands.js';
+import { productDecider } from '../../src/catalog/domain/product.decider.js';
+import type { ProductState } from '../../src/catalog/domain/product.state.js';
+import { productStateView, type ProductStateView } from '../../src/catalog/read-model/product.view.js';
+import { DomainError } from '../../src/shared/domain/index.js';
 import { cartHistory, orderHistory, stepsArb } from '../support/generated-history.js';
 
 const CART_ID = '0b9f3f7e-8a61-4d3e-9a55-1c2b3d4e5f60';
@@ -139,5 +144,80 @@ describe('diffViews', () => {
     const diff = diffViews(base, to);
     expect(() => applyDiff({ ...base, total: 1 }, diff)).toThrow(DiffMismatchError);
     expect(() => applyDiff({ ...base, lines: [base.lines[1]!] }, diff)).toThrow(DiffMismatchError);
+  });
+});
+
+/** Product commands over a few currencies, amounts and names (many are refused: those change nothing). */
+const productCommandArb: fc.Arbitrary<ProductCommand> = fc.oneof(
+  fc.record({
+    type: fc.constant('ListProduct' as const),
+    data: fc.record({
+      sku: fc.constant('p-1'),
+      name: fc.constantFrom('Kettle', 'Gooseneck kettle', 'Kettle 2'),
+      prices: fc.dictionary(fc.constantFrom('EUR', 'USD', 'GBP'), fc.integer({ min: 0, max: 5000 })),
+    }),
+  }),
+  fc.record({
+    type: fc.constant('ChangeProductPrices' as const),
+    data: fc.record({
+      prices: fc.dictionary(
+        fc.constantFrom('EUR', 'USD', 'GBP', 'JPY'),
+        fc.option(fc.integer({ min: 0, max: 5000 }), { nil: null }),
+      ),
+    }),
+  }),
+  fc.record({
+    type: fc.constant('WithdrawProduct' as const),
+    data: fc.record({ reason: fc.option(fc.constant('gone'), { nil: null }) }),
+  }),
+);
+
+/** Every view of a product run through the decider, one per event appended. */
+function productViews(commands: readonly ProductCommand[]): ProductStateView[] {
+  let state: ProductState = productDecider.initialState;
+  const views: ProductStateView[] = [];
+  for (const command of commands) {
+    let events;
+    try {
+      events = productDecider.decide(command, state);
+    } catch (error) {
+      if (error instanceof DomainError) continue;
+      throw error;
+    }
+    for (const event of events) {
+      state = productDecider.evolve(state, event);
+      views.push(productStateView('p-1', state));
+    }
+  }
+  return views;
+}
+
+describe('views without lines (products)', () => {
+  it('any two revisions: fields only (prices whole, no lines), and the diff applies back exactly', () => {
+    fc.assert(
+      fc.property(fc.array(productCommandArb, { maxLength: 30 }), pairArb, (commands, [i, j]) => {
+        const views = productViews(commands);
+        fc.pre(views.length > 0);
+        const from = views[i % views.length]!;
+        const to = views[j % views.length]!;
+        const diff = diffViews(from, to);
+        expect(Object.keys(diff)).toEqual(['fields']);
+        expect(diff.fields.every((change) => ['name', 'status', 'prices'].includes(change.field))).toBe(true);
+        expect(diff.fields.length === 0).toBe(sameJson(from, to));
+        expect(applyDiff(from, diff)).toStrictEqual(to);
+        expect(applyDiff(from, JSON.parse(JSON.stringify(diff)))).toStrictEqual(to);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('reports a price change as the whole prices object, and refuses a view it was not made from', () => {
+    const from: ProductStateView = { sku: 'p-1', name: 'Kettle', status: 'listed', prices: { EUR: 100 } };
+    const to: ProductStateView = { ...from, prices: { EUR: 90, USD: 110 } };
+    const diff = diffViews(from, to);
+    expect(diff).toStrictEqual({
+      fields: [{ field: 'prices', from: { EUR: 100 }, to: { EUR: 90, USD: 110 } }],
+    });
+    expect(() => applyDiff({ ...from, prices: { EUR: 1 } }, diff)).toThrow(DiffMismatchError);
   });
 });

@@ -12,6 +12,7 @@ import {
 import type { FastifyReply } from 'fastify';
 import { Roles } from '../../auth/roles.decorator.js';
 import { instant } from '../../shared/http/read-response.js';
+import { isAuditedKind } from '../application/audited-aggregates.js';
 import { ReadStreamEventsQuery } from '../application/queries/read-stream-events/read-stream-events.query.js';
 import { ReplayEventsQuery } from '../application/queries/replay-events/replay-events.query.js';
 import { ReplayQueryDto, STREAM_PAGE_DEFAULT, StreamEventsQueryDto } from './audit.dto.js';
@@ -29,7 +30,7 @@ export class AuditController {
   constructor(private readonly queries: QueryBus) {}
 
   @Get('streams/:stream/events')
-  @ApiOperation({ summary: "A cart's or order's raw events with their metadata, paged both ways" })
+  @ApiOperation({ summary: "A cart's, order's or product's raw events with their metadata, paged both ways" })
   @ApiOkResponse({ type: StreamEventsPageDto, description: 'A page of events and the link to the next one' })
   async streamEvents(
     @Param('stream') stream: string,
@@ -61,7 +62,7 @@ export class AuditController {
    * first page, are ordinary problem responses.
    */
   @Get('events')
-  @ApiOperation({ summary: 'Replay of every cart and order event in position order, streamed as NDJSON' })
+  @ApiOperation({ summary: 'Replay of every cart, order and product event in position order, as NDJSON' })
   @ApiProduces(NDJSON)
   @ApiOkResponse({
     description:
@@ -73,7 +74,7 @@ export class AuditController {
     const pages = await this.queries.execute(
       new ReplayEventsQuery({
         types: query.types === undefined ? null : query.types.split(','),
-        category: prefix === 'cart' || prefix === 'order' ? prefix : null,
+        category: prefix !== null && isAuditedKind(prefix) ? prefix : null,
         streamId: prefix !== null && prefix.includes('-') ? prefix : null,
         from: query.from === undefined ? null : new Date(instant(query.from)),
         to: query.to === undefined ? null : new Date(instant(query.to)),

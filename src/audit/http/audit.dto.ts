@@ -1,12 +1,12 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, Matches } from 'class-validator';
+import { IsIn, IsOptional, IsString, Matches, ValidateBy } from 'class-validator';
 import { IsInstant } from '../../shared/http/read-response.js';
+import { auditedStream, isAuditedKind } from '../application/audited-aggregates.js';
 
 const REVISION = /^\d{1,15}$/;
 const revisionMessage = (field: string) => ({
   message: `${field} must be a revision: a whole number from 0`,
 });
-const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}';
 
 /** `?atRevision=N` or `?asOf=<instant>` (exactly one). */
 export class StateQueryDto {
@@ -89,7 +89,7 @@ export class StreamEventsQueryDto {
 export class ReplayQueryDto {
   @ApiPropertyOptional({
     example: 'CartCheckedOut,OrderPlaced',
-    description: 'Known cart/order event types, comma-separated',
+    description: 'Known cart, order or product event types, comma-separated',
   })
   @IsOptional()
   @IsString()
@@ -100,12 +100,19 @@ export class ReplayQueryDto {
 
   @ApiPropertyOptional({
     example: 'cart',
-    description: 'cart, order, or one stream: cart-<uuid> / order-<uuid>',
+    description: 'cart, order, product, or one stream: cart-<uuid> / order-<uuid> / product-<sku>',
   })
   @IsOptional()
   @IsString()
-  @Matches(new RegExp(`^(?:cart|order)(?:-${UUID})?$`), {
-    message: 'streamPrefix must be cart, order, or one stream: cart-<uuid> or order-<uuid>',
+  @ValidateBy({
+    name: 'isStreamPrefix',
+    // A kind, or one stream whose id that kind's own rule accepts (uuid for carts and orders, sku for products).
+    validator: {
+      validate: (value) =>
+        typeof value === 'string' && (isAuditedKind(value) || auditedStream(value) !== null),
+      defaultMessage: () =>
+        'streamPrefix must be cart, order, product, or one stream: cart-<uuid>, order-<uuid> or product-<sku>',
+    },
   })
   streamPrefix?: string;
 

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { CartViewDto } from '../../carts/http/cart.dto.js';
+import { ProductStateViewDto } from '../../catalog/http/product.dto.js';
 import { OrderViewDto } from '../../orders/http/order.dto.js';
 import { LineDto } from '../../shared/http/openapi.js';
 
@@ -50,6 +51,13 @@ export class CartStateDto {
 export class OrderStateDto {
   @ApiProperty({ type: OrderViewDto })
   data!: OrderViewDto;
+  @ApiProperty({ type: PointMetaDto })
+  meta!: PointMetaDto;
+}
+
+export class ProductStateDto {
+  @ApiProperty({ type: ProductStateViewDto })
+  data!: ProductStateViewDto;
   @ApiProperty({ type: PointMetaDto })
   meta!: PointMetaDto;
 }
@@ -115,6 +123,15 @@ class OrderChangesDto {
   lines!: OrderLinesDiffDto;
 }
 
+class ProductChangesDto {
+  @ApiProperty({
+    type: [FieldChangeDto],
+    description:
+      'Fields that differ (name, status, prices: a product has no lines; prices are reported whole)',
+  })
+  fields!: FieldChangeDto[];
+}
+
 class DiffMetaDto {
   @ApiProperty({ enum: ['event-store'] })
   source!: string;
@@ -146,6 +163,17 @@ class OrderDiffDataDto {
   events!: AuditEventDto[];
 }
 
+class ProductDiffDataDto {
+  @ApiProperty({ type: DiffPointDto })
+  from!: DiffPointDto;
+  @ApiProperty({ type: DiffPointDto })
+  to!: DiffPointDto;
+  @ApiProperty({ type: ProductChangesDto })
+  changes!: ProductChangesDto;
+  @ApiProperty({ type: [AuditEventDto], description: 'The events after `from` up to and including `to`' })
+  events!: AuditEventDto[];
+}
+
 export class CartDiffDto {
   @ApiProperty({ type: CartDiffDataDto })
   data!: CartDiffDataDto;
@@ -156,6 +184,13 @@ export class CartDiffDto {
 export class OrderDiffDto {
   @ApiProperty({ type: OrderDiffDataDto })
   data!: OrderDiffDataDto;
+  @ApiProperty({ type: DiffMetaDto })
+  meta!: DiffMetaDto;
+}
+
+export class ProductDiffDto {
+  @ApiProperty({ type: ProductDiffDataDto })
+  data!: ProductDiffDataDto;
   @ApiProperty({ type: DiffMetaDto })
   meta!: DiffMetaDto;
 }

@@ -6,13 +6,20 @@ import type { Actor } from '../../shared/application/command-context.js';
 import { CurrentActor } from '../../shared/http/command-context.decorator.js';
 import { HttpProblem } from '../../shared/http/http-errors.js';
 import { instant } from '../../shared/http/read-response.js';
-import { UuidPathPipe } from '../../shared/http/validation.js';
+import { SkuPathPipe, UuidPathPipe } from '../../shared/http/validation.js';
 import type { AuditedKind } from '../application/audited-aggregates.js';
 import { GetDiffQuery, type StateDiff } from '../application/queries/get-diff/get-diff.query.js';
 import { GetStateAtQuery } from '../application/queries/get-state-at/get-state-at.query.js';
 import type { Point, StateAt } from '../application/time-travel.js';
 import { DiffQueryDto, StateQueryDto } from './audit.dto.js';
-import { CartDiffDto, CartStateDto, OrderDiffDto, OrderStateDto } from './audit.openapi.js';
+import {
+  CartDiffDto,
+  CartStateDto,
+  OrderDiffDto,
+  OrderStateDto,
+  ProductDiffDto,
+  ProductStateDto,
+} from './audit.openapi.js';
 
 function exactlyOne(message: string, field: string): HttpProblem {
   return HttpProblem.badRequest('VALIDATION_FAILED', message, { errors: [{ field, message }] });
@@ -57,11 +64,13 @@ function diffResponse(diff: StateDiff) {
 
 const cartId = new UuidPathPipe('cart');
 const orderId = new UuidPathPipe('order');
+const productSku = new SkuPathPipe('product');
 
 /**
- * Time travel on carts and orders: `GET /carts/:id/state`, `/carts/:id/diff` and the same for orders. Paths
- * of their own (a static segment after the id), so `GET /carts/:id` is untouched. The owner, operators and
- * auditors may ask; another shopper gets the 404 an unknown id gets.
+ * Time travel on carts, orders and products: `GET /carts/:id/state`, `/carts/:id/diff` and the same for
+ * orders and for `/catalog/products/:sku`. Paths of their own (a static segment after the id), so
+ * `GET /carts/:id` is untouched. The owner, operators and auditors may ask; another shopper gets the 404 an
+ * unknown id gets. Products have no owner: the catalog is open to every role.
  */
 @ApiTags('audit')
 @Controller()
@@ -118,6 +127,33 @@ export class TimeTravelController {
     @CurrentActor() actor: Actor,
   ) {
     return this.diff('order', id, query, actor);
+  }
+
+  @Get('catalog/products/:sku/state')
+  @ApiOperation({ summary: 'A product as it was at a revision or an instant, folded from its events' })
+  @ApiOkResponse({
+    type: ProductStateDto,
+    description: 'The product at that point, with the revision it reflects',
+  })
+  async productState(
+    @Param('sku', productSku) sku: string,
+    @Query() query: StateQueryDto,
+    @CurrentActor() actor: Actor,
+  ) {
+    return this.state('product', sku, query, actor);
+  }
+
+  @Get('catalog/products/:sku/diff')
+  @ApiOperation({
+    summary: 'What changed in a product between two points, field by field, with the events between',
+  })
+  @ApiOkResponse({ type: ProductDiffDto, description: 'The changes and the events' })
+  async productDiff(
+    @Param('sku', productSku) sku: string,
+    @Query() query: DiffQueryDto,
+    @CurrentActor() actor: Actor,
+  ) {
+    return this.diff('product', sku, query, actor);
   }
 
   private async state(kind: AuditedKind, id: string, query: StateQueryDto, actor: Actor) {

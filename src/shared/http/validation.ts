@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { ResourceNotFoundError } from '../application/errors.js';
 import { UUID_PATTERN } from '../application/ids.js';
+import { SKU_PATTERN } from '../domain/index.js';
 import { HttpProblem } from './http-errors.js';
 
 interface FieldError {
@@ -56,13 +57,34 @@ export class JsonObjectBodyPipe implements PipeTransform {
   }
 }
 
-/** Ids in paths are UUIDs; anything else cannot name an existing resource, so it is a 404. */
-export class UuidPathPipe implements PipeTransform<string, string> {
-  constructor(private readonly resource: string) {}
+/**
+ * A path segment naming a resource: anything that cannot be one of its ids names nothing, so it is a 404
+ * (the answer an unknown id gets), never a 400.
+ */
+class IdPathPipe implements PipeTransform<string, string> {
+  constructor(
+    private readonly resource: string,
+    private readonly pattern: RegExp,
+    private readonly normalise: (id: string) => string = (id) => id,
+  ) {}
 
   transform(value: string): string {
-    if (!UUID_PATTERN.test(value)) throw new ResourceNotFoundError(this.resource, value);
-    return value.toLowerCase();
+    if (!this.pattern.test(value)) throw new ResourceNotFoundError(this.resource, value);
+    return this.normalise(value);
+  }
+}
+
+/** Ids in paths are UUIDs (stored lower-case, so any spelling of one names it). */
+export class UuidPathPipe extends IdPathPipe {
+  constructor(resource: string) {
+    super(resource, UUID_PATTERN, (id) => id.toLowerCase());
+  }
+}
+
+/** Skus in paths follow SKU_PATTERN, case-sensitive (`A-1` and `a-1` are two products). */
+export class SkuPathPipe extends IdPathPipe {
+  constructor(resource: string) {
+    super(resource, SKU_PATTERN);
   }
 }
 

@@ -7,7 +7,7 @@ export interface CorrelationPage {
   readonly nextCursor: string | null;
 }
 
-/** Every cart and order event one request (or the process it started) caused, in position order. */
+/** Every cart, order and product event one request (or the process it started) caused, in position order. */
 export class GetCorrelationQuery extends Query<CorrelationPage> {
   constructor(
     readonly correlationId: string,

@@ -3,7 +3,7 @@ import type { Actor } from '../../../../shared/application/command-context.js';
 import type { AuditEvent } from '../../audit-event.js';
 import type { AuditedKind } from '../../audited-aggregates.js';
 import type { Point } from '../../time-travel.js';
-import type { ViewDiff } from '../../view-diff.js';
+import type { AnyViewDiff } from '../../view-diff.js';
 
 export interface DiffPoint {
   readonly revision: bigint;
@@ -13,14 +13,14 @@ export interface DiffPoint {
 export interface StateDiff {
   readonly from: DiffPoint;
   readonly to: DiffPoint;
-  readonly changes: ViewDiff;
+  readonly changes: AnyViewDiff;
   /** The events after `from` up to and including `to`, the first DIFF_EVENTS_MAX of them. */
   readonly events: readonly AuditEvent[];
   /** How many events lie between the two points (more than `events` holds when truncated). */
   readonly eventCount: number;
 }
 
-/** What changed in a cart or order between two points (`to` null: its latest revision). */
+/** What changed in a cart, an order or a product between two points (`to` null: its latest revision). */
 export class GetDiffQuery extends Query<StateDiff> {
   constructor(
     readonly kind: AuditedKind,

@@ -10,7 +10,7 @@ export class ReadStreamEventsHandler implements IQueryHandler<ReadStreamEventsQu
   constructor(private readonly events: EventStore) {}
 
   async execute({ streamId, from, limit, direction }: ReadStreamEventsQuery): Promise<StreamEventsPage> {
-    // Snapshot streams, system streams and anything not a cart or an order are not audit material.
+    // Snapshot streams, system streams and anything not a cart, an order or a product are not audit material.
     if (!auditedStream(streamId)) throw new ResourceNotFoundError('stream', streamId);
     const lastRevision = await this.events.streamRevision(streamId);
     if (lastRevision === 'no_stream') throw new ResourceNotFoundError('stream', streamId);

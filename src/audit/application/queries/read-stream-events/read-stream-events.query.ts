@@ -9,7 +9,7 @@ export interface StreamEventsPage {
   readonly nextFrom: bigint | null;
 }
 
-/** A page of one cart or order stream's raw events, forwards or backwards from a revision (inclusive). */
+/** A page of one cart, order or product stream's raw events, forwards or backwards from a revision (inclusive). */
 export class ReadStreamEventsQuery extends Query<StreamEventsPage> {
   constructor(
     readonly streamId: string,

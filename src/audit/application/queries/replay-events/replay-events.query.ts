@@ -3,11 +3,11 @@ import type { AuditEvent } from '../../audit-event.js';
 import type { AuditedKind } from '../../audited-aggregates.js';
 
 export interface ReplayFilters {
-  /** Only these event types (null: every cart and order event type). Checked against the known types. */
+  /** Only these event types (null: every audited event type). Checked against the known types. */
   readonly types: readonly string[] | null;
-  /** Only `cart-…` or `order-…` streams. */
+  /** Only the streams of one kind (`cart-…`, `order-…` or `product-…`). */
   readonly category: AuditedKind | null;
-  /** Only this one stream (`cart-<uuid>` or `order-<uuid>`). */
+  /** Only this one stream (`cart-<uuid>`, `order-<uuid>` or `product-<sku>`). */
   readonly streamId: string | null;
   /** Only events recorded at or after / at or before these instants. */
   readonly from: Date | null;
@@ -22,7 +22,7 @@ export interface ReplayFilters {
 export type ReplayPages = AsyncGenerator<AuditEvent[], void, undefined>;
 
 /**
- * A global replay of cart and order events in position order. The answer is a lazy sequence of bounded
+ * A global replay of cart, order and product events in position order. The answer is a lazy sequence of bounded
  * pages, so a million events never sit in memory: the HTTP layer streams each page as it is pulled.
  */
 export class ReplayEventsQuery extends Query<ReplayPages> {
