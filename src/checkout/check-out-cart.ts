@@ -1,6 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { Command, CommandBus, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { RunCartCommand } from '../carts/commands/cart-command.js';
+import { CartPricing } from '../carts/commands/cart-pricing.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { EventStore } from '../event-store/event-store.port.js';
 import { orderAggregate } from '../orders/order.aggregate.js';
@@ -39,14 +40,17 @@ export function orderIdForCart(cartId: string): string {
 export class CheckOutCartHandler implements ICommandHandler<CheckOutCartCommand, CheckOutResult> {
   constructor(
     private readonly commands: CommandBus,
+    private readonly pricing: CartPricing,
     private readonly events: EventStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async execute({ cartId, context }: CheckOutCartCommand): Promise<CheckOutResult> {
     const orderId = orderIdForCart(cartId);
+    // The catalog's prices now, for every line: the order is placed only at the prices the shopper saw.
+    const offers = await this.pricing.offersForLines(cartId);
     const { id, revision, position, replayed } = await this.commands.execute(
-      new RunCartCommand(cartId, { type: 'CheckOutCart', data: { orderId } }, context),
+      new RunCartCommand(cartId, { type: 'CheckOutCart', data: { orderId, offers } }, context),
     );
     const orderPlaced = await this.waitForOrder(orderId);
     return { id, revision, position, replayed, orderId, orderPlaced };

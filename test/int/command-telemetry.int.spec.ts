@@ -1,3 +1,4 @@
+import { addItem } from '../support/cart-commands.js';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -124,12 +125,10 @@ describe('command telemetry of the write path', () => {
     await runCartCommand(run, cartId, context('open-1'), open(cartId));
     await runCartCommand(run, cartId, context('open-1'), open(cartId));
     racing.races = 2;
-    const item = { sku: 's-1', name: 'S', quantity: 1, unitPrice: 5 };
-    await runCartCommand(run, cartId, context(), { type: 'AddItem', data: item });
+    const item = addItem('s-1', 'S', 1, 5);
+    await runCartCommand(run, cartId, context(), item);
     await runCartCommand(run, cartId, context(), { type: 'AbandonCart', data: { reason: null } });
-    await expect(
-      runCartCommand(run, cartId, context(), { type: 'AddItem', data: item }),
-    ).rejects.toMatchObject({ code: 'CART_CLOSED' });
+    await expect(runCartCommand(run, cartId, context(), item)).rejects.toMatchObject({ code: 'CART_CLOSED' });
 
     const [opened, replayed, retried, abandoned, rejected] = observer.reports;
     expect(observer.reports).toHaveLength(5);
@@ -158,10 +157,8 @@ describe('command telemetry of the write path', () => {
     const run = executor(1);
     await runCartCommand(run, cartId, context(), open(cartId));
     racing.races = 5;
-    const item = { sku: 's-1', name: 'S', quantity: 1, unitPrice: 5 };
-    await expect(
-      runCartCommand(run, cartId, context(), { type: 'AddItem', data: item }),
-    ).rejects.toMatchObject({
+    const item = addItem('s-1', 'S', 1, 5);
+    await expect(runCartCommand(run, cartId, context(), item)).rejects.toMatchObject({
       name: 'ConcurrencyConflictError',
     });
     const last = observer.reports.at(-1)!;
@@ -184,10 +181,7 @@ describe('command telemetry of the write path', () => {
     await runCartCommand(run, cartId, context('k'), open(cartId));
     await runCartCommand(run, cartId, context('k'), open(cartId));
     racing.races = 1;
-    await runCartCommand(run, cartId, context(), {
-      type: 'AddItem',
-      data: { sku: 's-1', name: 'S', quantity: 1, unitPrice: 5 },
-    });
+    await runCartCommand(run, cartId, context(), addItem('s-1', 'S', 1, 5));
     const metrics = new AppMetrics();
     for (const report of observer.reports) metrics.command(report, commandOutcome(report));
     const text = await metrics.registry.metrics();

@@ -1,3 +1,4 @@
+import { addItem, checkOutAsPriced } from './cart-commands.js';
 import { randomUUID } from 'node:crypto';
 import type { CartCommand } from '../../src/carts/domain/cart.commands.js';
 import { decideCart, evolveCart, initialCartState } from '../../src/carts/domain/cart.decider.js';
@@ -94,19 +95,11 @@ export async function writeHistory(
       const roll = random();
       let command: CartCommand;
       if (roll < 0.5)
-        command = {
-          type: 'AddItem',
-          data: {
-            sku,
-            name: `Item ${sku}`,
-            quantity: 1 + Math.floor(random() * 3),
-            unitPrice: 100 + Number(sku.slice(4)) * 50,
-          },
-        };
+        command = addItem(sku, `Item ${sku}`, 1 + Math.floor(random() * 3), 100 + Number(sku.slice(4)) * 50);
       else if (roll < 0.65)
         command = { type: 'ChangeItemQuantity', data: { sku, quantity: 1 + Math.floor(random() * 9) } };
       else if (roll < 0.75) command = { type: 'RemoveItem', data: { sku } };
-      else if (roll < 0.9 && step > 2) command = { type: 'CheckOutCart', data: { orderId: randomUUID() } };
+      else if (roll < 0.9 && step > 2) command = checkOutAsPriced(randomUUID(), cart.state);
       else if (roll > 0.97) command = { type: 'AbandonCart', data: { reason: null } };
       else continue;
       await append(cart, () => decideCart(command, cart.state), evolveCart);

@@ -1,3 +1,4 @@
+import { addItem, checkOutAsPriced } from './cart-commands.js';
 import fc from 'fast-check';
 import type { CartCommand } from '../../src/carts/domain/cart.commands.js';
 import { decideCart, evolveCart, initialCartState } from '../../src/carts/domain/cart.decider.js';
@@ -70,14 +71,20 @@ export function cartHistory(
       const sku = SKUS[skuIndex]!;
       if (roll < 50) {
         const unitPrice = 100 + skuIndex * 7;
-        yield { type: 'AddItem', data: { sku, name: `Item ${sku}`, quantity: amount, unitPrice } };
+        yield addItem(sku, `Item ${sku}`, amount, unitPrice);
       } else if (roll < 72) yield { type: 'ChangeItemQuantity', data: { sku, quantity: amount * 3 } };
       else if (roll < 96) yield { type: 'RemoveItem', data: { sku } };
-      else if (roll < 98) yield { type: 'CheckOutCart', data: { orderId: `order-of-${cartId}` } };
+      else if (roll < 98) yield { type: 'CheckOutCart', data: { orderId: `order-of-${cartId}`, offers: [] } };
       else yield { type: 'AbandonCart', data: { reason: roll === 98 ? null : 'changed mind' } };
     }
   }
-  return decideAll(initialCartState, commands(), decideCart, evolveCart);
+  // The catalog never changes here: a checkout is offered the prices its lines hold.
+  const decide = (command: CartCommand, state: CartState) =>
+    decideCart(
+      command.type === 'CheckOutCart' ? checkOutAsPriced(command.data.orderId, state) : command,
+      state,
+    );
+  return decideAll(initialCartState, commands(), decide, evolveCart);
 }
 
 /** An order stream: placed, then paid, shipped, delivered or cancelled, with any number of small refunds. */

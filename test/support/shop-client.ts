@@ -48,14 +48,27 @@ export class ShopClient {
     return (await this.ok<{ id: string }>(res, 'open cart')).id;
   }
 
-  addItem(cartId: string, sku: string, quantity = 1, unitPrice = 100): Promise<Response> {
-    return this.send('POST', `/carts/${cartId}/items`, this.shopper, { sku, name: sku, quantity, unitPrice });
+  /** Lists a product in the catalog (an operator's request); one already listed is left as it is. */
+  async listProduct(sku: string, unitPrice: number, currency = 'EUR'): Promise<void> {
+    const res = await this.send('POST', '/catalog/products', this.operator, {
+      sku,
+      name: sku,
+      prices: { [currency]: unitPrice },
+    });
+    if (res.status === 409) return;
+    await this.ok(res, `list ${sku}`);
+  }
+
+  addItem(cartId: string, sku: string, quantity = 1): Promise<Response> {
+    return this.send('POST', `/carts/${cartId}/items`, this.shopper, { sku, quantity });
   }
 
   /** A cart with one line, checked out: its order (placed by the process manager) and total. */
   async placeOrder(unitPrice = 250, quantity = 2): Promise<{ orderId: string; total: number }> {
+    const sku = `sku-${unitPrice}`;
+    await this.listProduct(sku, unitPrice);
     const cartId = await this.openCart();
-    await this.ok(await this.addItem(cartId, 'sku-1', quantity, unitPrice), 'add item');
+    await this.ok(await this.addItem(cartId, sku, quantity), 'add item');
     const res = await this.send('POST', `/carts/${cartId}/checkout`, this.shopper, {});
     const { orderId } = await this.ok<{ orderId: string }>(res, 'checkout');
     return { orderId, total: unitPrice * quantity };

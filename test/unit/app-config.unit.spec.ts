@@ -1,7 +1,15 @@
-import { ConfigError, DEV_JWT_SECRET, loadConfig } from '../../src/config/app-config.js';
+import {
+  ConfigError,
+  DEV_JWT_SECRET,
+  DEV_PAYMENT_WEBHOOK_SECRET,
+  loadConfig,
+} from '../../src/config/app-config.js';
 
 describe('configuration', () => {
-  const secret = { AUTH_JWT_SECRET: 'a-secret-of-sufficient-length' };
+  const secret = {
+    AUTH_JWT_SECRET: 'a-secret-of-sufficient-length',
+    PAYMENT_WEBHOOK_SECRET: 'a-payment-webhook-secret-of-sufficient-length',
+  };
 
   it('defaults to the embedded store under ./data', () => {
     const config = loadConfig(secret);
@@ -52,5 +60,22 @@ describe('configuration', () => {
 
   it('rejects a short secret', () => {
     expect(() => loadConfig({ AUTH_JWT_SECRET: 'short' })).toThrow(/AUTH_JWT_SECRET/);
+  });
+
+  it('refuses to start without PAYMENT_WEBHOOK_SECRET (32+ characters) unless NODE_ENV=development', () => {
+    expect(() => loadConfig({ AUTH_JWT_SECRET: secret.AUTH_JWT_SECRET })).toThrow(
+      /PAYMENT_WEBHOOK_SECRET is required/,
+    );
+    expect(() => loadConfig({ ...secret, PAYMENT_WEBHOOK_SECRET: 'x'.repeat(31) })).toThrow(
+      /PAYMENT_WEBHOOK_SECRET="?\(hidden\)"?/,
+    );
+    expect(loadConfig(secret).payments).toEqual({
+      webhookSecret: secret.PAYMENT_WEBHOOK_SECRET,
+      usingDevSecret: false,
+    });
+    expect(loadConfig({ NODE_ENV: 'development' }).payments).toEqual({
+      webhookSecret: DEV_PAYMENT_WEBHOOK_SECRET,
+      usingDevSecret: true,
+    });
   });
 });

@@ -3,6 +3,7 @@ import { cartDecider, cartTotal } from '../../src/carts/domain/cart.decider.js';
 import type { CartState } from '../../src/carts/domain/cart.state.js';
 import { orderDecider } from '../../src/orders/domain/order.decider.js';
 import { DomainError, MAX_MINOR_UNITS } from '../../src/shared/domain/index.js';
+import { addItem, offersAsInCart } from '../support/cart-commands.js';
 import { seeded } from '../support/random.js';
 
 /**
@@ -33,7 +34,16 @@ function generator(next: () => number) {
   const quantity = (): number =>
     next() < 0.85 ? (next() < 0.7 ? int(1, 20) : int(900, 999)) : pick([0, 1000, 1.5, -1]);
 
-  return (): CartCommand => {
+  /** The catalog's offers for the cart's lines: mostly its own prices, sometimes one moved or withdrawn. */
+  const catalog = (state: CartState) =>
+    offersAsInCart(state).map((offer) => {
+      const roll = next();
+      if (roll < 0.03) return { sku: offer.sku, available: false as const, reason: 'withdrawn' };
+      if (roll < 0.1 && offer.available) return { ...offer, unitPrice: int(0, 10_000) };
+      return offer;
+    });
+
+  return (state: CartState): CartCommand => {
     const roll = next();
     if (roll < addShare) {
       const i = skuIndex();
@@ -41,10 +51,19 @@ function generator(next: () => number) {
       const unitPrice =
         next() < 0.95 ? prices[i]! : pick([prices[i]! + 1, -1, 0.5, MAX_MINOR_UNITS + 1, MAX_MINOR_UNITS]);
       const name = next() < 0.02 ? ' ' : `Item ${i}`;
-      return { type: 'AddItem', data: { sku, name, quantity: quantity(), unitPrice } };
+      if (next() < 0.02) {
+        return {
+          type: 'AddItem',
+          data: { sku, quantity: quantity(), offer: { sku, available: false, reason: 'withdrawn' } },
+        };
+      }
+      return addItem(sku, name, quantity(), unitPrice);
     }
     const rest = (roll - addShare) / (1 - addShare);
-    if (rest < closeShare * 0.7) return { type: 'CheckOutCart', data: { orderId: `order-${int(1, 9)}` } };
+    if (rest < closeShare * 0.7) {
+      return { type: 'CheckOutCart', data: { orderId: `order-${int(1, 9)}`, offers: catalog(state) } };
+    }
+    if (rest < closeShare * 0.7 + 0.05) return { type: 'RepriceCart', data: { offers: catalog(state) } };
     if (rest < closeShare) return { type: 'AbandonCart', data: { reason: next() < 0.5 ? null : 'gone' } };
     if (rest < closeShare + 0.03) {
       return { type: 'OpenCart', data: { cartId: 'cart-1', customerId: 'c-1', currency: 'EUR' } };
@@ -61,13 +80,18 @@ type Model = Map<string, { quantity: number; unitPrice: number }>;
 function applyToModel(model: Model, command: CartCommand): void {
   switch (command.type) {
     case 'AddItem': {
-      const line = model.get(command.data.sku);
-      model.set(command.data.sku, {
-        quantity: (line?.quantity ?? 0) + command.data.quantity,
-        unitPrice: command.data.unitPrice,
-      });
+      const { sku, quantity, offer } = command.data;
+      const line = model.get(sku);
+      if (!offer.available) throw new Error('an unavailable product was added');
+      model.set(sku, { quantity: (line?.quantity ?? 0) + quantity, unitPrice: offer.unitPrice });
       return;
     }
+    case 'RepriceCart':
+      for (const offer of command.data.offers) {
+        const line = model.get(offer.sku);
+        if (line && offer.available) model.set(offer.sku, { ...line, unitPrice: offer.unitPrice });
+      }
+      return;
     case 'ChangeItemQuantity':
       model.set(command.data.sku, { ...model.get(command.data.sku)!, quantity: command.data.quantity });
       return;
@@ -145,7 +169,7 @@ describe('cart decider invariants over random command sequences', () => {
           : [];
       let stepsLeft = STEPS;
       for (let step = 0; step < STEPS && stepsLeft > 0; step++, stepsLeft--) {
-        const command = commands[step] ?? nextCommand();
+        const command = commands[step] ?? nextCommand(state);
         commands[step] = command;
         try {
           let events;
@@ -183,6 +207,7 @@ describe('cart decider invariants over random command sequences', () => {
       'CheckOutCart',
       'OpenCart',
       'RemoveItem',
+      'RepriceCart',
     ]);
     expect([...refused.keys()].sort()).toEqual([
       'CART_ALREADY_OPENED',
@@ -194,7 +219,10 @@ describe('cart decider invariants over random command sequences', () => {
       'INVALID_QUANTITY',
       'INVALID_SKU',
       'ITEM_NOT_IN_CART',
-      'ITEM_PRICE_MISMATCH',
+      'PRICES_CHANGED',
+      'PRICE_CHANGED',
+      'PRODUCTS_NOT_AVAILABLE',
+      'PRODUCT_NOT_AVAILABLE',
       'TOO_MANY_LINES',
     ]);
     expect(maxLines).toBe(100);

@@ -1,9 +1,10 @@
-import type { CartCommand } from '../../src/carts/domain/cart.commands.js';
+import type { CartCommand, CatalogOffer } from '../../src/carts/domain/cart.commands.js';
 import { cartDecider, cartTotal, initialCartState } from '../../src/carts/domain/cart.decider.js';
 import type { CartEvent } from '../../src/carts/domain/cart.events.js';
 import type { CartState } from '../../src/carts/domain/cart.state.js';
 import { orderDecider } from '../../src/orders/domain/order.decider.js';
 import { MAX_MINOR_UNITS } from '../../src/shared/domain/index.js';
+import { addItem as addOffered, offered, offersAsInCart } from '../support/cart-commands.js';
 import { deciderSpec } from '../support/decider-spec.js';
 
 const spec = deciderSpec(cartDecider);
@@ -28,16 +29,27 @@ const openCart = (currency = 'EUR'): CartCommand => ({
   type: 'OpenCart',
   data: { cartId: 'cart-1', customerId: 'customer-1', currency },
 });
-const addItem = (sku: string, quantity = 1, unitPrice = 100, name = `Item ${sku}`): CartCommand => ({
-  type: 'AddItem',
-  data: { sku, name, quantity, unitPrice },
+const addItem = (sku: string, quantity = 1, unitPrice = 100, name = `Item ${sku}`): CartCommand =>
+  addOffered(sku, name, quantity, unitPrice);
+const repriced = (sku: string, unitPrice: number): CartEvent => ({
+  type: 'ItemRepriced',
+  data: { sku, unitPrice },
 });
+const withdrawn = (sku: string): CatalogOffer => ({ sku, available: false, reason: 'withdrawn' });
 const changeQuantity = (sku: string, quantity: number): CartCommand => ({
   type: 'ChangeItemQuantity',
   data: { sku, quantity },
 });
 const removeItem = (sku: string): CartCommand => ({ type: 'RemoveItem', data: { sku } });
-const checkOut = (orderId = 'order-1'): CartCommand => ({ type: 'CheckOutCart', data: { orderId } });
+/** A checkout whose catalog still offers `offers` (default: sku `a` at 100, what most carts below hold). */
+const checkOut = (
+  orderId = 'order-1',
+  offers: CatalogOffer[] = [offered('a', 'Item a', 100)],
+): CartCommand => ({
+  type: 'CheckOutCart',
+  data: { orderId, offers },
+});
+const reprice = (...offers: CatalogOffer[]): CartCommand => ({ type: 'RepriceCart', data: { offers } });
 const abandon = (reason: string | null = null): CartCommand => ({ type: 'AbandonCart', data: { reason } });
 
 /** A cart holding `count` lines sku-1 … sku-<count>, one unit at 100 each. */
@@ -187,13 +199,39 @@ describe('cart decider', () => {
         .then([itemAdded('dear', 1, MAX_MINOR_UNITS)]);
     });
 
-    it('refuses to re-add a sku at another unit price: ITEM_PRICE_MISMATCH', () => {
+    it('refuses to re-add a sku the catalog now prices differently: PRICE_CHANGED (reprice first)', () => {
       const error = spec
         .given([opened, itemAdded('a', 1, 100)])
         .when(addItem('a', 1, 120))
-        .thenThrows('ITEM_PRICE_MISMATCH', 'conflict');
-      expect(error.details).toEqual({ sku: 'a', unitPrice: 100 });
+        .thenThrows('PRICE_CHANGED', 'conflict');
+      expect(error.details).toEqual({ sku: 'a', unitPrice: 100, currentPrice: 120 });
     });
+
+    it('records the name and unit price the catalog offered, not anything else', () => {
+      spec
+        .given([opened])
+        .when(addOffered('beans', 'Espresso beans 1 kg', 2, 1890))
+        .then([
+          {
+            type: 'ItemAdded',
+            data: { sku: 'beans', name: 'Espresso beans 1 kg', quantity: 2, unitPrice: 1890 },
+          },
+        ]);
+    });
+
+    it.each(['not-listed', 'withdrawn', 'not-priced'])(
+      'refuses a product the catalog does not sell (%s): PRODUCT_NOT_AVAILABLE',
+      (reason) => {
+        const error = spec
+          .given([opened])
+          .when({
+            type: 'AddItem',
+            data: { sku: 'gone', quantity: 1, offer: { sku: 'gone', available: false, reason } },
+          })
+          .thenThrows('PRODUCT_NOT_AVAILABLE', 'invalid');
+        expect(error.details).toEqual({ sku: 'gone', reason });
+      },
+    );
 
     it('grows the line when a sku is re-added at the same price', () => {
       const given = spec.given([opened, itemAdded('a', 2, 100)]);
@@ -346,6 +384,26 @@ describe('cart decider', () => {
         .then([{ type: 'CartCheckedOut', data: { orderId: 'order-42' } }]);
     });
 
+    it('refuses when the catalog changed since the items were added: PRICES_CHANGED, naming each line', () => {
+      const error = spec
+        .given([opened, itemAdded('a', 1, 100), itemAdded('b', 2, 50), itemAdded('c', 1, 10)])
+        .when(checkOut('order-1', [offered('a', 'Item a', 120), withdrawn('b'), offered('c', 'Item c', 10)]))
+        .thenThrows('PRICES_CHANGED', 'conflict');
+      expect(error.details).toEqual({
+        changes: [
+          { sku: 'a', unitPrice: 100, currentPrice: 120, reason: null },
+          { sku: 'b', unitPrice: 50, currentPrice: null, reason: 'withdrawn' },
+        ],
+      });
+    });
+
+    it('refuses offers that do not cover every line (the cart changed meanwhile): CART_CHANGED', () => {
+      spec
+        .given([opened, itemAdded('a'), itemAdded('b')])
+        .when(checkOut('order-1', [offered('a', 'Item a', 100)]))
+        .thenThrows('CART_CHANGED', 'conflict');
+    });
+
     it('refuses an empty cart: CART_EMPTY', () => {
       spec.given([opened]).when(checkOut()).thenThrows('CART_EMPTY', 'conflict');
       spec
@@ -395,6 +453,54 @@ describe('cart decider', () => {
         orderDecider.initialState,
       );
       expect(placed).toMatchObject([{ type: 'OrderPlaced', data: { total: MAX_MINOR_UNITS } }]);
+    });
+  });
+
+  describe('RepriceCart', () => {
+    it('takes the catalog’s new price for each line whose price moved, and only those', () => {
+      spec
+        .given([opened, itemAdded('a', 1, 100), itemAdded('b', 2, 50)])
+        .when(reprice(offered('a', 'Item a', 90), offered('b', 'Item b', 50)))
+        .then([repriced('a', 90)]);
+    });
+
+    it('changes nothing when the prices are still the catalog’s (no event)', () => {
+      spec
+        .given([opened, itemAdded('a', 1, 100)])
+        .when(reprice(offered('a', 'Item a', 100)))
+        .then([]);
+    });
+
+    it('refuses while a line is no longer sold: PRODUCTS_NOT_AVAILABLE (remove it first)', () => {
+      const error = spec
+        .given([opened, itemAdded('a', 1, 100), itemAdded('b', 1, 5)])
+        .when(reprice(offered('a', 'Item a', 90), withdrawn('b')))
+        .thenThrows('PRODUCTS_NOT_AVAILABLE', 'invalid');
+      expect(error.details).toEqual({
+        changes: [{ sku: 'b', unitPrice: 5, currentPrice: null, reason: 'withdrawn' }],
+      });
+    });
+
+    it('lets the checkout through at the new prices', () => {
+      const given = spec.given([opened, itemAdded('a', 3, 100), repriced('a', 90)]);
+      expect(given.state.lines).toEqual([{ sku: 'a', name: 'Item a', quantity: 3, unitPrice: 90 }]);
+      given
+        .when(checkOut('order-7', [offered('a', 'Item a', 90)]))
+        .then([{ type: 'CartCheckedOut', data: { orderId: 'order-7' } }]);
+    });
+
+    it('refuses new prices that take the total past the maximum: INVALID_AMOUNT', () => {
+      spec
+        .given([opened, itemAdded('a', 10, 1)])
+        .when(reprice(offered('a', 'Item a', MAX_MINOR_UNITS)))
+        .thenThrows('INVALID_AMOUNT', 'invalid');
+    });
+
+    it.each(closedCarts)('refuses a %s cart: CART_CLOSED', (_status, events) => {
+      spec
+        .given(events)
+        .when(reprice(offered('a', 'Item a', 1)))
+        .thenThrows('CART_CLOSED', 'conflict');
     });
   });
 
@@ -457,7 +563,9 @@ describe('cart decider', () => {
       given.thenState(expected);
       expect(cartTotal(given.state)).toBe(4 * 250 + 1999 + 450);
 
-      given.when(checkOut('order-7')).thenState({ ...expected, status: 'checked-out', orderId: 'order-7' });
+      given
+        .when(checkOut('order-7', offersAsInCart(expected)))
+        .thenState({ ...expected, status: 'checked-out', orderId: 'order-7' });
       given.when(abandon('too dear')).thenState({ ...expected, status: 'abandoned' });
     });
 

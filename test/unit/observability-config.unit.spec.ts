@@ -1,7 +1,10 @@
 import { ConfigError, loadConfig } from '../../src/config/app-config.js';
 
 describe('observability configuration', () => {
-  const secret = { AUTH_JWT_SECRET: 'a-secret-of-sufficient-length' };
+  const secret = {
+    AUTH_JWT_SECRET: 'a-secret-of-sufficient-length',
+    PAYMENT_WEBHOOK_SECRET: 'a-payment-webhook-secret-of-sufficient-length',
+  };
 
   it('defaults: no static metrics token, rate limiting off', () => {
     expect(loadConfig(secret).observability).toEqual({ metricsToken: null, rateLimitPerMinute: 0 });

@@ -98,7 +98,10 @@ describe('jobView', () => {
 });
 
 describe('projection admin configuration', () => {
-  const secret = { AUTH_JWT_SECRET: 'a-secret-of-sufficient-length' };
+  const secret = {
+    AUTH_JWT_SECRET: 'a-secret-of-sufficient-length',
+    PAYMENT_WEBHOOK_SECRET: 'a-payment-webhook-secret-of-sufficient-length',
+  };
 
   it('has defaults for stalls, heartbeats and jobs', () => {
     const config = loadConfig(secret);

@@ -8,8 +8,8 @@ import {
   SKU_PATTERN,
   type Decider,
 } from '../../shared/domain/index.js';
-import type { CartCommand } from './cart.commands.js';
-import { CartErrors } from './cart.errors.js';
+import type { CartCommand, CatalogOffer } from './cart.commands.js';
+import { CartErrors, type PriceChange } from './cart.errors.js';
 import type { CartEvent } from './cart.events.js';
 import { MAX_LINES_PER_CART, type CartLine, type CartState } from './cart.state.js';
 
@@ -42,6 +42,24 @@ function lineOf(state: CartState, sku: string): CartLine | undefined {
   return state.lines.find((line) => line.sku === sku);
 }
 
+/**
+ * Each line against the catalog's offer for its sku: the lines whose price is no longer the catalog's.
+ * A line the offers do not cover means the cart changed after they were asked for (CART_CHANGED).
+ */
+function priceChanges(state: CartState, offers: readonly CatalogOffer[]): PriceChange[] {
+  const bySku = new Map(offers.map((offer) => [offer.sku, offer]));
+  const changes: PriceChange[] = [];
+  for (const { sku, unitPrice } of state.lines) {
+    const offer = bySku.get(sku);
+    if (!offer) throw CartErrors.changedMeanwhile();
+    if (!offer.available) changes.push({ sku, unitPrice, currentPrice: null, reason: offer.reason });
+    else if (offer.unitPrice !== unitPrice) {
+      changes.push({ sku, unitPrice, currentPrice: offer.unitPrice, reason: null });
+    }
+  }
+  return changes;
+}
+
 export function decideCart(command: CartCommand, state: CartState): CartEvent[] {
   switch (command.type) {
     case 'OpenCart': {
@@ -51,14 +69,17 @@ export function decideCart(command: CartCommand, state: CartState): CartEvent[] 
     }
     case 'AddItem': {
       assertOpen(state);
-      const { sku, name, quantity, unitPrice } = command.data;
+      const { sku, quantity, offer } = command.data;
       if (!SKU_PATTERN.test(sku)) throw CartErrors.invalidSku(sku);
-      if (name.trim().length === 0 || name.length > MAX_ITEM_NAME_LENGTH) throw CartErrors.invalidName();
       assertQuantity(sku, quantity);
+      if (!offer.available) throw CartErrors.notAvailable(sku, offer.reason);
+      const { name, unitPrice } = offer;
+      if (name.trim().length === 0 || name.length > MAX_ITEM_NAME_LENGTH) throw CartErrors.invalidName();
       assertMinorUnits('unitPrice', unitPrice);
       const existing = lineOf(state, sku);
       if (existing) {
-        if (existing.unitPrice !== unitPrice) throw CartErrors.priceMismatch(sku, existing.unitPrice);
+        if (existing.unitPrice !== unitPrice)
+          throw CartErrors.priceChanged(sku, existing.unitPrice, unitPrice);
         assertQuantity(sku, existing.quantity + quantity);
       } else if (state.lines.length >= MAX_LINES_PER_CART) {
         throw CartErrors.tooManyLines(MAX_LINES_PER_CART);
@@ -83,9 +104,26 @@ export function decideCart(command: CartCommand, state: CartState): CartEvent[] 
       if (!lineOf(state, command.data.sku)) throw CartErrors.itemNotInCart(command.data.sku);
       return [{ type: 'ItemRemoved', data: { sku: command.data.sku } }];
     }
+    case 'RepriceCart': {
+      assertOpen(state);
+      const changes = priceChanges(state, command.data.offers);
+      const gone = changes.filter((change) => change.currentPrice === null);
+      if (gone.length > 0) throw CartErrors.notAvailableAnyMore(gone);
+      const repriced = changes.map(({ sku, currentPrice }) => ({ sku, unitPrice: currentPrice! }));
+      const total = state.lines.reduce(
+        (sum, line) =>
+          sum + line.quantity * (repriced.find((r) => r.sku === line.sku)?.unitPrice ?? line.unitPrice),
+        0,
+      );
+      assertMinorUnits('total', total);
+      return repriced.map((data) => ({ type: 'ItemRepriced', data }));
+    }
     case 'CheckOutCart': {
       assertOpen(state);
       if (state.lines.length === 0) throw CartErrors.empty();
+      // The order is placed at the prices the shopper saw; if the catalog moved on since, the shopper decides.
+      const changes = priceChanges(state, command.data.offers);
+      if (changes.length > 0) throw CartErrors.pricesChanged(changes);
       return [{ type: 'CartCheckedOut', data: { orderId: command.data.orderId } }];
     }
     case 'AbandonCart': {
@@ -126,6 +164,13 @@ export function evolveCart(state: CartState, event: CartEvent): CartState {
     }
     case 'ItemRemoved':
       return { ...state, lines: state.lines.filter((line) => line.sku !== event.data.sku) };
+    case 'ItemRepriced': {
+      const { sku, unitPrice } = event.data;
+      return {
+        ...state,
+        lines: state.lines.map((line) => (line.sku === sku ? { ...line, unitPrice } : line)),
+      };
+    }
     case 'CartCheckedOut':
       return { ...state, status: 'checked-out', orderId: event.data.orderId };
     case 'CartAbandoned':

@@ -1,5 +1,14 @@
 import { DomainError, MAX_ITEM_NAME_LENGTH, MAX_QUANTITY, MIN_QUANTITY } from '../../shared/domain/index.js';
 
+/** A line whose price in the catalog is not the one in the cart (`currentPrice` null: no longer sold). */
+export interface PriceChange {
+  readonly sku: string;
+  readonly unitPrice: number;
+  readonly currentPrice: number | null;
+  /** Why it cannot be sold any more (`withdrawn`, `not-listed`, `not-priced`), when it cannot. */
+  readonly reason: string | null;
+}
+
 /** Stable error codes of the cart context; clients may branch on them. */
 export const CartErrors = {
   notFound: () => new DomainError('CART_NOT_FOUND', 'The cart does not exist', 'not-found'),
@@ -20,12 +29,39 @@ export const CartErrors = {
     new DomainError('TOO_MANY_LINES', `A cart holds at most ${max} different items`, 'conflict', { max }),
   itemNotInCart: (sku: string) =>
     new DomainError('ITEM_NOT_IN_CART', `The cart has no item ${sku}`, 'not-found', { sku }),
-  priceMismatch: (sku: string, unitPrice: number) =>
+  notAvailable: (sku: string, reason: string) =>
     new DomainError(
-      'ITEM_PRICE_MISMATCH',
-      `${sku} is already in the cart at unit price ${unitPrice}; change its quantity or remove it first`,
+      'PRODUCT_NOT_AVAILABLE',
+      `${sku} cannot be sold in this cart's currency (${reason})`,
+      'invalid',
+      { sku, reason },
+    ),
+  priceChanged: (sku: string, unitPrice: number, currentPrice: number) =>
+    new DomainError(
+      'PRICE_CHANGED',
+      `${sku} is in the cart at unit price ${unitPrice}, but the catalog now asks ${currentPrice}: take the new prices (POST /carts/{id}/reprice) first`,
       'conflict',
-      { sku, unitPrice },
+      { sku, unitPrice, currentPrice },
+    ),
+  pricesChanged: (changes: readonly PriceChange[]) =>
+    new DomainError(
+      'PRICES_CHANGED',
+      'The catalog changed since these items were added: review the cart, take the new prices (POST /carts/{id}/reprice) or remove what is no longer sold, then check out again',
+      'conflict',
+      { changes: changes.map((change) => ({ ...change })) },
+    ),
+  notAvailableAnyMore: (changes: readonly PriceChange[]) =>
+    new DomainError(
+      'PRODUCTS_NOT_AVAILABLE',
+      'Some items are no longer sold in this currency: remove them, then take the new prices',
+      'invalid',
+      { changes: changes.map((change) => ({ ...change })) },
+    ),
+  changedMeanwhile: () =>
+    new DomainError(
+      'CART_CHANGED',
+      'The cart changed while the catalog was asked for its prices; send the request again',
+      'conflict',
     ),
   empty: () => new DomainError('CART_EMPTY', 'An empty cart cannot be checked out', 'conflict'),
   invalidSku: (sku: string) =>

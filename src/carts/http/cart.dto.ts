@@ -1,13 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
-import {
-  CURRENCY_PATTERN,
-  MAX_ITEM_NAME_LENGTH,
-  MAX_MINOR_UNITS,
-  MAX_QUANTITY,
-  MIN_QUANTITY,
-  SKU_PATTERN,
-} from '../../shared/domain/index.js';
+import { IsInt, IsOptional, IsString, Length, Matches, Max, Min, ValidateBy } from 'class-validator';
+import { CURRENCY_PATTERN, MAX_QUANTITY, MIN_QUANTITY, SKU_PATTERN } from '../../shared/domain/index.js';
 import { LineDto, SKU_DOC } from '../../shared/http/openapi.js';
 import { ReadMetaDto } from '../../shared/http/read-response.js';
 
@@ -20,17 +13,23 @@ export class OpenCartDto {
   currency!: string;
 }
 
+/** Refuses a property the client may not set, saying why (the whitelist alone would only say "unknown"). */
+function SetByTheShop(property: string): PropertyDecorator {
+  return ValidateBy({
+    name: 'setByTheShop',
+    validator: {
+      validate: (value: unknown) => value === undefined,
+      defaultMessage: () =>
+        `${property} is not accepted: the shop sets names and prices (from its catalog); send only sku and quantity`,
+    },
+  });
+}
+
 export class AddItemDto {
-  @ApiProperty(SKU_DOC)
+  @ApiProperty({ ...SKU_DOC, description: 'A product of the catalog (GET /catalog/products)' })
   @IsString()
   @Matches(SKU_PATTERN, { message: 'sku must be 1 to 64 characters of A-Z, a-z, 0-9, ".", "_" or "-"' })
   sku!: string;
-
-  @ApiProperty({ minLength: 1, maxLength: MAX_ITEM_NAME_LENGTH, example: 'Espresso beans 1 kg' })
-  @IsString()
-  @Length(1, MAX_ITEM_NAME_LENGTH)
-  @Matches(/\S/, { message: 'name must not be blank' })
-  name!: string;
 
   @ApiProperty({
     minimum: MIN_QUANTITY,
@@ -43,11 +42,11 @@ export class AddItemDto {
   @Max(MAX_QUANTITY)
   quantity!: number;
 
-  @ApiProperty({ minimum: 0, maximum: MAX_MINOR_UNITS, example: 1299, description: MINOR_UNITS })
-  @IsInt({ message: 'unitPrice must be an integer number of minor units (e.g. cents)' })
-  @Min(0)
-  @Max(MAX_MINOR_UNITS)
-  unitPrice!: number;
+  @SetByTheShop('unitPrice')
+  unitPrice?: never;
+
+  @SetByTheShop('name')
+  name?: never;
 }
 
 export class ChangeItemQuantityDto {

@@ -9,7 +9,12 @@ import { mutationResponse } from '../../shared/http/mutation-response.js';
 import { ApiMutation, ApiRead } from '../../shared/http/openapi.js';
 import { freshnessResponse, ReadQueryDto, readOptions } from '../../shared/http/read-response.js';
 import { EmptyBodyPipe, UuidPathPipe } from '../../shared/http/validation.js';
-import { newCartId, RunCartCommand } from '../commands/cart-command.js';
+import {
+  AddCatalogItem,
+  newCartId,
+  RepriceCartFromCatalog,
+  RunCartCommand,
+} from '../commands/cart-command.js';
 import type { CartCommand } from '../domain/cart.commands.js';
 import { GetCartQuery } from '../read-model/get-cart.query.js';
 import { AbandonCartDto, AddItemDto, CartReadDto, ChangeItemQuantityDto, OpenCartDto } from './cart.dto.js';
@@ -60,7 +65,10 @@ export class CartsController {
   @Post(':id/items')
   @Roles('shopper')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Add an item (a sku already in the cart grows its line)' })
+  @ApiOperation({
+    summary:
+      'Add a catalog product (a sku already in the cart grows its line); its name and unit price are the catalog’s',
+  })
   @ApiMutation()
   async addItem(
     @Param('id', cartId) id: string,
@@ -68,13 +76,26 @@ export class CartsController {
     @CommandCtx() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const item = {
-      sku: body.sku,
-      name: body.name.trim(),
-      quantity: body.quantity,
-      unitPrice: body.unitPrice,
-    };
-    return mutationResponse(reply, await this.run(id, { type: 'AddItem', data: item }, ctx));
+    return mutationResponse(
+      reply,
+      await this.commands.execute(new AddCatalogItem(id, body.sku, body.quantity, ctx)),
+    );
+  }
+
+  @Post(':id/reprice')
+  @Roles('shopper')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Take the catalog’s current prices for the lines whose price changed since they were added',
+  })
+  @ApiMutation()
+  async reprice(
+    @Param('id', cartId) id: string,
+    @Body(EmptyBodyPipe) _body: unknown,
+    @CommandCtx() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return mutationResponse(reply, await this.commands.execute(new RepriceCartFromCatalog(id, ctx)));
   }
 
   @Patch(':id/items/:sku')
