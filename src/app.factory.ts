@@ -10,6 +10,7 @@ import type { AppConfig } from './config/app-config.js';
 import { observeHttp } from './operations/http-observability.js';
 import { AppMetrics } from './operations/metrics/app-metrics.js';
 import { collectRoutes, serveOpenApi } from './operations/openapi.js';
+import { lockDataDir } from './shared/infrastructure/data-dir-lock.js';
 import { correlationIdOf } from './shared/http/correlation.js';
 import { HttpProblem } from './shared/http/http-errors.js';
 import { PROBLEM_CONTENT_TYPE, problem } from './shared/http/problem.js';
@@ -19,6 +20,18 @@ const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 /** Builds the whole HTTP application (used by main.ts, the tests and the benchmarks). */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+  // The embedded stores are one process's files: a second service on the same directory is refused here.
+  const embedded = config.eventStore.kind === 'embedded' || config.readStore.kind === 'embedded';
+  const dataDirLock = embedded ? lockDataDir(config.dataDir) : null;
+  try {
+    return await buildApp(config, () => dataDirLock?.release());
+  } catch (error) {
+    dataDirLock?.release();
+    throw error;
+  }
+}
+
+async function buildApp(config: AppConfig, releaseDataDir: () => void): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.http.bodyLimitBytes,
     logger: false,
@@ -47,6 +60,11 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   });
   app.useLogger(app.get(PinoNestLogger));
   const fastify = app.getHttpAdapter().getInstance();
+  // After every store has closed (Nest's shutdown hooks run first): the next process may take the directory.
+  fastify.addHook('onClose', (_instance, done) => {
+    releaseDataDir();
+    done();
+  });
   collectRoutes(fastify);
   observeHttp(fastify, PinoLogger.root, app.get(AppMetrics));
   fastify.addHook('preValidation', (request, _reply, done) => {
