@@ -8,6 +8,7 @@
 #                                       export MONGODB_URI=mongodb://127.0.0.1:<port>/ordertrail_test
 #                                       export FERRETDB_PID=<pid>  FERRETDB_DIR=<dir>
 #                                     e.g. eval "$(scripts/ferretdb.sh start)" && npm test; scripts/ferretdb.sh stop
+#                                     FERRETDB_PORT=<port> starts it on that port instead (a restart, in tests)
 #   scripts/ferretdb.sh stop [pid] [dir]  stops that server (default: $FERRETDB_PID / $FERRETDB_DIR) and
 #                                     removes its directory if start created it
 #
@@ -81,7 +82,7 @@ start() {
   log="$dir/ferretdb.log"
   # A port taken between free_port and FerretDB's bind makes it exit at once: then try another port.
   for attempt in 1 2 3; do
-    port="$(free_port)"
+    port="${FERRETDB_PORT:-$(free_port)}"
     nohup "$built" --handler=sqlite --sqlite-url="file:$dir/data/" --state-dir="$dir" \
       --listen-addr="127.0.0.1:$port" --debug-addr=127.0.0.1:0 --telemetry=disable \
       --log-level=warn >"$log" 2>&1 </dev/null &

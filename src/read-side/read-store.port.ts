@@ -4,6 +4,24 @@
  * Revisions and positions are bigint in code and int64 in MongoDB, never strings.
  */
 import type { JsonObject } from '../event-store/event-store.port.js';
+import { ApplicationError } from '../shared/application/errors.js';
+
+/**
+ * The read store cannot be reached (or failed) right now: a 503 that a client may retry, or answer from the
+ * event store instead (`consistency=strong`). Adapters raise it within a bounded time, never after a hang.
+ */
+export class ReadStoreUnavailableError extends ApplicationError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(
+      'unavailable',
+      'READ_STORE_UNAVAILABLE',
+      message,
+      {},
+      'The read store is unavailable; retry shortly, or read with consistency=strong (from the event store)',
+      options,
+    );
+  }
+}
 
 /** A value a filter may compare with. Objects and arrays are never accepted where a scalar is expected. */
 export type Scalar = string | number | boolean;
@@ -31,6 +49,14 @@ export interface DocumentWrite {
   readonly revision: bigint;
   readonly position: bigint;
   readonly data: JsonObject;
+}
+
+export interface WriteOptions {
+  /**
+   * Called each time part of a long write is done (a command of several on a slow server): the caller's
+   * evidence that it is making progress, not hung.
+   */
+  readonly onProgress?: () => void;
 }
 
 export interface WriteResult {
@@ -88,7 +114,11 @@ export abstract class ReadStore {
   abstract getMany(collection: string, ids: readonly string[]): Promise<Map<string, ReadDocument>>;
 
   /** Applies conditional writes in one batch (see DocumentWrite); durable once the promise resolves. */
-  abstract write(collection: string, writes: readonly DocumentWrite[]): Promise<WriteResult>;
+  abstract write(
+    collection: string,
+    writes: readonly DocumentWrite[],
+    options?: WriteOptions,
+  ): Promise<WriteResult>;
 
   /** Documents matching `query.where` in `query.orderBy` order, at most `query.limit`. */
   abstract find(collection: string, query: FindQuery): Promise<ReadDocument[]>;

@@ -463,6 +463,64 @@ describe.each(isolatedReadStores())('projection jobs on the %s read store', (_na
     await runtime.consumers.stop('broken');
   }, 60_000);
 
+  it('status: a slow batch that keeps reporting progress is not stalled; one that shows none is', async () => {
+    runtime = await startRuntime(events, isolated.store, { heartbeatMs: 50 });
+    await caughtUp(events, GROUPS);
+    const status = new ProjectionStatusService(
+      events,
+      events.consumerGroups,
+      runtime.generations,
+      runtime.consumers,
+      runtime.supervisor,
+      runtime.jobs,
+      { readSide: { stallMs: 300 } } as AppConfig,
+    );
+    let release = (): void => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const register = (name: string, progressing: boolean) =>
+      runtime!.consumers.register({
+        name,
+        kind: 'process-manager',
+        settings: {
+          group: `${name}-${randomUUID().slice(0, 6)}`,
+          eventTypes: ['OrderPlaced'],
+          maxRetries: 5,
+          batchSize: 5,
+        },
+        handler: async (batch, onProgress) => {
+          // A batch far longer than PROJECTION_STALL_MS: one keeps writing (progress), the other hangs.
+          const ticking = progressing ? setInterval(onProgress, 50) : undefined;
+          await released;
+          clearInterval(ticking);
+          return batch.map(() => ({ action: 'ack' as const }));
+        },
+      });
+    register('slow-but-moving', true);
+    register('hung', false);
+    await runtime.consumers.start('slow-but-moving');
+    await runtime.consumers.start('hung');
+    try {
+      await until(
+        async () => (await status.statusOf('hung'))!.status === 'stalled',
+        'the hung one to stall',
+        5000,
+      );
+      // By then both batches have been in flight for well over the stall time.
+      for (let i = 0; i < 5; i++) {
+        expect((await status.statusOf('slow-but-moving'))!).toMatchObject({
+          status: 'running',
+          healthy: true,
+        });
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect((await status.statusOf('hung'))!.healthy).toBe(false);
+    } finally {
+      release();
+      await runtime.consumers.stop('slow-but-moving');
+      await runtime.consumers.stop('hung');
+    }
+  }, 30_000);
+
   it('a lag count is bounded: it stops at the cap and says so', async () => {
     runtime = await startRuntime(events, isolated.store);
     await caughtUp(events, GROUPS);

@@ -67,8 +67,9 @@ export interface ProjectionStatus {
  * /admin/projections`), `/health/ready` and `/metrics`.
  *
  * A projection is `stalled` when work is waiting — its oldest unprocessed matching event is older than
- * PROJECTION_STALL_MS — and its delivery loop has handled no batch for that long either (a hung handler, a
- * dead subscription): health turns red even when the lag in events looks small. It is `faulted` when its
+ * PROJECTION_STALL_MS — and its delivery loop has shown no progress for that long either (no batch ended, and
+ * the batch in flight, if any, completed no read or write: a hung handler, a dead subscription): health
+ * turns red even when the lag in events looks small. A slow batch that keeps writing is not stalled. It is `faulted` when its
  * batches keep failing as a whole (e.g. its read store is down) or its subscription cannot start. A paused
  * projection is never stalled: it is not meant to move.
  *
@@ -144,7 +145,11 @@ export class ProjectionStatusService extends ProjectionObserver {
           : 0;
     const lagMs = oldest ? Math.max(0, now - oldest.created.getTime()) : 0;
     const stallMs = this.config.readSide.stallMs;
-    const lastProgress = Math.max(runtime.lastBatchAt?.getTime() ?? 0, runtime.subscribedAt?.getTime() ?? 0);
+    // A batch that keeps reading and writing is progressing, however long it takes (a slow read store).
+    const lastProgress = Math.max(
+      runtime.lastProgressAt?.getTime() ?? 0,
+      runtime.subscribedAt?.getTime() ?? 0,
+    );
     const stalled = !runtime.paused && !runtime.held && lagMs > stallMs && now - lastProgress > stallMs;
     const status: ProjectionHealthStatus = runtime.faulted
       ? 'faulted'

@@ -1,4 +1,36 @@
-import { MongoServerError } from 'mongodb';
+import {
+  MongoNetworkError,
+  MongoNotConnectedError,
+  MongoServerError,
+  MongoServerSelectionError,
+  MongoTopologyClosedError,
+} from 'mongodb';
+import { ReadStoreUnavailableError } from '../read-store.port.js';
+
+/** The server cannot be reached (refused, timed out, gone): nothing the request did wrong. */
+export function isUnreachable(error: unknown): boolean {
+  return (
+    error instanceof MongoServerSelectionError ||
+    error instanceof MongoNetworkError ||
+    error instanceof MongoNotConnectedError ||
+    error instanceof MongoTopologyClosedError
+  );
+}
+
+/** Runs a read store operation; an unreachable server becomes ReadStoreUnavailableError (a 503). */
+export async function unlessUnreachable<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    if (isUnreachable(error)) {
+      throw new ReadStoreUnavailableError(
+        `MongoDB is unreachable: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
 
 /** E11000: a unique index (`_id` included) already holds the key. */
 export const DUPLICATE_KEY = 11000;

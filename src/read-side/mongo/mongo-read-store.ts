@@ -7,6 +7,7 @@ import {
   type FindQuery,
   type ReadDocument,
   type ScanOptions,
+  type WriteOptions,
   type WriteResult,
 } from '../read-store.port.js';
 import {
@@ -16,6 +17,7 @@ import {
   validateWrites,
 } from '../read-store.validation.js';
 import { MongoCatalog } from './mongo-catalog.js';
+import { unlessUnreachable } from './mongo-errors.js';
 import { toDocument, type StoredDocument } from './mongo-codec.js';
 import { MongoMeta } from './mongo-meta.js';
 import { compileFind } from './mongo-query.js';
@@ -82,6 +84,10 @@ export class MongoReadStore extends ReadStore {
   ) {
     super();
     this.client = new MongoClient(uri, {
+      // Fail fast when the server is gone (the driver waits 30 s by default): reads answer 503 within about
+      // 2 s and projections retry, instead of requests hanging.
+      serverSelectionTimeoutMS: 2000,
+      connectTimeoutMS: 2000,
       ...options.client,
       ...(options.trace ? { monitorCommands: true } : {}),
     });
@@ -102,84 +108,108 @@ export class MongoReadStore extends ReadStore {
     await this.ready();
   }
 
-  async ensureCollection(spec: CollectionSpec): Promise<void> {
-    await this.ready();
-    await this.catalog.ensure(spec);
+  ensureCollection(spec: CollectionSpec): Promise<void> {
+    return unlessUnreachable(async () => {
+      await this.ready();
+      await this.catalog.ensure(spec);
+    });
   }
 
-  async dropCollection(name: string): Promise<void> {
-    await this.ready();
-    await this.catalog.drop(name);
+  dropCollection(name: string): Promise<void> {
+    return unlessUnreachable(async () => {
+      await this.ready();
+      await this.catalog.drop(name);
+    });
   }
 
-  async get(collection: string, id: string): Promise<ReadDocument | null> {
-    await this.ready();
-    const found = await this.documents(collection).findOne({ _id: id }, { useBigInt64: true });
-    return found ? toDocument(found) : null;
+  get(collection: string, id: string): Promise<ReadDocument | null> {
+    return unlessUnreachable(async () => {
+      await this.ready();
+      const found = await this.documents(collection).findOne({ _id: id }, { useBigInt64: true });
+      return found ? toDocument(found) : null;
+    });
   }
 
-  async getMany(collection: string, ids: readonly string[]): Promise<Map<string, ReadDocument>> {
-    await this.ready();
-    const found = new Map<string, ReadDocument>();
-    if (ids.length === 0) return found;
-    const cursor = this.documents(collection).find({ _id: { $in: [...ids] } }, { useBigInt64: true });
-    for await (const stored of cursor) found.set(stored._id, toDocument(stored));
-    return found;
+  getMany(collection: string, ids: readonly string[]): Promise<Map<string, ReadDocument>> {
+    return unlessUnreachable(async () => {
+      await this.ready();
+      const found = new Map<string, ReadDocument>();
+      if (ids.length === 0) return found;
+      const cursor = this.documents(collection).find({ _id: { $in: [...ids] } }, { useBigInt64: true });
+      for await (const stored of cursor) found.set(stored._id, toDocument(stored));
+      return found;
+    });
   }
 
   /** See MongoBatchWriter.write: one unordered bulkWrite, conflicts told apart by the batch's `writeId`. */
-  async write(collection: string, writes: readonly DocumentWrite[]): Promise<WriteResult> {
-    const writer = await this.ready();
-    validateWrites(writes);
-    await this.catalog.specOf(collection);
-    return writer.write(this.documents(collection), writes);
+  write(
+    collection: string,
+    writes: readonly DocumentWrite[],
+    options: WriteOptions = {},
+  ): Promise<WriteResult> {
+    return unlessUnreachable(async () => {
+      const writer = await this.ready();
+      validateWrites(writes);
+      await this.catalog.specOf(collection);
+      return writer.write(this.documents(collection), writes, options.onProgress);
+    });
   }
 
-  async find(collection: string, query: FindQuery): Promise<ReadDocument[]> {
-    await this.ready();
-    const spec = await this.catalog.specOf(collection);
-    const { filter, sort, limit } = compileFind(spec, query);
-    if (limit === 0) return [];
-    const found = await this.documents(collection).find(filter, { sort, limit, useBigInt64: true }).toArray();
-    return found.map(toDocument);
+  find(collection: string, query: FindQuery): Promise<ReadDocument[]> {
+    return unlessUnreachable(async () => {
+      await this.ready();
+      const spec = await this.catalog.specOf(collection);
+      const { filter, sort, limit } = compileFind(spec, query);
+      if (limit === 0) return [];
+      const found = await this.documents(collection)
+        .find(filter, { sort, limit, useBigInt64: true })
+        .toArray();
+      return found.map(toDocument);
+    });
   }
 
-  async count(collection: string): Promise<number> {
-    await this.ready();
-    return Number(await this.documents(collection).countDocuments({}));
+  count(collection: string): Promise<number> {
+    return unlessUnreachable(async () => {
+      await this.ready();
+      return Number(await this.documents(collection).countDocuments({}));
+    });
   }
 
   /** `find({_id: {$gt: after}}).sort({_id: 1}).limit(n)`: a range of the `_id` index. */
-  async scan(collection: string, options: ScanOptions): Promise<ReadDocument[]> {
-    await this.ready();
-    const { after, limit } = validateScan(options);
-    const documents = this.documents(collection);
-    if (limit === 0) return [];
-    const filter = after === undefined ? {} : { _id: { $gt: after } };
-    const found = await documents.find(filter, { sort: { _id: 1 }, limit, useBigInt64: true }).toArray();
-    return found.map(toDocument);
+  scan(collection: string, options: ScanOptions): Promise<ReadDocument[]> {
+    return unlessUnreachable(async () => {
+      await this.ready();
+      const { after, limit } = validateScan(options);
+      const documents = this.documents(collection);
+      if (limit === 0) return [];
+      const filter = after === undefined ? {} : { _id: { $gt: after } };
+      const found = await documents.find(filter, { sort: { _id: 1 }, limit, useBigInt64: true }).toArray();
+      return found.map(toDocument);
+    });
   }
 
-  async getMeta(key: string): Promise<JsonObject | null> {
-    await this.ready();
-    return this.meta.get(key);
+  getMeta(key: string): Promise<JsonObject | null> {
+    return unlessUnreachable(async () => {
+      await this.ready();
+      return this.meta.get(key);
+    });
   }
 
-  async setMeta(key: string, value: JsonObject): Promise<void> {
-    await this.ready();
-    validateMetaValue(value);
-    await this.meta.set(key, value);
+  setMeta(key: string, value: JsonObject): Promise<void> {
+    return unlessUnreachable(async () => {
+      await this.ready();
+      validateMetaValue(value);
+      await this.meta.set(key, value);
+    });
   }
 
   /** See MongoMeta.compareAndSet (and its note on FerretDB). */
-  async compareAndSetMeta(
-    key: string,
-    expected: JsonObject | null,
-    value: JsonObject | null,
-  ): Promise<boolean> {
-    await this.ready();
-    if (value !== null) validateMetaValue(value);
-    return this.meta.compareAndSet(key, expected, value);
+  compareAndSetMeta(key: string, expected: JsonObject | null, value: JsonObject | null): Promise<boolean> {
+    return unlessUnreachable(async () => {
+      await this.ready();
+      if (value !== null) validateMetaValue(value);
+      return this.meta.compareAndSet(key, expected, value);
+    });
   }
 
   /** Closes the client; closing twice is harmless, any other call afterwards rejects. */

@@ -67,7 +67,11 @@ export class MongoBatchWriter {
    * Any other write error rejects the batch; the writes without error may have been applied.
    * The writes are validated by the caller.
    */
-  async write(documents: Collection<StoredDocument>, writes: readonly DocumentWrite[]): Promise<WriteResult> {
+  async write(
+    documents: Collection<StoredDocument>,
+    writes: readonly DocumentWrite[],
+    onProgress?: () => void,
+  ): Promise<WriteResult> {
     if (writes.length === 0) return { conflicts: [] };
     const writeId = randomUUID();
     const projectedAt = new Date();
@@ -113,6 +117,7 @@ export class MongoBatchWriter {
         matched = error.result.matchedCount;
       }
       if (matched < updates) updatesShort = true;
+      onProgress?.();
     }
 
     if (updatesShort) {

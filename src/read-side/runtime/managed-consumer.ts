@@ -4,7 +4,6 @@ import type {
   ConsumerGroups,
   ConsumerGroupSettings,
   DeliveredEvent,
-  DeliveryHandler,
   DeliveryOutcome,
   GroupSubscription,
 } from '../../event-store/consumer-groups.port.js';
@@ -17,7 +16,14 @@ export interface ManagedConsumerSpec {
   readonly name: string;
   readonly kind: ConsumerKind;
   readonly settings: ConsumerGroupSettings;
-  readonly handler: DeliveryHandler;
+  /**
+   * Handles one batch (see the ConsumerGroups port's DeliveryHandler). A handler whose batches may take long
+   * calls `onProgress` as it goes: a slow batch that moves is not a stalled one.
+   */
+  readonly handler: (
+    batch: readonly DeliveredEvent[],
+    onProgress: () => void,
+  ) => Promise<readonly DeliveryOutcome[]>;
 }
 
 /** Consecutive batches that failed as a whole (the handler threw) before a consumer is `faulted`. */
@@ -43,6 +49,8 @@ export interface ConsumerRuntime {
   readonly subscribedAt: Date | null;
   /** End of the last batch handled (successfully or not). */
   readonly lastBatchAt: Date | null;
+  /** The last sign of life of the batch in flight (a read or write done), or of the last one. */
+  readonly lastProgressAt: Date | null;
   /** Evidence that the delivery loop is alive: every batch, and every idle tick while no batch is stuck. */
   readonly lastHeartbeatAt: Date | null;
   /** When the batch being handled started (null: none in flight). */
@@ -108,6 +116,7 @@ export class ManagedConsumer {
   private subscribedAt: Date | null = null;
   private subscribeError: string | null = null;
   private lastBatchAt: Date | null = null;
+  private lastProgressAt: Date | null = null;
   private lastHeartbeatAt: Date | null = null;
   private batchInFlightSince: Date | null = null;
   private consecutiveFailures = 0;
@@ -185,6 +194,7 @@ export class ManagedConsumer {
       subscribed: this.subscription !== null,
       subscribedAt: this.subscribedAt,
       lastBatchAt: this.lastBatchAt,
+      lastProgressAt: this.lastProgressAt,
       lastHeartbeatAt: this.lastHeartbeatAt,
       batchInFlightSince: this.batchInFlightSince,
       consecutiveFailures: this.consecutiveFailures,
@@ -230,12 +240,16 @@ export class ManagedConsumer {
     return next;
   }
 
+  private readonly progressed = (): void => {
+    this.lastProgressAt = new Date();
+  };
+
   private readonly deliver = async (
     batch: readonly DeliveredEvent[],
   ): Promise<readonly DeliveryOutcome[]> => {
     this.batchInFlightSince = new Date();
     try {
-      const outcomes = await this.spec.handler(batch);
+      const outcomes = await this.spec.handler(batch, this.progressed);
       this.consecutiveFailures = 0;
       let acked = 0;
       for (const outcome of outcomes) {
@@ -258,6 +272,7 @@ export class ManagedConsumer {
       const now = new Date();
       this.batchInFlightSince = null;
       this.lastBatchAt = now;
+      this.lastProgressAt = now;
       this.lastHeartbeatAt = now;
     }
   };

@@ -87,9 +87,12 @@ export class ProjectionRunner {
     return (await this.handleWithReport(batch)).outcomes;
   }
 
+  /** `onProgress`: called as each read or write of the batch completes (evidence of a live, slow batch). */
   async handleWithReport(
     batch: readonly DeliveredEvent[],
+    onProgress?: () => void,
   ): Promise<{ outcomes: DeliveryOutcome[]; report: BatchReport }> {
+    const progress = { onProgress };
     const outcomes: DeliveryOutcome[] = batch.map(() => ACK);
     const byStream = new Map<string, number[]>();
     batch.forEach(({ event }, index) => {
@@ -117,6 +120,7 @@ export class ProjectionRunner {
         lookups.length > 0
           ? await this.store.getMany(this.target.documents, lookups.map(this.documentId))
           : new Map<string, ReadDocument>();
+      onProgress?.();
       const writes: DocumentWrite[] = [];
       const entries: DocumentWrite[] = [];
       const streamOf = new Map<string, string>();
@@ -161,9 +165,13 @@ export class ProjectionRunner {
       }
       // Entries first: if the document write then loses a race, the winner folded the same events into the
       // same entries (keyed by event id), so what was written stays right.
-      if (entries.length > 0 && this.target.entries) await this.store.write(this.target.entries, entries);
+      if (entries.length > 0 && this.target.entries) {
+        await this.store.write(this.target.entries, entries, progress);
+      }
       const { conflicts } =
-        writes.length > 0 ? await this.store.write(this.target.documents, writes) : { conflicts: [] };
+        writes.length > 0
+          ? await this.store.write(this.target.documents, writes, progress)
+          : { conflicts: [] };
       const lost = new Set(conflicts);
       for (const write of writes) {
         if (lost.has(write.id)) continue;

@@ -53,7 +53,7 @@ export class ProjectionSupervisor {
           maxRetries: settings.maxRetries,
           batchSize: settings.batchSize,
         },
-        handler: (batch) => this.handle(projection, batch),
+        handler: (batch, onProgress) => this.handle(projection, batch, onProgress),
       });
     }
   }
@@ -110,9 +110,10 @@ export class ProjectionSupervisor {
   private async handle(
     projection: AnyProjection,
     batch: readonly DeliveredEvent[],
+    onProgress: () => void,
   ): Promise<DeliveryOutcome[]> {
     const runner = await this.liveRunner(projection);
-    const { outcomes, report } = await runner.handleWithReport(batch);
+    const { outcomes, report } = await runner.handleWithReport(batch, onProgress);
     if (report.failedStreams > 0) {
       const failure = outcomes.find((o) => o.action !== 'ack');
       this.logger.warn(

@@ -1,0 +1,104 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { openCart } from '../support/cart-fixtures.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+
+const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, '../..');
+const SCRIPT = join(ROOT, 'scripts/ferretdb.sh');
+
+/** The FerretDB binary `.ci/run` built (scripts/ferretdb.sh caches it): this suite starts and kills its own. */
+function ferretDbBuilt(): boolean {
+  const cache = join(ROOT, '.cache');
+  return (
+    existsSync(cache) &&
+    readdirSync(cache).some(
+      (name) => name.startsWith('ferretdb-') && existsSync(join(cache, name, 'bin/ferretdb')),
+    )
+  );
+}
+
+interface FerretDb {
+  uri: string;
+  pid: string;
+  dir: string;
+  port: string;
+}
+
+async function startFerretDb(dir: string, port?: string): Promise<FerretDb> {
+  const { stdout } = await run('bash', [SCRIPT, 'start', dir], {
+    env: { ...process.env, ...(port && { FERRETDB_PORT: port }) },
+  });
+  const value = (name: string) => new RegExp(`export ${name}=(\\S+)`).exec(stdout)?.[1] ?? '';
+  const uri = value('MONGODB_URI');
+  return { uri, pid: value('FERRETDB_PID'), dir, port: new URL(uri).port };
+}
+
+const describeWithFerretDb = ferretDbBuilt() ? describe : describe.skip;
+if (!ferretDbBuilt()) {
+  process.stdout.write(
+    'Read store outage suite skipped: FerretDB is not built (scripts/ferretdb.sh build)\n',
+  );
+}
+
+describeWithFerretDb('the read store down, and back (MongoDB wire, FerretDB)', () => {
+  let dir: string;
+  let ferret: FerretDb;
+  let t: TestApp;
+  let shopper: string;
+  let operator: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ordertrail-outage-'));
+    ferret = await startFerretDb(dir);
+    t = await startTestApp({ MONGODB_URI: `${ferret.uri.replace(/\/[^/]*$/, '')}/outage` });
+    shopper = t.bearer('outage-shopper', 'shopper');
+    operator = t.bearer('outage-op', 'operator');
+  }, 60_000);
+
+  afterAll(async () => {
+    await t?.close();
+    if (ferret?.pid) await run('bash', [SCRIPT, 'stop', ferret.pid]).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  }, 30_000);
+
+  it('cached reads and lists answer 503 READ_STORE_UNAVAILABLE within about 2 s; strong reads work; it recovers by itself', async () => {
+    const cartId = await openCart(t, shopper);
+    await t.http.get(`/carts/${cartId}?minRevision=0`).set('authorization', shopper).expect(200);
+
+    await run('kill', ['-9', ferret.pid]);
+
+    const started = Date.now();
+    const cached = await t.http.get(`/carts/${cartId}`).set('authorization', shopper);
+    const elapsed = Date.now() - started;
+    expect(cached.status).toBe(503);
+    expect(cached.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(cached.body.code).toBe('READ_STORE_UNAVAILABLE');
+    expect(cached.headers['retry-after']).toBeDefined();
+    expect(elapsed).toBeLessThan(4000);
+
+    const list = await t.http.get('/orders').set('authorization', operator);
+    expect([list.status, list.body.code]).toEqual([503, 'READ_STORE_UNAVAILABLE']);
+
+    // The source of truth is untouched: strong reads and commands go on.
+    const strong = await t.http.get(`/carts/${cartId}?consistency=strong`).set('authorization', shopper);
+    expect(strong.status).toBe(200);
+    expect(strong.body.meta.source).toBe('event-store');
+
+    // Back on the same port with its files: reads recover with nobody touching the service.
+    ferret = await startFerretDb(dir, ferret.port);
+    const deadline = Date.now() + 20_000;
+    let recovered = 0;
+    while (Date.now() < deadline) {
+      recovered = (await t.http.get(`/carts/${cartId}`).set('authorization', shopper)).status;
+      if (recovered === 200) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(recovered).toBe(200);
+    await t.http.get('/orders').set('authorization', operator).expect(200);
+  }, 60_000);
+});
