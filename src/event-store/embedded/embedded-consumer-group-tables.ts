@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { openSqlite } from '../../shared/infrastructure/sqlite.js';
 import type { DeliveredEvent, DeliveryOutcome, ParkedEvent } from '../consumer-groups.port.js';
+import { planSettlement, type RetrySchedule } from '../consumer-group-rules.js';
 import { EVENT_COLUMNS, eventColumnsOf, placeholders, toRecorded, type EventRow } from './embedded-rows.js';
 
 /**
@@ -47,12 +48,6 @@ interface ParkedRow extends EventRow {
   parked_at: number;
 }
 
-/** Backoff of retried events: the first redelivery after `baseMs`, doubling up to `maxMs`. */
-export interface RetrySchedule {
-  readonly baseMs: number;
-  readonly maxMs: number;
-}
-
 /** A handled batch, as the tables record it. */
 export interface SettledBatch {
   readonly events: readonly DeliveredEvent[];
@@ -61,11 +56,6 @@ export interface SettledBatch {
   readonly outcomes: readonly DeliveryOutcome[];
   /** The group's new checkpoint (null: unchanged). */
   readonly checkpoint: number | null;
-}
-
-/** Delay before redelivering an event that was delivered `retryCount` times before: base × 2^retryCount, capped. */
-export function retryDelayMs(retryCount: number, baseMs: number, maxMs: number): number {
-  return Math.min(maxMs, baseMs * 2 ** Math.min(retryCount, 30));
 }
 
 /**
@@ -223,37 +213,16 @@ export class ConsumerGroupTables {
   }
 
   private settleInTransaction(group: string, maxRetries: number, batch: SettledBatch): void {
-    const { stmt, retry } = this;
+    const { stmt } = this;
     const now = Date.now();
-    batch.events.forEach((delivered, i) => {
-      const position = Number(delivered.event.position);
-      const pending = i < batch.fromPending;
-      const outcome: DeliveryOutcome = batch.outcomes[i] ?? { action: 'retry', reason: 'no outcome' };
-      switch (outcome.action) {
-        case 'ack':
-          if (pending) stmt.deletePending.run(group, position);
-          return;
-        case 'retry': {
-          const next = delivered.retryCount + 1;
-          if (next > maxRetries) {
-            stmt.park.run(group, position, outcome.reason, delivered.retryCount, now);
-            if (pending) stmt.deletePending.run(group, position);
-          } else {
-            const dueAt = now + retryDelayMs(delivered.retryCount, retry.baseMs, retry.maxMs);
-            stmt.upsertPending.run(group, position, next, dueAt);
-          }
-          return;
-        }
-        case 'park':
-          stmt.park.run(group, position, outcome.reason, delivered.retryCount, now);
-          if (pending) stmt.deletePending.run(group, position);
-          return;
-        default: {
-          const unknown: never = outcome;
-          throw new Error(`unknown delivery outcome ${JSON.stringify(unknown)}`);
-        }
-      }
-    });
+    const plan = planSettlement(batch.events, batch.fromPending, batch.outcomes, maxRetries, this.retry);
+    for (const retry of plan.retries) {
+      stmt.upsertPending.run(group, Number(retry.position), retry.retryCount, now + retry.delayMs);
+    }
+    for (const park of plan.parks) {
+      stmt.park.run(group, Number(park.position), park.reason, park.retryCount, now);
+    }
+    for (const position of plan.unpend) stmt.deletePending.run(group, Number(position));
     if (batch.checkpoint !== null) stmt.setCheckpoint.run(batch.checkpoint, group);
   }
 

@@ -6,10 +6,10 @@ import type {
   DeliveryOutcome,
   GroupSubscription,
 } from '../consumer-groups.port.js';
-import { outcomesOf } from '../consumer-group-rules.js';
-import { retryDelayMs, type ConsumerGroupTables, type PendingRow } from './embedded-consumer-group-tables.js';
+import { outcomesOf, retryDelayMs, sameSettings } from '../consumer-group-rules.js';
+import type { ConsumerGroupTables, PendingRow } from './embedded-consumer-group-tables.js';
 import { toRecorded, type EventRow } from './embedded-rows.js';
-import { Wakeup } from './embedded-wakeup.js';
+import { Wakeup } from '../wakeup.js';
 
 /** Where a delivery loop hears about new events: the store's post-commit notification. */
 export interface AppendNotifier {
@@ -137,11 +137,7 @@ export class GroupDeliveryLoop {
   }
 
   assertSameSettings(settings: ConsumerGroupSettings): void {
-    const same =
-      settings.batchSize === this.settings.batchSize &&
-      settings.maxRetries === this.settings.maxRetries &&
-      sameSet(settings.eventTypes, this.settings.eventTypes);
-    if (!same) {
+    if (!sameSettings(settings, this.settings)) {
       throw new Error(
         `consumer group ${settings.group} is already subscribed in this process with other settings`,
       );
@@ -337,10 +333,4 @@ class Subscriber implements GroupSubscription {
   stop(): Promise<void> {
     return this.loop.remove(this);
   }
-}
-
-function sameSet(a: readonly string[], b: readonly string[]): boolean {
-  const left = new Set(a);
-  const right = new Set(b);
-  return left.size === right.size && [...left].every((value) => right.has(value));
 }

@@ -1,7 +1,8 @@
 /**
- * How a delivery loop waits without polling the file: until it is woken (an append, a replayed parked event,
- * a stop) or a deadline passes, with no timer at all when there is no deadline. Its backoff after a failure
- * is separate: only a stop cuts that short, never an append.
+ * How a delivery loop waits without polling its store: until it is woken (an append, a replayed parked event,
+ * a lease change, a stop) or a deadline passes, with no timer at all when there is no deadline. Its backoff
+ * after a failure is separate: only a stop cuts that short, never an append. Shared by the embedded and the
+ * PostgreSQL consumer groups.
  */
 export class Wakeup {
   private wake: (() => void) | null = null;
