@@ -4,13 +4,15 @@ import type { RecordedEvent } from './event-store.port.js';
  * The consumer-groups port: durable, at-least-once delivery of the store's events to named groups. Every
  * event-store adapter provides one beside its EventStore and passes one contract suite
  * (test/contract/consumer-groups.contract.ts). It has no `close` of its own: the groups share the adapter's
- * connection (the SQLite file, the EventStoreDB client), and closing that EventStore stops them first.
+ * connection (the SQLite file, the EventStoreDB client, the PostgreSQL pool), and closing that EventStore
+ * stops them first.
  */
 
 /**
  * A durable consumer group (EventStoreDB: a persistent subscription to `$all` filtered by event type,
- * starting at the very first event; embedded: a checkpoint, retry counts and a parked table in the store).
- * Delivery is at least once and not necessarily in order: a consumer must be idempotent and order-safe.
+ * starting at the very first event; embedded and PostgreSQL: a checkpoint, retry counts and a parked table in
+ * the store). Delivery is at least once and not necessarily in order: a consumer must be idempotent and
+ * order-safe.
  */
 export interface ConsumerGroupSettings {
   /** The group's name; one per projection or process manager. Created on first subscription. */
@@ -60,6 +62,12 @@ export interface ConsumerGroupInfo {
   /** Every matching event at or below this position has been settled (acked, parked or queued for retry). */
   readonly checkpoint: bigint | null;
   readonly parkedCount: number;
+  /**
+   * The instance delivering the group now (its INSTANCE_ID), or null when none is known: PostgreSQL, the
+   * holder of the group's lease (one instance at a time); embedded, this process while it has a subscriber;
+   * EventStoreDB, always null — the server hands events to competing subscribers on every instance.
+   */
+  readonly owner: string | null;
 }
 
 /**
@@ -68,8 +76,9 @@ export interface ConsumerGroupInfo {
 export abstract class ConsumerGroups {
   /**
    * Joins the consumer group (creating it on first use, from the very first event) and delivers its events
-   * to `handler` until stopped. Several subscribers of one group compete for its events. A subscription
-   * that loses its connection resubscribes by itself with backoff.
+   * to `handler` until stopped. Several subscribers of one group compete for its events (PostgreSQL: only
+   * the instance holding the group's lease delivers; a subscriber elsewhere delivers nothing until it takes
+   * the lease over). A subscription that loses its connection resubscribes by itself with backoff.
    */
   abstract subscribeToGroup(settings: ConsumerGroupSettings, handler: DeliveryHandler): GroupSubscription;
 
@@ -79,6 +88,6 @@ export abstract class ConsumerGroups {
   /** Moves parked events (all, or the oldest `limit`) back to delivery; answers how many. */
   abstract replayParked(group: string, options?: { limit?: number }): Promise<number>;
 
-  /** Checkpoint and parked count of a group (null checkpoint: the group has settled nothing yet). */
+  /** Checkpoint, parked count and owner of a group (null checkpoint: the group has settled nothing yet). */
   abstract groupInfo(group: string): Promise<ConsumerGroupInfo>;
 }

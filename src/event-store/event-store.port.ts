@@ -1,7 +1,13 @@
 /**
- * The event store port: streams and the global log. Two adapters implement it (embedded SQLite, EventStoreDB)
- * and pass one contract suite (test/contract/event-store.contract.ts). Each adapter provides the
- * consumer-groups port beside it (consumer-groups.port.ts). Revisions and positions are bigint everywhere.
+ * The event store port: streams and the global log. Three adapters implement it (embedded SQLite,
+ * EventStoreDB, PostgreSQL) and pass one contract suite (test/contract/event-store.contract.ts). Each adapter
+ * provides the consumer-groups port beside it (consumer-groups.port.ts). Revisions and positions are bigint
+ * everywhere.
+ *
+ * The global order: a reader of the log (`readAll`, a consumer group) never skips an event. An event that
+ * becomes visible later than another must have a greater position — a store whose positions are taken before
+ * commit (a PostgreSQL sequence) must not hand out a position that a transaction still open could fall
+ * below (see postgres/postgres-positions.ts).
  */
 
 import { ApplicationError } from '../shared/application/errors.js';
@@ -84,6 +90,25 @@ export class WrongExpectedRevisionError extends Error {
   ) {
     super(`stream ${streamId}: expected revision ${String(expected)}, actual ${String(actual)}`);
     this.name = 'WrongExpectedRevisionError';
+  }
+}
+
+/**
+ * A position the store never handed out (see the positions rule at the top of this file). The caller's
+ * mistake, not the store's: a 400 where it reaches HTTP.
+ */
+export class InvalidPositionError extends ApplicationError {
+  constructor(
+    readonly position: bigint,
+    reason = 'it is not a position this event store handed out',
+  ) {
+    super(
+      'invalid-request',
+      'INVALID_POSITION',
+      `position ${position}: ${reason}`,
+      {},
+      `Position ${position} is not a position of this event store; use one it returned, or -1 for the start`,
+    );
   }
 }
 

@@ -87,6 +87,7 @@ describe('EmbeddedConsumerGroups (SQLite file specifics)', () => {
       group,
       checkpoint: acked!.position,
       parkedCount: 1,
+      owner: null,
     });
     const [stillParked] = await second.consumerGroups.listParked(group);
     expect(stillParked).toMatchObject({ reason: 'bad data', retryCount: 0 });
@@ -265,6 +266,20 @@ describe('EmbeddedConsumerGroups (SQLite file specifics)', () => {
     const emitter = (store as unknown as { emitter: EventEmitter }).emitter;
     expect(emitter.listenerCount('appended')).toBe(15);
     expect(emitter.getMaxListeners()).toBe(0);
+  });
+
+  it('names this process (its instance id) as the owner of a group while a subscriber runs here', async () => {
+    const store = openStore({ instanceId: 'embedded-here' });
+    const t = uniqueTypes('Owned');
+    const group = uniqueGroup();
+    expect((await store.consumerGroups.groupInfo(group)).owner).toBeNull();
+    const subscription = store.consumerGroups.subscribeToGroup(
+      { group, eventTypes: [t.Owned], maxRetries: 1, batchSize: 10 },
+      async (batch) => batch.map(() => ({ action: 'ack' })),
+    );
+    expect((await store.consumerGroups.groupInfo(group)).owner).toBe('embedded-here');
+    await subscription.stop();
+    expect((await store.consumerGroups.groupInfo(group)).owner).toBeNull();
   });
 
   it('refuses invalid settings at once', () => {

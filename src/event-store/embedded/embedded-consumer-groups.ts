@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import {
   ConsumerGroups,
   type ConsumerGroupInfo,
@@ -21,6 +22,8 @@ export interface ConsumerGroupOptions {
    * `retry`). The loop carries on after a backoff. Default: a process warning.
    */
   readonly onError?: (group: string, error: unknown) => void;
+  /** This process's INSTANCE_ID: the owner `groupInfo` names while a group has a subscriber here. */
+  readonly instanceId?: string;
 }
 
 const DEFAULT_RETRY_BASE_MS = 100;
@@ -37,6 +40,7 @@ export class EmbeddedConsumerGroups extends ConsumerGroups {
   private readonly tables: ConsumerGroupTables;
   private readonly loops = new Map<string, GroupDeliveryLoop>();
   private readonly onError: (group: string, error: unknown) => void;
+  private readonly instanceId: string;
   private closed = false;
 
   constructor(
@@ -52,6 +56,7 @@ export class EmbeddedConsumerGroups extends ConsumerGroups {
           `consumer group ${group}: ${error instanceof Error ? error.message : String(error)}`,
           'ConsumerGroupWarning',
         ));
+    this.instanceId = options.instanceId ?? `${hostname()}:${process.pid}`;
     this.tables = new ConsumerGroupTables(file, {
       baseMs: options.retryBaseMs ?? DEFAULT_RETRY_BASE_MS,
       maxMs: options.retryMaxMs ?? DEFAULT_RETRY_MAX_MS,
@@ -97,15 +102,20 @@ export class EmbeddedConsumerGroups extends ConsumerGroups {
     return count;
   }
 
-  /** A loop of the group running here knows a newer checkpoint than the file (it writes skips lazily). */
+  /**
+   * A loop of the group running here knows a newer checkpoint than the file (it writes skips lazily). The
+   * file is this process's alone, so the group's owner is this process while it has a subscriber here.
+   */
   async groupInfo(group: string): Promise<ConsumerGroupInfo> {
     this.assertOpen();
-    const live = this.loops.get(group)?.settledCheckpoint();
+    const loop = this.loops.get(group);
+    const live = loop?.settledCheckpoint();
     const checkpoint = live !== undefined ? live : this.tables.checkpoint(group);
     return {
       group,
       checkpoint: checkpoint === null ? null : BigInt(checkpoint),
       parkedCount: this.tables.parkedCount(group),
+      owner: loop && !loop.stopping ? this.instanceId : null,
     };
   }
 

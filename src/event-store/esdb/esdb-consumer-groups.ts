@@ -173,10 +173,12 @@ export class EsdbConsumerGroups extends ConsumerGroups {
         group,
         checkpoint: info.stats.lastCheckpointedEventPosition?.commit ?? null,
         parkedCount: Number(info.stats.parkedMessageCount),
+        // Competing consumers: the server hands events to subscribers on every instance, none owns the group.
+        owner: null,
       };
     } catch (error) {
       if (isCommandErrorOf(error, ErrorType.PERSISTENT_SUBSCRIPTION_DOES_NOT_EXIST, ErrorType.NOT_FOUND))
-        return { group, checkpoint: null, parkedCount: 0 };
+        return { group, checkpoint: null, parkedCount: 0, owner: null };
       throw toPortError(error, group);
     }
   }
