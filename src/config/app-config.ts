@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { plainToInstance, Transform } from 'class-transformer';
 import {
   IsIn,
@@ -23,7 +24,7 @@ const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
 
 /** Variables whose values never appear in an error message (or anywhere else). */
-const SECRETS = new Set(['AUTH_JWT_SECRET', 'METRICS_TOKEN', 'PAYMENT_WEBHOOK_SECRET']);
+const SECRETS = new Set(['AUTH_JWT_SECRET', 'METRICS_TOKEN', 'PAYMENT_WEBHOOK_SECRET', 'POSTGRES_URL']);
 
 /** Environment variables, validated at boot (see .env.example for what each one does). */
 class EnvironmentVariables {
@@ -51,6 +52,25 @@ class EnvironmentVariables {
     message: 'EVENTSTORE_CONNECTION_STRING must start with esdb:// or esdb+discover://',
   })
   EVENTSTORE_CONNECTION_STRING?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @Matches(/^postgres(ql)?:\/\/[^\s]*$/, {
+    message:
+      'POSTGRES_URL must be a postgres:// or postgresql:// URL (e.g. postgres://user:password@host:5432/db)',
+  })
+  POSTGRES_URL?: string;
+
+  /** The schema of the PostgreSQL event store's tables (created if missing). */
+  @Matches(/^[a-z_][a-z0-9_]{0,39}$/, {
+    message: 'POSTGRES_SCHEMA must be 1 to 40 lower-case letters, digits or _, not starting with a digit',
+  })
+  POSTGRES_SCHEMA = 'ordertrail';
+
+  /** This instance's name: the owner of the consumer groups it delivers (PostgreSQL), in logs and views. */
+  @Matches(/^[\x21-\x7e]{1,200}$/, { message: 'INSTANCE_ID must be 1 to 200 visible ASCII characters' })
+  INSTANCE_ID = `${hostname()}:${process.pid}`;
 
   @Transform(emptyToUndefined)
   @IsOptional()
@@ -89,6 +109,16 @@ class EnvironmentVariables {
   @Min(100)
   @Max(60_000)
   PROJECTION_HEARTBEAT_MS = 1000;
+
+  /**
+   * A consumer group's lease (PostgreSQL, several instances): its owner renews it every third of this; when
+   * the owner stops renewing (it died), another instance takes the group over after this long.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  @Max(600_000)
+  PROJECTION_LEASE_MS = 10_000;
 
   /** Events per page of a rebuild's (or verify's) catch-up read. */
   @Transform(toInt)
@@ -193,7 +223,10 @@ export interface AppConfig {
   readonly http: { readonly port: number; readonly host: string; readonly bodyLimitBytes: number };
   readonly eventStore:
     | { readonly kind: 'embedded'; readonly file: string }
-    | { readonly kind: 'esdb'; readonly connectionString: string };
+    | { readonly kind: 'esdb'; readonly connectionString: string }
+    | { readonly kind: 'postgres'; readonly url: string; readonly schema: string };
+  /** INSTANCE_ID: this instance's name (default `<hostname>:<pid>`), the owner of what it runs. */
+  readonly instanceId: string;
   readonly auth: { readonly jwtSecret: string; readonly usingDevSecret: boolean };
   readonly payments: { readonly webhookSecret: string; readonly usingDevSecret: boolean };
   readonly aggregates: {
@@ -214,6 +247,8 @@ export interface AppConfig {
     readonly stallMs: number;
     /** Idle heartbeat period; also how often paused flags are re-read. */
     readonly heartbeatMs: number;
+    /** Lease of a consumer group (PostgreSQL): taken over by another instance when not renewed for this long. */
+    readonly leaseMs: number;
   };
   readonly projectionJobs: {
     /** Events per page of a rebuild's catch-up read. */
@@ -249,6 +284,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   for (const key of [
     ...known,
     'EVENTSTORE_CONNECTION_STRING',
+    'POSTGRES_URL',
     'AUTH_JWT_SECRET',
     'PAYMENT_WEBHOOK_SECRET',
     'MONGODB_URI',
@@ -275,6 +311,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       'PAYMENT_WEBHOOK_SECRET is required (at least 32 characters, shared with the payment provider) unless NODE_ENV=development, which uses a public dev secret',
     );
   }
+  if (vars.EVENTSTORE_CONNECTION_STRING !== undefined && vars.POSTGRES_URL !== undefined) {
+    problems.push(
+      'EVENTSTORE_CONNECTION_STRING and POSTGRES_URL both select an event store: set only one of them (they are mutually exclusive)',
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const dataDir = vars.DATA_DIR.replace(/\/+$/, '') || '/';
@@ -283,7 +324,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     http: { port: vars.PORT, host: vars.HOST, bodyLimitBytes: vars.BODY_LIMIT_BYTES },
     eventStore: vars.EVENTSTORE_CONNECTION_STRING
       ? { kind: 'esdb', connectionString: vars.EVENTSTORE_CONNECTION_STRING }
-      : { kind: 'embedded', file: `${dataDir}/events.sqlite` },
+      : vars.POSTGRES_URL
+        ? { kind: 'postgres', url: vars.POSTGRES_URL, schema: vars.POSTGRES_SCHEMA }
+        : { kind: 'embedded', file: `${dataDir}/events.sqlite` },
+    instanceId: vars.INSTANCE_ID,
     readStore: vars.MONGODB_URI
       ? { kind: 'mongo', uri: vars.MONGODB_URI }
       : { kind: 'embedded', file: `${dataDir}/read.sqlite` },
@@ -293,6 +337,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       maxRetries: vars.PROJECTION_MAX_RETRIES,
       stallMs: vars.PROJECTION_STALL_MS,
       heartbeatMs: vars.PROJECTION_HEARTBEAT_MS,
+      leaseMs: vars.PROJECTION_LEASE_MS,
     },
     projectionJobs: {
       pageSize: vars.REBUILD_PAGE_SIZE,

@@ -4,9 +4,10 @@ import { ConsumerGroups } from './consumer-groups.port.js';
 import { EmbeddedEventStore } from './embedded/embedded-event-store.js';
 import { EsdbEventStore } from './esdb/esdb-event-store.js';
 import { EventStore } from './event-store.port.js';
+import { PostgresEventStore } from './postgres/postgres-event-store.js';
 
-/** The adapter chosen by configuration: one store, and the consumer groups on the same file or client. */
-type EventStoreAdapter = EmbeddedEventStore | EsdbEventStore;
+/** The adapter chosen by configuration: one store, and the consumer groups on the same file, client or pool. */
+type EventStoreAdapter = EmbeddedEventStore | EsdbEventStore | PostgresEventStore;
 const EVENT_STORE_ADAPTER = Symbol('EventStoreAdapter');
 
 /**
@@ -29,14 +30,34 @@ class EventStoreLifecycle implements OnApplicationShutdown {
     {
       provide: EVENT_STORE_ADAPTER,
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig): EventStoreAdapter => {
+      useFactory: async (config: AppConfig): Promise<EventStoreAdapter> => {
         const logger = new Logger('EventStore');
-        if (config.eventStore.kind === 'esdb') {
+        const { eventStore } = config;
+        if (eventStore.kind === 'esdb') {
           logger.log('using EventStoreDB (EVENTSTORE_CONNECTION_STRING)');
-          return new EsdbEventStore(config.eventStore.connectionString);
+          return new EsdbEventStore(eventStore.connectionString);
         }
-        logger.log(`using the embedded store at ${config.eventStore.file}`);
-        return new EmbeddedEventStore(config.eventStore.file);
+        if (eventStore.kind === 'postgres') {
+          logger.log(
+            `using PostgreSQL at ${serverOf(eventStore.url)}, schema ${eventStore.schema}, as instance ${config.instanceId} (POSTGRES_URL)`,
+          );
+          if (config.readStore.kind === 'embedded') {
+            logger.warn(
+              "the read models are in this instance's own embedded read store: run a single instance, or set MONGODB_URI so that several instances share one",
+            );
+          }
+          // Creates or migrates the schema first; a server that cannot be reached stops the start here.
+          return PostgresEventStore.connect(eventStore.url, {
+            schema: eventStore.schema,
+            instanceId: config.instanceId,
+            leaseMs: config.readSide.leaseMs,
+            pollMs: config.readSide.heartbeatMs,
+            onError: (group, error) =>
+              logger.warn(`${group}: ${error instanceof Error ? error.message : String(error)}`),
+          });
+        }
+        logger.log(`using the embedded store at ${eventStore.file}`);
+        return new EmbeddedEventStore(eventStore.file, { instanceId: config.instanceId });
       },
     },
     { provide: EventStore, useExisting: EVENT_STORE_ADAPTER },
@@ -50,3 +71,13 @@ class EventStoreLifecycle implements OnApplicationShutdown {
   exports: [EventStore, ConsumerGroups],
 })
 export class EventStoreModule {}
+
+/** `host:port/database` of a postgres:// URL: what the log may show (never the user or password). */
+function serverOf(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.host || 'localhost'}${parsed.pathname}`;
+  } catch {
+    return '(the configured server)';
+  }
+}

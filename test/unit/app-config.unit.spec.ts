@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import {
   ConfigError,
   DEV_JWT_SECRET,
@@ -56,6 +57,60 @@ describe('configuration', () => {
     expect(config.http.port).toBe(8080);
     expect(config.aggregates.snapshotEvery).toBe(50);
     expect(config.dataDir).toBe('/tmp/x'); // trailing slash dropped
+  });
+
+  it('selects PostgreSQL by POSTGRES_URL, in the ordertrail schema, as instance <hostname>:<pid> with 10 s leases', () => {
+    const config = loadConfig({ ...secret, POSTGRES_URL: 'postgres://app:pw@db:5432/shop' });
+    expect(config.eventStore).toEqual({
+      kind: 'postgres',
+      url: 'postgres://app:pw@db:5432/shop',
+      schema: 'ordertrail',
+    });
+    expect(config.instanceId).toBe(`${hostname()}:${process.pid}`);
+    expect(config.readSide.leaseMs).toBe(10_000);
+    const named = loadConfig({
+      ...secret,
+      POSTGRES_URL: 'postgresql://db/shop',
+      POSTGRES_SCHEMA: 'shop_events',
+      INSTANCE_ID: 'web-2',
+      PROJECTION_LEASE_MS: '4000',
+    });
+    expect(named.eventStore).toEqual({
+      kind: 'postgres',
+      url: 'postgresql://db/shop',
+      schema: 'shop_events',
+    });
+    expect(named.instanceId).toBe('web-2');
+    expect(named.readSide.leaseMs).toBe(4000);
+  });
+
+  it('refuses EVENTSTORE_CONNECTION_STRING and POSTGRES_URL together: they are mutually exclusive', () => {
+    expect(() =>
+      loadConfig({
+        ...secret,
+        EVENTSTORE_CONNECTION_STRING: 'esdb://localhost:2113?tls=false',
+        POSTGRES_URL: 'postgres://localhost/shop',
+      }),
+    ).toThrow(/EVENTSTORE_CONNECTION_STRING and POSTGRES_URL both select an event store.*mutually exclusive/);
+  });
+
+  it('names a bad POSTGRES_URL (without showing it), POSTGRES_SCHEMA, INSTANCE_ID or PROJECTION_LEASE_MS', () => {
+    try {
+      loadConfig({
+        ...secret,
+        POSTGRES_URL: 'mysql://app:very-secret@db/shop',
+        POSTGRES_SCHEMA: 'Shop-Events',
+        INSTANCE_ID: 'has spaces',
+        PROJECTION_LEASE_MS: '500',
+      });
+      throw new Error('expected ConfigError');
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const text = (error as ConfigError).problems.join('\n');
+      for (const name of ['POSTGRES_URL', 'POSTGRES_SCHEMA', 'INSTANCE_ID', 'PROJECTION_LEASE_MS'])
+        expect(text).toContain(name);
+      expect(text).not.toContain('very-secret');
+    }
   });
 
   it('rejects a short secret', () => {
