@@ -20,7 +20,8 @@ const SVG = 'http://www.w3.org/2000/svg';
  * @typedef {{ name: string, kind: string, status: string, healthy: boolean, paused: boolean,
  *   liveGeneration: number | null, position: number | null, headPosition: number, lagEvents: number,
  *   lagEventsCapped: boolean, lagMs: number, eventsPerSecond: number, parked: number,
- *   lastHeartbeat: string | null, lastError: string | null, job: ActiveJob | null }} Projection
+ *   lastHeartbeat: string | null, lastError: string | null, owner: string | null,
+ *   job: ActiveJob | null }} Projection
  * @typedef {{ collection: string, id: string, kind: string, repaired: boolean,
  *   fields: { path: string, live: unknown, expected: unknown, presence?: string }[] }} Drift
  * @typedef {{ compared: number, drifted: number, repaired: number, pending: number, truncated: boolean,
@@ -31,7 +32,7 @@ const SVG = 'http://www.w3.org/2000/svg';
  *   cancelRequested: boolean, skippedCount: number, result: VerifyResult | null, links: { self: string } }} Job
  * @typedef {{ tr: HTMLTableRowElement, status: HTMLElement, generation: HTMLElement, position: HTMLElement,
  *   lag: HTMLElement, chart: SVGSVGElement, rate: HTMLElement, parked: HTMLElement, replay: HTMLButtonElement,
- *   heartbeat: HTMLElement, pause: HTMLButtonElement, rebuild: HTMLButtonElement | null,
+ *   heartbeat: HTMLElement, owner: HTMLElement, pause: HTMLButtonElement, rebuild: HTMLButtonElement | null,
  *   verify: HTMLButtonElement | null }} Row
  * @typedef {{ li: HTMLLIElement, title: HTMLElement, state: HTMLElement, bar: HTMLElement, fill: HTMLElement,
  *   percent: HTMLElement, facts: HTMLElement, detail: HTMLElement, cancel: HTMLButtonElement }} JobItem
@@ -346,6 +347,7 @@ function createRow(projection) {
   );
   const parked = h('td', { class: 'num' }, [parkedCount, ' ', replay]);
   const heartbeat = cell();
+  const owner = cell();
   const pause = h('button', { type: 'button', 'data-action': 'pause', 'data-name': name }, ['Pause']);
   const isProjection = projection.kind === 'projection';
   const rebuild = isProjection
@@ -377,6 +379,7 @@ function createRow(projection) {
     rate,
     parked,
     heartbeat,
+    owner,
     actions,
   ]);
   return {
@@ -390,6 +393,7 @@ function createRow(projection) {
     parked: parkedCount,
     replay,
     heartbeat,
+    owner,
     pause,
     rebuild,
     verify,
@@ -432,6 +436,8 @@ function updateRow(row, p) {
   row.parked.dataset.parked = String(p.parked);
   row.replay.disabled = p.parked === 0;
   row.heartbeat.textContent = ago(p.lastHeartbeat);
+  // With several instances, the one delivering the group (its lease); EventStoreDB: none in particular.
+  row.owner.textContent = p.owner ?? '—';
   row.pause.textContent = p.paused ? 'Resume' : 'Pause';
   row.pause.dataset.action = p.paused ? 'resume' : 'pause';
   row.pause.setAttribute('aria-label', `${p.paused ? 'Resume' : 'Pause'} ${p.name}`);

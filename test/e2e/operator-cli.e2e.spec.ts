@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { JwtService } from '@nestjs/jwt';
@@ -160,7 +161,7 @@ describe('operator CLI (ordertrail-ops)', () => {
   });
 
   describe('projections, pause, resume', () => {
-    it('projections prints the table: name, status, generation, position, lag, events/s, parked, heartbeat', async () => {
+    it('projections prints the table: name, status, generation, position, lag, events/s, parked, heartbeat, owner', async () => {
       const run = await ops('projections');
       expect(run).toMatchObject({ code: 0, stderr: '' });
       const [header, ...lines] = run.stdout.trimEnd().split('\n');
@@ -174,6 +175,7 @@ describe('operator CLI (ordertrail-ops)', () => {
         'EV/S',
         'PARKED',
         'HEARTBEAT',
+        'OWNER',
       ]);
       expect(lines).toHaveLength(7);
       const table = rows(run.stdout);
@@ -192,6 +194,8 @@ describe('operator CLI (ordertrail-ops)', () => {
       expect(orders[3]).toMatch(/^[\d,]+$/);
       expect(orders.slice(4, 8)).toEqual(['0', '0', expect.stringMatching(/^[\d.,]+$/), '0']);
       expect(orders[8]).toMatch(/ ago$/);
+      // The embedded store: this instance (INSTANCE_ID, by default <hostname>:<pid>) runs every group.
+      expect(orders[9]).toBe(`${hostname()}:${process.pid}`);
       expect(table[5]![2]).toBe('-'); // the process manager has no generation
       expect(run.stdout).not.toContain('\x1b['); // no colours when stdout is not a terminal
     });

@@ -1,5 +1,6 @@
 import { payOrder } from '../support/payments.js';
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Response } from 'supertest';
 import { ReadStore } from '../../src/read-side/read-store.port.js';
 import { PROJECTIONS } from '../../src/projections.js';
@@ -123,6 +124,8 @@ describe.each(readStoreEnvs())('projection admin over HTTP (%s)', (_name, env) =
         status: 'running',
         healthy: true,
         paused: false,
+        // The embedded store: this instance runs the group (INSTANCE_ID, by default <hostname>:<pid>).
+        owner: `${hostname()}:${process.pid}`,
         liveGeneration: 1,
         collections: ['orders_g1'],
         lagEvents: 0,

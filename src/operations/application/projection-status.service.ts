@@ -31,6 +31,12 @@ export interface ProjectionStatus {
   /** False when stalled or faulted (what turns `/health/ready` red). */
   readonly healthy: boolean;
   readonly paused: boolean;
+  /**
+   * The instance delivering its group (INSTANCE_ID), whichever instance answers: PostgreSQL, the holder of the
+   * group's lease; embedded, this instance while it runs the group; EventStoreDB, null (every instance
+   * subscribes, the server shares the events out).
+   */
+  readonly owner: string | null;
   /** Generation serving reads (projections only). */
   readonly liveGeneration: number | null;
   /** Physical collections of the live generation (projections only). */
@@ -71,7 +77,8 @@ export interface ProjectionStatus {
  * the batch in flight, if any, completed no read or write: a hung handler, a dead subscription): health
  * turns red even when the lag in events looks small. A slow batch that keeps writing is not stalled. It is `faulted` when its
  * batches keep failing as a whole (e.g. its read store is down) or its subscription cannot start. A paused
- * projection is never stalled: it is not meant to move.
+ * projection is never stalled: it is not meant to move. With several instances, a group another instance owns
+ * (its lease) is that instance's to judge: this one delivers nothing for it and is not stalled by it.
  *
  * Bound as the operations module's {@link ProjectionObserver} (health and metrics call `observe()`).
  */
@@ -150,7 +157,9 @@ export class ProjectionStatusService extends ProjectionObserver {
       runtime.lastProgressAt?.getTime() ?? 0,
       runtime.subscribedAt?.getTime() ?? 0,
     );
-    const stalled = !runtime.paused && !runtime.held && lagMs > stallMs && now - lastProgress > stallMs;
+    const ownedElsewhere = info.owner !== null && info.owner !== this.config.instanceId;
+    const stalled =
+      !runtime.paused && !runtime.held && !ownedElsewhere && lagMs > stallMs && now - lastProgress > stallMs;
     const status: ProjectionHealthStatus = runtime.faulted
       ? 'faulted'
       : stalled
@@ -173,6 +182,7 @@ export class ProjectionStatusService extends ProjectionObserver {
       status,
       healthy: !runtime.faulted && !stalled,
       paused: runtime.paused,
+      owner: info.owner,
       liveGeneration: generation,
       collections,
       position: info.checkpoint === null ? null : Number(info.checkpoint),

@@ -85,6 +85,14 @@ export class ProjectionStatusDto {
   @ApiProperty({ description: 'False when stalled or faulted (what turns /health/ready red)' })
   healthy!: boolean;
   @ApiProperty() paused!: boolean;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example: 'web-2',
+    description:
+      'The instance delivering the group (INSTANCE_ID): PostgreSQL, its lease holder; embedded, this instance while it runs it; EventStoreDB, null (competing consumers)',
+  })
+  owner!: string | null;
   @ApiProperty({ nullable: true, type: Number, description: 'Generation serving reads (projections)' })
   liveGeneration!: number | null;
   @ApiProperty({ type: [String], example: ['orders_g1'] }) collections!: string[];

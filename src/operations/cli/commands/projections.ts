@@ -6,7 +6,7 @@ import { lagEvents, statusText } from '../projection-text.js';
 export const projectionsCommand: ServiceCommand = {
   usage: 'projections [name]',
   summary:
-    'every projection: status, generation, position, lag, events/s, parked, heartbeat (or one, in detail)',
+    'every projection: status, generation, position, lag, events/s, parked, heartbeat, owner (or one, in detail)',
   args: ['name?'],
   options: [],
   async run({ client, args, io, json, paint }) {
@@ -42,6 +42,7 @@ export const projectionsCommand: ServiceCommand = {
           align: 'right',
         },
         { header: 'HEARTBEAT', value: (p) => ago(p.lastHeartbeat, now) },
+        { header: 'OWNER', value: (p) => p.owner ?? '-' },
       ]),
     );
     for (const p of body.items.filter((item) => !item.healthy)) {
@@ -62,6 +63,7 @@ function projectionDetails(p: ProjectionStatus, paint: CommandContext['paint']):
     ['rate', `${count(p.eventsPerSecond)} events/s (${count(p.eventsApplied)} applied by this instance)`],
     ['parked', count(p.parked)],
     ['heartbeat', ago(p.lastHeartbeat, now)],
+    ['owner', p.owner ?? '- (none: not running, or competing consumers on EventStoreDB)'],
     ['last batch', ago(p.lastBatchAt, now)],
     ['last error', p.lastError ?? '-'],
     [
