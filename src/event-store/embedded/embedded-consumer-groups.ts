@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import {
   ConsumerGroups,
   type ConsumerGroupInfo,
@@ -9,25 +8,12 @@ import {
 } from '../consumer-groups.port.js';
 import { EventStoreUnavailableError } from '../event-store.port.js';
 import { assertValidSettings } from '../consumer-group-rules.js';
+import { DeliveryLoops, resolveGroupLoopOptions, type GroupLoopOptions } from '../group-loops.js';
 import { ConsumerGroupTables } from './embedded-consumer-group-tables.js';
 import { GroupDeliveryLoop, type AppendNotifier, type ConsumerGroupStats } from './embedded-delivery-loop.js';
 
-export interface ConsumerGroupOptions {
-  /** Delay before the first redelivery of a retried event; doubles with every further retry. Default 100 ms. */
-  readonly retryBaseMs?: number;
-  /** Longest delay before a redelivery. Default 10 s. */
-  readonly retryMaxMs?: number;
-  /**
-   * Told about failures of a delivery loop itself (the file, not the handler: a handler's failure is a
-   * `retry`). The loop carries on after a backoff. Default: a process warning.
-   */
-  readonly onError?: (group: string, error: unknown) => void;
-  /** This process's INSTANCE_ID: the owner `groupInfo` names while a group has a subscriber here. */
-  readonly instanceId?: string;
-}
-
-const DEFAULT_RETRY_BASE_MS = 100;
-const DEFAULT_RETRY_MAX_MS = 10_000;
+/** instanceId: the owner `groupInfo` names while a group has a subscriber in this process. */
+export type ConsumerGroupOptions = GroupLoopOptions;
 
 /**
  * The embedded store's consumer groups: durable checkpoints, retries and parked events in the store's file
@@ -38,7 +24,7 @@ const DEFAULT_RETRY_MAX_MS = 10_000;
  */
 export class EmbeddedConsumerGroups extends ConsumerGroups {
   private readonly tables: ConsumerGroupTables;
-  private readonly loops = new Map<string, GroupDeliveryLoop>();
+  private readonly loops = new DeliveryLoops<GroupDeliveryLoop>();
   private readonly onError: (group: string, error: unknown) => void;
   private readonly instanceId: string;
   private closed = false;
@@ -49,41 +35,22 @@ export class EmbeddedConsumerGroups extends ConsumerGroups {
     options: ConsumerGroupOptions = {},
   ) {
     super();
-    this.onError =
-      options.onError ??
-      ((group, error) =>
-        process.emitWarning(
-          `consumer group ${group}: ${error instanceof Error ? error.message : String(error)}`,
-          'ConsumerGroupWarning',
-        ));
-    this.instanceId = options.instanceId ?? `${hostname()}:${process.pid}`;
-    this.tables = new ConsumerGroupTables(file, {
-      baseMs: options.retryBaseMs ?? DEFAULT_RETRY_BASE_MS,
-      maxMs: options.retryMaxMs ?? DEFAULT_RETRY_MAX_MS,
-    });
+    const { instanceId, retry, onError } = resolveGroupLoopOptions(options);
+    this.instanceId = instanceId;
+    this.onError = onError;
+    this.tables = new ConsumerGroupTables(file, retry);
   }
 
   subscribeToGroup(settings: ConsumerGroupSettings, handler: DeliveryHandler): GroupSubscription {
     this.assertOpen();
     assertValidSettings(settings);
-    let loop = this.loops.get(settings.group);
-    if (loop && !loop.stopping) {
-      loop.assertSameSettings(settings);
-    } else {
-      // A loop still stopping settles its last batch first: the next one starts from its checkpoint.
-      const previous = loop?.done ?? Promise.resolve();
-      const created = new GroupDeliveryLoop(this.tables, this.notifier, {
-        settings,
-        onError: this.onError,
-        previous,
-      });
-      loop = created;
-      this.loops.set(settings.group, created);
-      void created.done.then(() => {
-        if (this.loops.get(settings.group) === created) this.loops.delete(settings.group);
-      });
-    }
-    return loop.add(handler);
+    // A loop still stopping settles its last batch first: the next one starts from its checkpoint.
+    return this.loops.subscribe(
+      settings,
+      handler,
+      (previous) =>
+        new GroupDeliveryLoop(this.tables, this.notifier, { settings, onError: this.onError, previous }),
+    );
   }
 
   async listParked(group: string, options: { limit?: number } = {}): Promise<ParkedEvent[]> {
@@ -128,7 +95,7 @@ export class EmbeddedConsumerGroups extends ConsumerGroups {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([...this.loops.values()].map((loop) => loop.stopAll()));
+    await this.loops.stopAll();
     this.tables.close();
   }
 

@@ -1,12 +1,13 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type {
-  ConsumerGroupSettings,
-  DeliveredEvent,
-  DeliveryHandler,
-  DeliveryOutcome,
-  GroupSubscription,
-} from '../consumer-groups.port.js';
-import { outcomesOf, retryDelayMs, sameSettings } from '../consumer-group-rules.js';
+import type { ConsumerGroupSettings, DeliveredEvent, DeliveryOutcome } from '../consumer-groups.port.js';
+import { retryDelayMs } from '../consumer-group-rules.js';
+import {
+  GroupSubscribers,
+  LOOP_ERROR_BASE_MS,
+  LOOP_ERROR_MAX_MS,
+  SKIP_CHECKPOINT_EVERY_MS,
+  type DeliveryLoop,
+} from '../group-loops.js';
 import type { ConsumerGroupTables, PendingRow } from './embedded-consumer-group-tables.js';
 import { toRecorded, type EventRow } from './embedded-rows.js';
 import { Wakeup } from '../wakeup.js';
@@ -48,16 +49,6 @@ interface Batch {
 }
 
 /**
- * How often a checkpoint that only moved past events of other types is written. Such a move needs no
- * durability (lost, it costs a rescan of events nobody wants, never a delivery), and writing it on every
- * append of an unwanted type cost 8% of append throughput with four idle groups.
- */
-const SKIP_CHECKPOINT_EVERY_MS = 1_000;
-/** Backoff of a delivery loop whose file access failed (not a handler failure). */
-const LOOP_ERROR_BASE_MS = 200;
-const LOOP_ERROR_MAX_MS = 10_000;
-
-/**
  * The delivery loop of one group in this process: it sleeps until an append, a retry's due time or a stop
  * wakes it, then hands out due redeliveries and fresh events in batches and settles each in one transaction.
  *
@@ -65,10 +56,9 @@ const LOOP_ERROR_MAX_MS = 10_000;
  * a time (they compete, as the port says, without ever holding the same event). They must agree on the
  * settings. One process per file is the embedded store's rule, so there is no cross-process competition.
  */
-export class GroupDeliveryLoop {
+export class GroupDeliveryLoop implements DeliveryLoop {
   readonly settings: ConsumerGroupSettings;
-  private readonly subscribers: Subscriber[] = [];
-  private turn = 0;
+  readonly subscribers: GroupSubscribers;
   private ready = false;
   /**
    * Highest position looked at: every matching event at or below it was handed out, and settled when no
@@ -83,7 +73,6 @@ export class GroupDeliveryLoop {
   /** Earliest due time of a pending redelivery (Infinity: none). */
   private nextDueAt = Number.POSITIVE_INFINITY;
   private readonly wakeup = new Wakeup();
-  private inFlight: { readonly subscriber: Subscriber; readonly settled: Promise<void> } | null = null;
   private readonly offAppended: () => void;
   private readonly types: readonly string[];
   private readonly onError: (group: string, error: unknown) => void;
@@ -99,6 +88,7 @@ export class GroupDeliveryLoop {
     { settings, onError, previous }: DeliveryLoopOptions,
   ) {
     this.settings = settings;
+    this.subscribers = new GroupSubscribers(settings, this);
     this.onError = onError;
     this.types = [...new Set(settings.eventTypes)];
     // Listening from the start: an append between reading the head and sleeping still wakes the loop.
@@ -110,38 +100,6 @@ export class GroupDeliveryLoop {
       }
     });
     this.done = previous.then(() => this.run()).catch((error: unknown) => onError(settings.group, error));
-  }
-
-  add(handler: DeliveryHandler): GroupSubscription {
-    const subscriber = new Subscriber(this, handler);
-    this.subscribers.push(subscriber);
-    return subscriber;
-  }
-
-  /** Resolves once this subscriber's batch in flight (if any) is settled; the last one out stops the loop. */
-  async remove(subscriber: Subscriber): Promise<void> {
-    const index = this.subscribers.indexOf(subscriber);
-    if (index >= 0) this.subscribers.splice(index, 1);
-    if (this.subscribers.length === 0) {
-      this.stop();
-      await this.done;
-    } else if (this.inFlight?.subscriber === subscriber) {
-      await this.inFlight.settled;
-    }
-  }
-
-  async stopAll(): Promise<void> {
-    this.subscribers.splice(0);
-    this.stop();
-    await this.done;
-  }
-
-  assertSameSettings(settings: ConsumerGroupSettings): void {
-    if (!sameSettings(settings, this.settings)) {
-      throw new Error(
-        `consumer group ${settings.group} is already subscribed in this process with other settings`,
-      );
-    }
   }
 
   /** A pending redelivery is due by `at` (e.g. replayed parked events): wake up for it. */
@@ -159,7 +117,7 @@ export class GroupDeliveryLoop {
   snapshot(): ConsumerGroupStats {
     return {
       group: this.settings.group,
-      subscribers: this.subscribers.length,
+      subscribers: this.subscribers.count,
       cursor: BigInt(this.cursor),
       ...this.counters,
       lastBatchAt: this.lastBatchAt,
@@ -167,7 +125,7 @@ export class GroupDeliveryLoop {
     };
   }
 
-  private stop(): void {
+  stop(): void {
     this.stopping = true;
     this.wakeup.ring();
     this.wakeup.interrupt();
@@ -274,20 +232,12 @@ export class GroupDeliveryLoop {
   }
 
   private async deliver(batch: Batch): Promise<void> {
-    const subscriber = this.subscribers[this.turn++ % this.subscribers.length];
-    if (!subscriber) return;
-    let settled!: () => void;
-    this.inFlight = { subscriber, settled: new Promise<void>((resolve) => (settled = resolve)) };
-    try {
-      const outcomes = await outcomesOf(subscriber.handler, batch.events);
+    await this.subscribers.deliver(batch.events, (outcomes) => {
       this.settle(batch, outcomes);
       this.counters.batches += 1;
       this.counters.delivered += batch.events.length;
       this.lastBatchAt = new Date();
-    } finally {
-      this.inFlight = null;
-      settled();
-    }
+    });
   }
 
   /** One transaction: every outcome and the new checkpoint, or nothing (then the batch comes again). */
@@ -320,17 +270,5 @@ export class GroupDeliveryLoop {
   /** A backoff after a failure of the loop: only a stop cuts it short (appends do not). */
   private sleep(ms: number): Promise<void> {
     return this.stopping ? Promise.resolve() : this.wakeup.backoff(ms);
-  }
-}
-
-/** One subscriber's handle: stopping it removes its handler from the group's loop. */
-class Subscriber implements GroupSubscription {
-  constructor(
-    private readonly loop: GroupDeliveryLoop,
-    readonly handler: DeliveryHandler,
-  ) {}
-
-  stop(): Promise<void> {
-    return this.loop.remove(this);
   }
 }

@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import type { Pool } from 'pg';
 import {
   ConsumerGroups,
@@ -8,7 +7,8 @@ import {
   type GroupSubscription,
   type ParkedEvent,
 } from '../consumer-groups.port.js';
-import { assertValidSettings } from '../consumer-group-rules.js';
+import { assertValidSettings, type RetrySchedule } from '../consumer-group-rules.js';
+import { DeliveryLoops, resolveGroupLoopOptions, type GroupLoopOptions } from '../group-loops.js';
 import { EventStoreUnavailableError } from '../event-store.port.js';
 import { PostgresConsumerGroupTables } from './postgres-consumer-group-tables.js';
 import { PostgresDeliveryLoop, type GroupSignals } from './postgres-delivery-loop.js';
@@ -16,28 +16,16 @@ import { toPortError } from './postgres-errors.js';
 import { GroupLeases } from './postgres-leases.js';
 import type { PostgresNotifier } from './postgres-notifier.js';
 
-export interface PostgresConsumerGroupOptions {
-  /** This instance's INSTANCE_ID (default `<hostname>:<pid>`): the owner named on its leases. */
-  readonly instanceId?: string;
+/** instanceId: the owner named on this instance's leases; onError is told about the leases' failures too. */
+export interface PostgresConsumerGroupOptions extends GroupLoopOptions {
   /** PROJECTION_LEASE_MS: a group's owner that stops renewing loses it after this long. Default 10 s. */
   readonly leaseMs?: number;
   /** Fallback poll of a delivery loop when no notification comes (PROJECTION_HEARTBEAT_MS). Default 1 s. */
   readonly pollMs?: number;
-  /** Delay before the first redelivery of a retried event; doubles with every further retry. Default 100 ms. */
-  readonly retryBaseMs?: number;
-  /** Longest delay before a redelivery. Default 10 s. */
-  readonly retryMaxMs?: number;
-  /**
-   * Told about failures of a delivery loop or of the leases (the database, not the handler: a handler's
-   * failure is a `retry`). They carry on after a backoff. Default: a process warning.
-   */
-  readonly onError?: (group: string, error: unknown) => void;
 }
 
 const DEFAULT_LEASE_MS = 10_000;
 const DEFAULT_POLL_MS = 1_000;
-const DEFAULT_RETRY_BASE_MS = 100;
-const DEFAULT_RETRY_MAX_MS = 10_000;
 
 /**
  * The PostgreSQL store's consumer groups: checkpoints, retries and parked events in PostgreSQL (the same
@@ -52,9 +40,10 @@ export class PostgresConsumerGroups extends ConsumerGroups {
   private readonly tables: PostgresConsumerGroupTables;
   private readonly leases: GroupLeases;
   private readonly signals: GroupSignals;
-  private readonly loops = new Map<string, PostgresDeliveryLoop>();
+  private readonly loops = new DeliveryLoops<PostgresDeliveryLoop>();
   private readonly onError: (group: string, error: unknown) => void;
   private readonly options: PostgresConsumerGroupOptions;
+  private readonly retry: RetrySchedule;
   private closed = false;
 
   constructor(
@@ -65,14 +54,10 @@ export class PostgresConsumerGroups extends ConsumerGroups {
   ) {
     super();
     this.options = options;
-    this.instanceId = options.instanceId ?? `${hostname()}:${process.pid}`;
-    this.onError =
-      options.onError ??
-      ((group, error) =>
-        process.emitWarning(
-          `consumer group ${group}: ${error instanceof Error ? error.message : String(error)}`,
-          'ConsumerGroupWarning',
-        ));
+    const { instanceId, retry, onError } = resolveGroupLoopOptions(options);
+    this.instanceId = instanceId;
+    this.retry = retry;
+    this.onError = onError;
     this.tables = new PostgresConsumerGroupTables(pool, channels.groups);
     this.leases = new GroupLeases(pool, {
       instanceId: this.instanceId,
@@ -98,29 +83,19 @@ export class PostgresConsumerGroups extends ConsumerGroups {
   subscribeToGroup(settings: ConsumerGroupSettings, handler: DeliveryHandler): GroupSubscription {
     this.assertOpen();
     assertValidSettings(settings);
-    let loop = this.loops.get(settings.group);
-    if (loop && !loop.stopping) {
-      loop.assertSameSettings(settings);
-    } else {
-      // A loop still stopping settles its last batch (and releases the lease) first.
-      const previous = loop?.done ?? Promise.resolve();
-      const created = new PostgresDeliveryLoop(this.tables, this.leases, this.signals, {
-        settings,
-        retry: {
-          baseMs: this.options.retryBaseMs ?? DEFAULT_RETRY_BASE_MS,
-          maxMs: this.options.retryMaxMs ?? DEFAULT_RETRY_MAX_MS,
-        },
-        pollMs: this.options.pollMs ?? DEFAULT_POLL_MS,
-        onError: this.onError,
-        previous,
-      });
-      loop = created;
-      this.loops.set(settings.group, created);
-      void created.done.then(() => {
-        if (this.loops.get(settings.group) === created) this.loops.delete(settings.group);
-      });
-    }
-    return loop.add(handler);
+    // A loop still stopping settles its last batch (and releases the lease) first.
+    return this.loops.subscribe(
+      settings,
+      handler,
+      (previous) =>
+        new PostgresDeliveryLoop(this.tables, this.leases, this.signals, {
+          settings,
+          retry: this.retry,
+          pollMs: this.options.pollMs ?? DEFAULT_POLL_MS,
+          onError: this.onError,
+          previous,
+        }),
+    );
   }
 
   async listParked(group: string, options: { limit?: number } = {}): Promise<ParkedEvent[]> {
@@ -159,7 +134,7 @@ export class PostgresConsumerGroups extends ConsumerGroups {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([...this.loops.values()].map((loop) => loop.stopAll()));
+    await this.loops.stopAll();
     await this.leases.close();
   }
 

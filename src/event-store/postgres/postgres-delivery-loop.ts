@@ -1,18 +1,13 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type {
-  ConsumerGroupSettings,
-  DeliveredEvent,
-  DeliveryHandler,
-  DeliveryOutcome,
-  GroupSubscription,
-} from '../consumer-groups.port.js';
+import type { ConsumerGroupSettings, DeliveredEvent, DeliveryOutcome } from '../consumer-groups.port.js';
+import { planSettlement, retryDelayMs, type RetrySchedule } from '../consumer-group-rules.js';
 import {
-  outcomesOf,
-  planSettlement,
-  retryDelayMs,
-  sameSettings,
-  type RetrySchedule,
-} from '../consumer-group-rules.js';
+  GroupSubscribers,
+  LOOP_ERROR_BASE_MS,
+  LOOP_ERROR_MAX_MS,
+  SKIP_CHECKPOINT_EVERY_MS,
+  type DeliveryLoop,
+} from '../group-loops.js';
 import { Wakeup } from '../wakeup.js';
 import type { PostgresConsumerGroupTables } from './postgres-consumer-group-tables.js';
 import type { GroupLeases } from './postgres-leases.js';
@@ -46,10 +41,6 @@ interface Batch {
   readonly scannedTo: bigint;
 }
 
-/** How often a checkpoint that only moved past events of other types is written (as in the embedded loop). */
-const SKIP_CHECKPOINT_EVERY_MS = 1_000;
-const LOOP_ERROR_BASE_MS = 200;
-const LOOP_ERROR_MAX_MS = 10_000;
 /** Waiting for an open transaction below committed events: look again after this, doubling. */
 const BLOCKED_BASE_MS = 5;
 const BLOCKED_MAX_MS = 100;
@@ -64,10 +55,9 @@ const BLOCKED_MAX_MS = 100;
  * Several subscribers of the group in this process share the loop: batches go to them in turn, one batch at
  * a time (the port's competing subscribers, as in the embedded store).
  */
-export class PostgresDeliveryLoop {
+export class PostgresDeliveryLoop implements DeliveryLoop {
   readonly settings: ConsumerGroupSettings;
-  private readonly subscribers: Subscriber[] = [];
-  private turn = 0;
+  readonly subscribers: GroupSubscribers;
   /** Started as owner: cursor and checkpoint are known. */
   private ready = false;
   /** Every matching event at or below it was handed out (and settled when nothing is in flight); -1: none. */
@@ -79,7 +69,6 @@ export class PostgresDeliveryLoop {
   private stale = true;
   private blockedDelay = 0;
   private readonly wakeup = new Wakeup();
-  private inFlight: { readonly subscriber: Subscriber; readonly settled: Promise<void> } | null = null;
   private readonly off: (() => void)[] = [];
   private readonly types: readonly string[];
   stopping = false;
@@ -92,6 +81,7 @@ export class PostgresDeliveryLoop {
     private readonly options: PostgresDeliveryLoopOptions,
   ) {
     this.settings = options.settings;
+    this.subscribers = new GroupSubscribers(options.settings, this);
     this.types = [...new Set(options.settings.eventTypes)];
     const { group } = options.settings;
     this.off.push(
@@ -108,38 +98,6 @@ export class PostgresDeliveryLoop {
     this.done = options.previous
       .then(() => this.run())
       .catch((error: unknown) => options.onError(group, error));
-  }
-
-  add(handler: DeliveryHandler): GroupSubscription {
-    const subscriber = new Subscriber(this, handler);
-    this.subscribers.push(subscriber);
-    return subscriber;
-  }
-
-  /** Resolves once this subscriber's batch in flight (if any) is settled; the last one out stops the loop. */
-  async remove(subscriber: Subscriber): Promise<void> {
-    const index = this.subscribers.indexOf(subscriber);
-    if (index >= 0) this.subscribers.splice(index, 1);
-    if (this.subscribers.length === 0) {
-      this.stop();
-      await this.done;
-    } else if (this.inFlight?.subscriber === subscriber) {
-      await this.inFlight.settled;
-    }
-  }
-
-  async stopAll(): Promise<void> {
-    this.subscribers.splice(0);
-    this.stop();
-    await this.done;
-  }
-
-  assertSameSettings(settings: ConsumerGroupSettings): void {
-    if (!sameSettings(settings, this.settings)) {
-      throw new Error(
-        `consumer group ${settings.group} is already subscribed in this process with other settings`,
-      );
-    }
   }
 
   /** Parked events of this group were replayed here: they are due now. */
@@ -160,7 +118,7 @@ export class PostgresDeliveryLoop {
     this.wakeup.ring();
   }
 
-  private stop(): void {
+  stop(): void {
     this.stopping = true;
     this.wakeup.ring();
     this.wakeup.interrupt();
@@ -268,43 +226,39 @@ export class PostgresDeliveryLoop {
   }
 
   private async deliver(batch: Batch): Promise<void> {
-    const { group, maxRetries } = this.settings;
+    const { group } = this.settings;
     // Never start a batch on a lease that may have run out (a pause, a slow database): renew it first.
     if (!(await this.leases.confirm(group))) {
       this.ready = false;
       return;
     }
-    const subscriber = this.subscribers[this.turn++ % this.subscribers.length];
-    if (!subscriber) return;
-    let settled!: () => void;
-    this.inFlight = { subscriber, settled: new Promise<void>((resolve) => (settled = resolve)) };
-    try {
-      const outcomes: readonly DeliveryOutcome[] = await outcomesOf(subscriber.handler, batch.events);
-      const advances = this.checkpoint === null || batch.scannedTo > this.checkpoint;
-      const plan = planSettlement(batch.events, batch.fromPending, outcomes, maxRetries, this.options.retry);
-      const owned = await this.tables.settle(
-        group,
-        this.leases.instanceId,
-        plan,
-        advances ? batch.scannedTo : null,
-      );
-      if (!owned) {
-        // Taken over while the batch was in flight: not settled, the new owner delivers it again.
-        this.leases.lost(group);
-        this.ready = false;
-        return;
-      }
-      this.cursor = batch.scannedTo;
-      if (advances) {
-        this.checkpoint = batch.scannedTo;
-        this.lastCheckpointWrite = Date.now();
-      }
-      if (batch.fromPending > 0 || outcomes.some((outcome) => outcome.action !== 'ack')) {
-        this.nextDueAt = await this.tables.nextDue(group);
-      }
-    } finally {
-      this.inFlight = null;
-      settled();
+    await this.subscribers.deliver(batch.events, (outcomes) => this.settle(batch, outcomes));
+  }
+
+  /** One statement: every outcome and the new checkpoint — or nothing, when the lease was taken over. */
+  private async settle(batch: Batch, outcomes: readonly DeliveryOutcome[]): Promise<void> {
+    const { group, maxRetries } = this.settings;
+    const advances = this.checkpoint === null || batch.scannedTo > this.checkpoint;
+    const plan = planSettlement(batch.events, batch.fromPending, outcomes, maxRetries, this.options.retry);
+    const owned = await this.tables.settle(
+      group,
+      this.leases.instanceId,
+      plan,
+      advances ? batch.scannedTo : null,
+    );
+    if (!owned) {
+      // Taken over while the batch was in flight: not settled, the new owner delivers it again.
+      this.leases.lost(group);
+      this.ready = false;
+      return;
+    }
+    this.cursor = batch.scannedTo;
+    if (advances) {
+      this.checkpoint = batch.scannedTo;
+      this.lastCheckpointWrite = Date.now();
+    }
+    if (batch.fromPending > 0 || outcomes.some((outcome) => outcome.action !== 'ack')) {
+      this.nextDueAt = await this.tables.nextDue(group);
     }
   }
 
@@ -347,17 +301,5 @@ export class PostgresDeliveryLoop {
 
   private sleep(ms: number): Promise<void> {
     return this.stopping ? Promise.resolve() : this.wakeup.backoff(ms);
-  }
-}
-
-/** One subscriber's handle: stopping it removes its handler from the group's loop. */
-class Subscriber implements GroupSubscription {
-  constructor(
-    private readonly loop: PostgresDeliveryLoop,
-    readonly handler: DeliveryHandler,
-  ) {}
-
-  stop(): Promise<void> {
-    return this.loop.remove(this);
   }
 }
