@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import type pg from 'pg';
 import {
   PostgresEventStore,
@@ -19,6 +18,7 @@ import {
   uniqueSchema,
   withClient,
 } from '../support/postgres.js';
+import { freePort } from '../support/service-process.js';
 import {
   RecordingConsumer,
   describeConsumerGroupContract,
@@ -381,7 +381,7 @@ function describePostgresSpecifics(url: string): void {
     });
 
     it('answers EventStoreUnavailableError when the server cannot be reached', async () => {
-      const port = await closedPort();
+      const port = await freePort(); // free, so nothing answers there
       await expect(
         PostgresEventStore.connect(`postgres://postgres@127.0.0.1:${port}/nothing`, {
           connectTimeoutMs: 1_000,
@@ -399,14 +399,4 @@ function describePostgresSpecifics(url: string): void {
       );
     });
   });
-}
-
-/** A local port that refuses connections: bound once to get a free number, then closed. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no TCP address');
-  await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
-  return address.port;
 }
