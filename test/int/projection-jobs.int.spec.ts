@@ -33,6 +33,9 @@ const GROUPS = PROJECTIONS.map(projectionGroup);
 // The runtime logs jobs and failures (some on purpose here): keep the test output for test failures.
 beforeAll(() => Logger.overrideLogger(false));
 
+/** This process's INSTANCE_ID, for the store and the status service alike: the groups it delivers are its own. */
+const INSTANCE_ID = 'jobs-test-instance';
+
 describe.each(isolatedReadStores())('projection jobs on the %s read store', (_name, openStore) => {
   let remove: () => Promise<void>;
   let dir: string;
@@ -43,7 +46,7 @@ describe.each(isolatedReadStores())('projection jobs on the %s read store', (_na
 
   beforeEach(async () => {
     ({ dir, remove } = await tempDir('ordertrail-jobs-'));
-    events = new EmbeddedEventStore(join(dir, 'events.sqlite'));
+    events = new EmbeddedEventStore(join(dir, 'events.sqlite'), { instanceId: INSTANCE_ID });
     isolated = await openStore(dir);
     history = await writeHistory(events, { carts: 50, steps: 12, seed: 17 });
   }, 60_000);
@@ -399,7 +402,7 @@ describe.each(isolatedReadStores())('projection jobs on the %s read store', (_na
   it('status: lag, heartbeat, stalled when work waits and no batch comes, faulted when batches keep failing', async () => {
     runtime = await startRuntime(events, isolated.store, { heartbeatMs: 50 });
     await caughtUp(events, GROUPS);
-    const config = { readSide: { stallMs: 400 } } as AppConfig;
+    const config = { instanceId: INSTANCE_ID, readSide: { stallMs: 400 } } as AppConfig;
     const status = new ProjectionStatusService(
       events,
       events.consumerGroups,
@@ -473,7 +476,7 @@ describe.each(isolatedReadStores())('projection jobs on the %s read store', (_na
       runtime.consumers,
       runtime.supervisor,
       runtime.jobs,
-      { readSide: { stallMs: 300 } } as AppConfig,
+      { instanceId: INSTANCE_ID, readSide: { stallMs: 300 } } as AppConfig,
     );
     let release = (): void => undefined;
     const released = new Promise<void>((resolve) => (release = resolve));
