@@ -44,6 +44,11 @@ export interface AppendResult {
   readonly nextExpectedRevision: bigint;
   /** Global position of the last appended event. */
   readonly position: bigint;
+  /**
+   * True when these very events (the same ids, at that position) were already in the stream: a retried
+   * append, answered as the first one was, with nothing appended. Adapters that cannot tell leave it out.
+   */
+  readonly duplicate?: boolean;
 }
 
 export interface ReadStreamOptions {
