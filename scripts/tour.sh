@@ -48,7 +48,7 @@ send POST "/carts/$CART/checkout"
 ORDER=$(field orderId)
 
 # 6. Pay: the payment provider confirms with a signed webhook (POST /webhooks/payments). This sends the
-#    one it would: "payment.succeeded of 4,270 EUR applied (event evt_dev_…, order revision 1)" (cents).
+#    one it would: "payment.succeeded of 42.70 EUR applied (event evt_dev_…, order revision 1)".
 npm run -s pay -- "$ORDER" --url "$BASE_URL"
 
 # 7. Read the order folded from its stream (consistent read): status "paid", paid 4270, meta.revision 1.

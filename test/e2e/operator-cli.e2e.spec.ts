@@ -139,7 +139,7 @@ describe('operator CLI (ordertrail-ops)', () => {
       });
       expect(run).toMatchObject({ code: 0, stderr: '' });
       expect(run.stdout).toContain(
-        `order ${orderId}: payment.succeeded of ${total.toLocaleString('en')} EUR applied`,
+        `order ${orderId}: payment.succeeded of ${(total / 100).toFixed(2)} EUR applied`,
       );
       const [, paid] = await t.readStream(`order-${orderId}`);
       expect(paid).toMatchObject({ type: 'OrderPaid', data: { amount: total } });

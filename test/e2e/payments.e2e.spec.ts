@@ -88,6 +88,18 @@ describe('payments are confirmed by the payment provider', () => {
       expect((await orderEvents(orderId)).map((e) => e.type)).toEqual(['OrderPlaced']);
     });
 
+    it('fields of the provider this service does not know are ignored, not refused', async () => {
+      const { orderId, total } = await placeOrder(t, shopper);
+      const event = providerEvent(orderId, total);
+      const richer = { ...event, created: 1_800_000_000, livemode: false, data: { ...event.data, fee: 12 } };
+      await sendWebhook(t.http, JSON.stringify(richer)).expect(200);
+      const [, paid] = await orderEvents(orderId);
+      expect(paid).toMatchObject({
+        type: 'OrderPaid',
+        data: { paymentId: event.data.paymentId, amount: total },
+      });
+    });
+
     it('an event for an order that does not exist is 404', async () => {
       const res = await payOrder(t.http, '7d1c3a52-2f54-4f5e-9d2a-4c1b8e6f0a11', 100).expect(404);
       expect(res.body.code).toBe('ORDER_NOT_FOUND');

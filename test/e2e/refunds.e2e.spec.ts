@@ -107,7 +107,7 @@ describe('refunds follow cancellations', () => {
     );
     const doneIds = new Set(done.body.items.map((i: { id: string }) => i.id));
     expect(orders.every(({ orderId }) => doneIds.has(orderId))).toBe(true);
-  });
+  }, 60_000);
 
   it('redelivering the cancellation (also concurrently) refunds exactly once', async () => {
     const { orderId, total } = await placeOrder(t, shopper);

@@ -9,6 +9,13 @@ export interface PriceChange {
   readonly reason: string | null;
 }
 
+/** Why the catalog does not sell a sku, in words (the `reason` of a CatalogOffer that is not available). */
+const NOT_SOLD_BECAUSE: Readonly<Record<string, string>> = {
+  'not-listed': 'the catalog does not list it',
+  withdrawn: 'it has been withdrawn from the catalog',
+  'not-priced': "the catalog has no price for it in this cart's currency",
+};
+
 /** Stable error codes of the cart context; clients may branch on them. */
 export const CartErrors = {
   notFound: () => new DomainError('CART_NOT_FOUND', 'The cart does not exist', 'not-found'),
@@ -32,7 +39,7 @@ export const CartErrors = {
   notAvailable: (sku: string, reason: string) =>
     new DomainError(
       'PRODUCT_NOT_AVAILABLE',
-      `${sku} cannot be sold in this cart's currency (${reason})`,
+      `${sku} cannot be sold: ${NOT_SOLD_BECAUSE[reason] ?? reason}`,
       'invalid',
       { sku, reason },
     ),

@@ -65,6 +65,19 @@ export function count(value: number): string {
 }
 
 /** 850 → `850 ms`, 12_300 → `12.3 s`, 125_000 → `2 min 5 s`, 7_500_000 → `2 h 5 min`. */
+/** An amount of minor units in its currency's major unit: 4270 EUR → `42.70 EUR`, 500 JPY → `500 JPY`. */
+export function money(minorUnits: number, currency: string): string {
+  let digits = 2;
+  try {
+    digits =
+      new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ??
+      2;
+  } catch {
+    // An unknown code: two decimals, as most currencies have.
+  }
+  return `${(minorUnits / 10 ** digits).toFixed(digits)} ${currency}`;
+}
+
 export function duration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 60_000) return `${(Math.round(ms / 100) / 10).toString()} s`;

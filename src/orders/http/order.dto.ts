@@ -159,7 +159,7 @@ export class PaymentExceptionDto {
   amount!: number;
   @ApiProperty({ example: 'EUR' })
   currency!: string;
-  @ApiProperty({ enum: ['amount-mismatch', 'currency-mismatch', 'already-paid'] })
+  @ApiProperty({ enum: ['amount-mismatch', 'currency-mismatch', 'already-paid', 'refund-not-made'] })
   reason!: string;
 }
 
