@@ -101,7 +101,15 @@ if (!existsSync(CHROMIUM)) {
         await page
           .locator('#projections tbody tr')
           .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-projection'))),
-      ).toEqual(['carts', 'orders', 'order_search', 'order_timeline', 'products', 'place-order-on-checkout']);
+      ).toEqual([
+        'carts',
+        'orders',
+        'order_search',
+        'order_timeline',
+        'products',
+        'refund-on-cancellation',
+        'place-order-on-checkout',
+      ]);
       await expectText(status('orders'), 'running');
       expect(await row('orders').locator('td').nth(3).textContent()).toMatch(/^0 events/);
       expect(await row('orders').locator('svg.sparkline').getAttribute('aria-label')).toMatch(
