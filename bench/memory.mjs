@@ -23,6 +23,7 @@ export async function runMemoryBench({
   log,
   startService,
   stopService,
+  listProducts,
   seedCarts,
   runLoad,
   rssMegabytes,
@@ -31,6 +32,7 @@ export async function runMemoryBench({
 }) {
   const service = await startService();
   try {
+    await listProducts(service);
     log(`memory: seeding ${CARTS.toLocaleString('en-US')} carts`);
     const carts = await seedCarts(service, CARTS);
     const sample = async (appended) => {
