@@ -24,7 +24,7 @@ describe('bad input is a 4xx problem naming the field, never a 500, never an eve
     await t.close();
   });
 
-  /** A catalog product (listed in beforeAll): the shop sets its name and price, the request names only sku and quantity. */
+  /** A catalog product (listed in beforeAll): the shop sets its name and price; a request names sku and quantity. */
   const valid = { sku: 'sku-1', quantity: 1 };
   const badItems: [string, unknown, string][] = [
     ['unknown field', { ...valid, discount: 5 }, 'discount'],

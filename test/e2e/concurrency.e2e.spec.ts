@@ -7,7 +7,7 @@ describe('concurrent writers never lose an update', () => {
     await t.close();
   });
 
-  /** The catalog sells `count` products, sku-i as `item i` at 100 + i (listed one by one, before any writer). */
+  /** The catalog sells `count` products, sku-i as `item i` at 100 + i (listed before any writer starts). */
   async function listProducts(count: number) {
     for (let i = 0; i < count; i++) await ensureProduct(t, `sku-${i}`, 100 + i, { name: `item ${i}` });
   }

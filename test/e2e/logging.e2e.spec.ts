@@ -95,7 +95,7 @@ describe('JSON logs (nestjs-pino): a line per request, correlation ids, nothing 
   it('every line is JSON; the request line has method, route pattern, status, duration and correlation id', async () => {
     const token = jwt.sign({ sub: `c-${randomUUID()}`, roles: ['shopper'] });
     const secretName = `Secret item ${randomUUID()}`;
-    // The shop names its products: the operator's request and the ItemAdded event carry the name, no log does.
+    // The shop names its products: the operator's request and ItemAdded carry the name, no log line does.
     await new ShopClient(service.url, SECRET).listProduct('sku-1', 100, { name: secretName });
     const open = await fetch(`${service.url}/carts`, {
       method: 'POST',

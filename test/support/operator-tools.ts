@@ -19,7 +19,7 @@ export const WATCHABLE_JOBS = {
   PROJECTION_MAX_RETRIES: '0',
 };
 
-/** What the operators' tools (the admin API, the CLI, the admin page) list: every projection, then the process managers. */
+/** What the operators' tools (admin API, CLI, admin page) list: every projection, then the process managers. */
 export const ADMIN_LISTED = [
   'carts',
   'orders',
