@@ -4,7 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { JwtService } from '@nestjs/jwt';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
-import { startServedApp, type ServedApp } from '../support/operator-tools.js';
+import { ADMIN_LISTED, startServedApp, type ServedApp } from '../support/operator-tools.js';
 import { TEST_JWT_SECRET } from '../support/test-app.js';
 
 /**
@@ -101,7 +101,7 @@ if (!existsSync(CHROMIUM)) {
         await page
           .locator('#projections tbody tr')
           .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-projection'))),
-      ).toEqual(['carts', 'orders', 'order_search', 'order_timeline', 'products', 'place-order-on-checkout']);
+      ).toEqual(ADMIN_LISTED);
       await expectText(status('orders'), 'running');
       expect(await row('orders').locator('td').nth(3).textContent()).toMatch(/^0 events/);
       expect(await row('orders').locator('svg.sparkline').getAttribute('aria-label')).toMatch(

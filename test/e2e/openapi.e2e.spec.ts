@@ -115,12 +115,21 @@ describe('OpenAPI at /docs', () => {
     const headers = add.parameters!.filter((p) => p.in === 'header').map((p) => p.name);
     expect(headers).toEqual(expect.arrayContaining(['Idempotency-Key', 'If-Match', 'X-Correlation-Id']));
 
+    // The shop sets names and prices: a client sends only sku and quantity.
     expect(doc.components.schemas.AddItemDto).toMatchObject({
       required: ['sku', 'quantity'],
       properties: {
         quantity: { type: 'number', minimum: 1, maximum: 999 },
         sku: { type: 'string', pattern: expect.any(String) },
       },
+    });
+    for (const field of ['name', 'unitPrice']) {
+      expect(doc.components.schemas.AddItemDto).not.toHaveProperty(['properties', field]);
+    }
+    expect(
+      doc.paths['/carts/{id}/reprice']!.post!.responses['200']!.content!['application/json']!.schema,
+    ).toEqual({
+      $ref: '#/components/schemas/MutationResultDto',
     });
     expect(doc.components.schemas.Problem).toMatchObject({ required: expect.arrayContaining(['code']) });
     expect(doc.paths['/carts/{id}']!.get!.responses['200']!.content!['application/json']!.schema).toEqual({

@@ -6,7 +6,14 @@ import { runCli, type CliIo } from '../../src/operations/cli/cli.js';
 import { ReadStore } from '../../src/read-side/read-store.port.js';
 import { PROJECTIONS } from '../../src/projections.js';
 import { LiveGenerations } from '../../src/read-side/runtime/live-generations.js';
-import { OPS_BIN, runOps, startServedApp, type OpsRun, type ServedApp } from '../support/operator-tools.js';
+import {
+  ADMIN_LISTED,
+  OPS_BIN,
+  runOps,
+  startServedApp,
+  type OpsRun,
+  type ServedApp,
+} from '../support/operator-tools.js';
 import { until } from '../support/projection-runtime.js';
 import { freePort } from '../support/service-process.js';
 import { placeOrder } from '../support/cart-fixtures.js';
@@ -177,15 +184,7 @@ describe('operator CLI (ordertrail-ops)', () => {
       ]);
       expect(lines).toHaveLength(7);
       const table = rows(run.stdout);
-      expect(table.map((r) => r[0])).toEqual([
-        'carts',
-        'orders',
-        'order_search',
-        'order_timeline',
-        'products',
-        'refund-on-cancellation',
-        'place-order-on-checkout',
-      ]);
+      expect(table.map((r) => r[0])).toEqual(ADMIN_LISTED);
       const orders = table[1]!;
       expect(orders[1]).toBe('running');
       expect(orders[2]).toMatch(/^\d+$/);
@@ -200,15 +199,7 @@ describe('operator CLI (ordertrail-ops)', () => {
       const run = await ops('projections', '--json');
       expect(run.code).toBe(0);
       const body = json(run);
-      expect(body.items.map((p: { name: string }) => p.name)).toEqual([
-        'carts',
-        'orders',
-        'order_search',
-        'order_timeline',
-        'products',
-        'refund-on-cancellation',
-        'place-order-on-checkout',
-      ]);
+      expect(body.items.map((p: { name: string }) => p.name)).toEqual(ADMIN_LISTED);
       expect(body.items[1]).toEqual(
         expect.objectContaining({
           name: 'orders',

@@ -1,5 +1,5 @@
+import { addItem, ensureProduct, openCart, placeOrder } from '../support/cart-fixtures.js';
 import { payOrder } from '../support/payments.js';
-import { addItem, openCart, placeOrder } from '../support/cart-fixtures.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 type Who = 'owner' | 'otherShopper' | 'operator' | 'auditor' | 'anonymous' | 'badToken' | 'noRoles';
@@ -53,11 +53,23 @@ const routes: Route[] = [
   },
   {
     name: 'POST /carts/:id/items',
-    prepare: async (t, owner) => ({
-      method: 'post',
-      path: `/carts/${await openCart(t, owner)}/items`,
-      body: { sku: 's', name: 'S', quantity: 1, unitPrice: 1 },
-    }),
+    prepare: async (t, owner) => {
+      await ensureProduct(t, 's', 100);
+      return {
+        method: 'post',
+        path: `/carts/${await openCart(t, owner)}/items`,
+        body: { sku: 's', quantity: 1 },
+      };
+    },
+    expected: shopperOnly,
+  },
+  {
+    name: 'POST /carts/:id/reprice',
+    prepare: async (t, owner) => {
+      const id = await openCart(t, owner);
+      await addItem(t, owner, id, { sku: 's' });
+      return { method: 'post', path: `/carts/${id}/reprice` };
+    },
     expected: shopperOnly,
   },
   {
