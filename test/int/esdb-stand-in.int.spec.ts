@@ -1,4 +1,8 @@
 import esdb from '@eventstore/db-client';
+import { Logger } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { APP_CONFIG } from '../../src/config/app-config.js';
+import { EventStoreModule } from '../../src/event-store/event-store.module.js';
 import type { DeliveredEvent } from '../../src/event-store/consumer-groups.port.js';
 import { AppendTooLargeError, DeletedStreamError } from '../../src/event-store/esdb/esdb-errors.js';
 import { EsdbEventStore } from '../../src/event-store/esdb/esdb-event-store.js';
@@ -287,6 +291,28 @@ describe('EventStoreDB adapter + client 6.2.1 against a gRPC stand-in (not a ser
     ] as const)('%s with %s groups is accepted', async (version, strategy, known) => {
       standIn.serverVersion = version;
       expect(await open('', { consumerStrategy: strategy }).checkServer()).toEqual({ version, known });
+    });
+
+    it('the service does not start on a server it refuses, and starts on 24.10', async () => {
+      const boot = async () => {
+        const config = {
+          provide: APP_CONFIG,
+          useValue: { eventStore: { kind: 'esdb', connectionString: standIn.connectionString() } },
+        };
+        const app = await Test.createTestingModule({
+          imports: [
+            { module: class ConfigOfTest {}, global: true, providers: [config], exports: [APP_CONFIG] },
+            EventStoreModule,
+          ],
+        })
+          .setLogger(new Logger())
+          .compile();
+        await app.close();
+      };
+      standIn.serverVersion = '23.4.1';
+      await expect(boot()).rejects.toThrow(/EventStoreDB 23\.4\.1 is too old: this service needs 23\.10/);
+      standIn.serverVersion = '24.10.14';
+      await expect(boot()).resolves.toBeUndefined();
     });
 
     it('no consumer group is created on a server refused for Pinned', async () => {
