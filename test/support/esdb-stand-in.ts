@@ -93,6 +93,8 @@ interface GroupState {
   pushed: bigint;
   inFlight: number;
   parked: bigint;
+  /** Position each pushed event was read at, by the id it is acknowledged by. */
+  readonly positions: Map<string, bigint>;
 }
 
 type Writer<T> = GrpcJs.ServerWritableStream<StreamsPb.ReadReq, T>;
@@ -220,6 +222,7 @@ export class EsdbStandIn {
     if (state) {
       state.pushed += 1n;
       state.inFlight += 1;
+      state.positions.set(options.link?.id ?? event.id, readAt);
     }
     subscriber.call.write(new persistentPb.ReadResp().setEvent(read));
   }
@@ -493,6 +496,7 @@ export class EsdbStandIn {
       pushed: 0n,
       inFlight: 0,
       parked: 0n,
+      positions: new Map(),
     });
     callback(null, new persistentPb.CreateResp());
   }
@@ -519,8 +523,15 @@ export class EsdbStandIn {
         return;
       }
       const state = subscriber ? this.groups.get(subscriber.group) : undefined;
+      // Settled events move the checkpoint (as if every one before them were settled too: a toy model).
       const settle = (ids: readonly SharedPb.UUID[], label: string): void => {
-        for (const id of ids) subscriber?.received.push(`${label}:${id.getString()}`);
+        for (const id of ids) {
+          subscriber?.received.push(`${label}:${id.getString()}`);
+          const position = state?.positions.get(id.getString());
+          if (state && position !== undefined && (state.checkpoint === null || position > state.checkpoint)) {
+            state.checkpoint = position;
+          }
+        }
         if (state) state.inFlight = Math.max(0, state.inFlight - ids.length);
       };
       if (request.hasAck()) settle(request.getAck()!.getIdsList(), 'ack');

@@ -22,7 +22,7 @@ import type {
   DeliveryOutcome,
 } from '../../src/event-store/consumer-groups.port.js';
 import type { RecordedEvent } from '../../src/event-store/event-store.port.js';
-import type { GroupProgress, SettledMark } from '../../src/event-store/esdb/esdb-group-recovery.js';
+import type { GroupProgress } from '../../src/event-store/esdb/esdb-group-recovery.js';
 
 /** The EventStoreDB consumer-group logic without a server: a fake connector stands in for the client. */
 
@@ -120,8 +120,8 @@ class FakeConnector implements GroupConnector {
   readonly positionLookups: [string, bigint][] = [];
   /** What progress() answers (null: no such group), the settled mark, and what readMatching finds. */
   groupProgress: GroupProgress | null = null;
-  mark: SettledMark | null = null;
-  readonly marks: SettledMark[] = [];
+  mark: bigint | null = null;
+  readonly marks: bigint[] = [];
   matching: RecordedEvent[] = [];
   readonly reads: { after: bigint; limit: number }[] = [];
 
@@ -155,11 +155,12 @@ class FakeConnector implements GroupConnector {
     return this.groupProgress;
   }
 
-  async settledMark(): Promise<SettledMark | null> {
+  async settledMark(): Promise<bigint | null> {
     return this.mark;
   }
 
-  async raiseSettledMark(_group: string, mark: SettledMark): Promise<void> {
+  async raiseSettledMark(_group: string, mark: bigint): Promise<void> {
+    if (this.mark !== null && this.mark >= mark) return;
     this.mark = mark;
     this.marks.push(mark);
   }
@@ -572,11 +573,10 @@ describe('GroupRecovery (fake server): the checkpoint is approximate', () => {
     data: { n },
     metadata: {},
   });
-  const progress = (checkpoint: bigint | null, pushed: bigint, drained = false): GroupProgress => ({
+  const progress = (checkpoint: bigint | null, drained = false): GroupProgress => ({
     checkpoint,
     drained,
     subscribers: 1,
-    pushed,
   });
   function subscribe(
     connector: FakeConnector,
@@ -597,11 +597,11 @@ describe('GroupRecovery (fake server): the checkpoint is approximate', () => {
     return subscription;
   }
 
-  it('after a reload, re-reads what lies between the settled mark and the checkpoint, then moves the mark', async () => {
+  it('after each connection, re-reads what lies between the settled mark and the checkpoint, then moves the mark', async () => {
     const connector = new FakeConnector();
-    connector.mark = { position: 100n, pushed: 50n };
-    // Pushed 3 since the server loaded the group, fewer than at the mark: it was reloaded since.
-    connector.groupProgress = progress(300n, 3n);
+    connector.mark = 100n;
+    // The server's checkpoint may have passed events it never delivered (a reload lost its buffer).
+    connector.groupProgress = progress(300n);
     connector.matching = [
       recorded(1, 90n),
       recorded(2, 150n),
@@ -614,40 +614,59 @@ describe('GroupRecovery (fake server): the checkpoint is approximate', () => {
     await until(() => expect(connector.connections).toHaveLength(1));
     connector.current.emit('confirmation');
 
-    await until(() => expect(connector.marks).toContainEqual({ position: 300n, pushed: 3n }));
+    await until(() => expect(connector.marks).toEqual([300n]));
     expect(seen.map((d) => d.event.position)).toEqual([150n, 200n, 260n]);
     expect(seen.every((d) => d.retryCount === 0)).toBe(true);
     expect(connector.reads[0]).toEqual({ after: 100n, limit: 2 });
   });
 
-  it('re-reads nothing when the group was not reloaded, and moves the mark only while the group is drained', async () => {
+  it('moves the mark only while the group is drained (then its checkpoint is exact)', async () => {
     const connector = new FakeConnector();
-    connector.mark = { position: 100n, pushed: 50n };
-    connector.groupProgress = progress(300n, 80n);
-    connector.matching = [recorded(2, 150n)];
+    connector.mark = 300n;
+    connector.groupProgress = progress(300n);
     const seen: DeliveredEvent[] = [];
     subscribe(connector, seen);
     await until(() => expect(connector.connections).toHaveLength(1));
     connector.current.emit('confirmation');
+    await sleep(50); // the reconciliation at connect found nothing to re-read
+    connector.groupProgress = progress(350n);
     await sleep(80);
     expect(seen).toEqual([]);
     expect(connector.marks).toEqual([]);
 
-    connector.groupProgress = progress(320n, 90n, true);
-    await until(() => expect(connector.marks).toEqual([{ position: 320n, pushed: 90n }]));
+    connector.groupProgress = progress(420n, true);
+    await until(() => expect(connector.marks).toEqual([420n]));
+  });
+
+  it('a stopping subscriber waits for its group to checkpoint what it settled, and marks it', async () => {
+    const connector = new FakeConnector();
+    connector.mark = -1n;
+    const seen: DeliveredEvent[] = [];
+    const subscription = subscribe(connector, seen);
+    await until(() => expect(connector.connections).toHaveLength(1));
+    connector.current.deliver(resolved(0), resolved(1));
+    await until(() => expect(connector.current.acked).toHaveLength(2));
+    // Drained, but the server has not checkpointed event 1 (position 1001) yet: the mark waits for it.
+    connector.groupProgress = progress(1000n, true);
+    const stopping = subscription.stop();
+    await sleep(300);
+    expect(connector.marks).toEqual([]);
+    connector.groupProgress = progress(1001n, true);
+    await stopping;
+    expect(connector.marks).toEqual([1001n]);
   });
 
   it('retries a recovered event the handler refuses, then reports it (it cannot be parked from outside)', async () => {
     const connector = new FakeConnector();
-    connector.mark = { position: -1n, pushed: 0n };
-    connector.groupProgress = progress(10n, 0n);
+    connector.mark = -1n;
+    connector.groupProgress = progress(10n);
     connector.matching = [recorded(1, 5n)];
     const seen: DeliveredEvent[] = [];
     const errors: unknown[] = [];
     subscribe(connector, seen, () => ({ action: 'retry', reason: 'not yet' }), errors);
     await until(() => expect(connector.connections).toHaveLength(1));
     connector.current.emit('confirmation');
-    await until(() => expect(connector.marks).toContainEqual({ position: 10n, pushed: 0n }));
+    await until(() => expect(connector.marks).toEqual([10n]));
     // maxRetries 2: delivered three times, then reported.
     expect(seen.map((d) => d.retryCount)).toEqual([0, 1, 2]);
     expect(String(errors[0])).toMatch(/cannot be parked from outside the group: not yet/);

@@ -17,7 +17,7 @@ import {
 import { EventStoreUnavailableError, type RecordedEvent } from '../event-store.port.js';
 import { assertValidSettings } from '../consumer-group-rules.js';
 import { isCommandErrorOf, toPortError } from './esdb-errors.js';
-import type { GroupProgress, SettledMark } from './esdb-group-recovery.js';
+import type { GroupProgress } from './esdb-group-recovery.js';
 import {
   EsdbGroupSubscription,
   type GroupConnection,
@@ -291,7 +291,7 @@ export class EsdbConsumerGroups extends ConsumerGroups {
       this.lastDrained.set(serverGroup, checkpoint);
     } else {
       const mark = await this.settledMark(serverGroup);
-      checkpoint = this.lastDrained.get(serverGroup) ?? (mark && mark.position >= 0n ? mark.position : null);
+      checkpoint = this.lastDrained.get(serverGroup) ?? (mark !== null && mark >= 0n ? mark : null);
       if (checkpoint !== null && progress.checkpoint !== null && checkpoint > progress.checkpoint) {
         checkpoint = progress.checkpoint;
       }
@@ -319,8 +319,8 @@ export class EsdbConsumerGroups extends ConsumerGroups {
       if (isCommandErrorOf(error, ErrorType.PERSISTENT_SUBSCRIPTION_EXISTS)) return serverGroup;
       throw toPortError(error, serverGroup);
     }
-    // A new group has delivered nothing: settled up to "before the first event", pushed nothing.
-    await this.raiseSettledMark(serverGroup, { position: -1n, pushed: 0n }).catch((error: unknown) =>
+    // A new group has delivered nothing: settled up to "before the first event".
+    await this.raiseSettledMark(serverGroup, -1n).catch((error: unknown) =>
       this.options.onGroupError?.(settings.group, error),
     );
     return serverGroup;
@@ -394,27 +394,20 @@ export class EsdbConsumerGroups extends ConsumerGroups {
     return info === null ? null : progressOf(info);
   }
 
-  private async settledMark(serverGroup: string): Promise<SettledMark | null> {
+  private async settledMark(serverGroup: string): Promise<bigint | null> {
     const { raw } = await readRawMetadata(this.client, markStreamOf(serverGroup), this.deadline('a mark'));
     return markOf(raw);
   }
 
-  /**
-   * Moves the mark forward (never back; at the same position only its push count changes, after a reload),
-   * whoever else moves it too (a write guarded by its revision).
-   */
-  private async raiseSettledMark(serverGroup: string, mark: SettledMark): Promise<void> {
+  /** Moves the mark forward (never back), whoever else moves it too (a write guarded by its revision). */
+  private async raiseSettledMark(serverGroup: string, position: bigint): Promise<void> {
     await updateRawMetadata(
       this.client,
       markStreamOf(serverGroup),
       (raw) => {
         const current = markOf(raw);
-        const newer =
-          current === null ||
-          mark.position > current.position ||
-          (mark.position === current.position && mark.pushed !== current.pushed);
-        if (!newer) return null;
-        return { ...raw, settledUpTo: String(mark.position), pushedAtMark: String(mark.pushed) };
+        if (current !== null && current >= position) return null;
+        return { ...raw, settledUpTo: String(position) };
       },
       this.deadline('a mark'),
     );
@@ -508,15 +501,12 @@ function progressOf(info: PersistentSubscriptionToAllInfo): GroupProgress {
       Number(stats.totalInFlightMessages) === 0 &&
       Number(stats.outstandingMessagesCount) === 0,
     subscribers: info.connections.length,
-    pushed: BigInt(stats.totalItems),
   };
 }
 
-function markOf(raw: Record<string, unknown>): SettledMark | null {
-  const { settledUpTo, pushedAtMark } = raw;
-  if (typeof settledUpTo !== 'string' || !/^-?\d+$/.test(settledUpTo)) return null;
-  const pushed = typeof pushedAtMark === 'string' && /^\d+$/.test(pushedAtMark) ? BigInt(pushedAtMark) : 0n;
-  return { position: BigInt(settledUpTo), pushed };
+function markOf(raw: Record<string, unknown>): bigint | null {
+  const { settledUpTo } = raw;
+  return typeof settledUpTo === 'string' && /^-?\d+$/.test(settledUpTo) ? BigInt(settledUpTo) : null;
 }
 
 /** A field of the parked link's metadata, whatever the server's JSON casing (`Reason` or `reason`). */

@@ -10,22 +10,16 @@ export interface GroupProgress {
   /** Nothing buffered, waiting for a retry or in flight: right now, the checkpoint is what was settled. */
   readonly drained: boolean;
   readonly subscribers: number;
-  /** Events pushed to subscribers since the server loaded the group (counts from 0 again after a restart). */
-  readonly pushed: bigint;
-}
-
-/** A position up to which every matching event is known to have been delivered, kept on the server. */
-export interface SettledMark {
-  readonly position: bigint;
-  /** The group's `pushed` count when the mark was taken: a smaller count later means the group was reloaded. */
-  readonly pushed: bigint;
 }
 
 /** What GroupRecovery needs of the server (the subscription's connector). */
 export interface RecoveryConnector {
   progress(serverGroup: string): Promise<GroupProgress | null>;
-  settledMark(serverGroup: string): Promise<SettledMark | null>;
-  raiseSettledMark(serverGroup: string, mark: SettledMark): Promise<void>;
+  /** A position up to which every matching event is known to have been delivered (null: none kept). */
+  settledMark(serverGroup: string): Promise<bigint | null>;
+  /** Moves the settled mark forward (never back). */
+  raiseSettledMark(serverGroup: string, position: bigint): Promise<void>;
+  /** The store's `readAll` by event type: what a recovery re-reads. */
   readMatching(after: bigint, types: readonly string[], limit: number): Promise<RecordedEvent[]>;
 }
 
@@ -38,6 +32,10 @@ export interface RecoveryOptions {
   readonly report: (error: unknown) => void;
 }
 
+/** How long a stopping subscriber waits for its group to drain and checkpoint what it settled. */
+const SETTLE_WAIT_MS = 3_000;
+const SETTLE_POLL_MS = 250;
+
 /**
  * Makes a consumer group safe from a server bug it cannot fix (docs/eventstoredb.md, finding 4): a filtered
  * persistent subscription to `$all` moves its checkpoint past the events it filters out (other types, system
@@ -46,17 +44,18 @@ export interface RecoveryOptions {
  * starts again from that checkpoint and the buffered events are never delivered.
  *
  * So the server's checkpoint is treated as approximate:
- * - while connected, the group's progress is asked every `pollMs`; when it is drained (nothing buffered,
- *   retried or in flight) its checkpoint is exact at that moment and becomes the group's *settled mark*, kept
- *   on the server with the group's push count (esdb-consumer-groups.ts);
- * - after every (re)connection, if the group was reloaded since the mark (its push count is back at or below
- *   the mark's), the matching events between the mark and the server's checkpoint are read again (a filtered
- *   catch-up read) and handed to the handler — at least once, as ever — before the mark moves on.
+ * - while connected, the group's progress is asked every `pollMs`; when the group is drained (nothing
+ *   buffered, retried or in flight) its checkpoint is exact at that moment and becomes the group's *settled
+ *   mark*, kept on the server (esdb-consumer-groups.ts); a stopping subscriber waits briefly for the same, so
+ *   that the mark covers what it settled;
+ * - after every (re)connection, the matching events between the mark and the server's checkpoint are read
+ *   again (a filtered catch-up read) and handed to the handler — at least once, as ever: after a reload
+ *   these are the events that may have been lost, otherwise duplicates the consumers ignore — and the mark
+ *   moves to that checkpoint.
  * An event recovered this way that the handler keeps refusing cannot be parked from outside the group: it is
  * retried with the usual backoff and then reported.
  */
 export class GroupRecovery {
-  private serverGroup: string | null = null;
   /** Bumped by every (re)connection and disconnection: a poll or recovery of an older one stops. */
   private generation = 0;
   private running: Promise<void> = Promise.resolve();
@@ -71,9 +70,8 @@ export class GroupRecovery {
     private readonly options: RecoveryOptions,
   ) {}
 
-  /** The subscription is connected (confirmed) to the group: recover if needed, then keep the mark moving. */
+  /** The subscription is connected (confirmed) to the group: recover, then keep the mark moving. */
   connected(serverGroup: string): void {
-    this.serverGroup = serverGroup;
     const generation = ++this.generation;
     clearTimeout(this.pollTimer);
     this.running = this.running.then(() => this.reconcile(serverGroup, generation));
@@ -92,6 +90,30 @@ export class GroupRecovery {
     await this.running;
   }
 
+  /**
+   * For a subscriber that stopped handling: waits (briefly) until the group is drained and its checkpoint
+   * covers `settledUpTo` (the newest event this subscriber settled), and raises the mark to it, so that the
+   * next connection re-reads nothing this subscriber already handled.
+   */
+  async settle(serverGroup: string, settledUpTo: bigint): Promise<void> {
+    const until = Date.now() + SETTLE_WAIT_MS;
+    try {
+      for (;;) {
+        const progress = await this.connector.progress(serverGroup);
+        if (progress === null) return;
+        const { checkpoint, drained } = progress;
+        if (drained && checkpoint !== null && checkpoint >= settledUpTo) {
+          await this.connector.raiseSettledMark(serverGroup, checkpoint);
+          return;
+        }
+        if (Date.now() >= until) return;
+        await sleep(SETTLE_POLL_MS);
+      }
+    } catch (error) {
+      this.options.report(error);
+    }
+  }
+
   private current(generation: number): boolean {
     return !this.stopped && generation === this.generation;
   }
@@ -103,15 +125,10 @@ export class GroupRecovery {
         this.connector.settledMark(serverGroup),
         this.connector.progress(serverGroup),
       ]);
-      // Pushed no more than at the mark: reloaded since (or idle; then the re-read costs a few duplicates).
-      if (mark !== null && progress !== null && progress.pushed <= mark.pushed) {
-        const upTo = progress.checkpoint;
-        const behind = upTo !== null && upTo > mark.position;
-        if (behind && !(await this.recover(mark.position, upTo, generation))) return;
-        await this.connector.raiseSettledMark(serverGroup, {
-          position: behind ? upTo : mark.position,
-          pushed: progress.pushed,
-        });
+      const upTo = progress?.checkpoint ?? null;
+      if (mark !== null && upTo !== null && upTo > mark) {
+        if (!(await this.recover(mark, upTo, generation))) return;
+        await this.connector.raiseSettledMark(serverGroup, upTo);
       }
     } catch (error) {
       // Without a reconciled mark, moving it could skip what a reload lost: no polling on this connection.
@@ -134,13 +151,7 @@ export class GroupRecovery {
     try {
       const progress = await this.connector.progress(serverGroup);
       if (progress?.drained && progress.checkpoint !== null && this.current(generation)) {
-        const mark = await this.connector.settledMark(serverGroup);
-        if (mark === null || progress.checkpoint > mark.position) {
-          await this.connector.raiseSettledMark(serverGroup, {
-            position: progress.checkpoint,
-            pushed: progress.pushed,
-          });
-        }
+        await this.connector.raiseSettledMark(serverGroup, progress.checkpoint);
       }
     } catch {
       // The connection reports its own trouble; the next poll tries again.

@@ -126,6 +126,10 @@ export class EsdbGroupSubscription implements GroupSubscription {
   private readonly recovery: GroupRecovery;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private reconnectAttempt = 0;
+  /** The group's name on the server, once ensured. */
+  private serverGroup: string | null = null;
+  /** The newest position among the events this subscriber acknowledged or parked. */
+  private settledUpTo: bigint | null = null;
   private stopped = false;
   private stopping: Promise<void> | null = null;
   /** One handler call at a time: live batches and recovered ones take turns. */
@@ -168,6 +172,7 @@ export class EsdbGroupSubscription implements GroupSubscription {
   private async shutdown(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
+    const queued = this.batcher.queued;
     await Promise.all([this.batcher.close(), this.recovery.stop()]);
     const connection = this.connection;
     this.connection = null;
@@ -183,6 +188,10 @@ export class EsdbGroupSubscription implements GroupSubscription {
             connection.nack(RETRY, nack.reason, ...nack.events).catch((e: unknown) => this.report(e)),
           ),
       );
+      // Nothing left here unsettled: let the group's mark cover what was settled (GroupRecovery).
+      if (queued === 0 && delayed.length === 0 && this.serverGroup !== null && this.settledUpTo !== null) {
+        await this.recovery.settle(this.serverGroup, this.settledUpTo);
+      }
       // Events received but not handled yet go back to the server with the connection.
       await this.connector.close(connection).catch((e: unknown) => this.report(e));
     }
@@ -203,6 +212,7 @@ export class EsdbGroupSubscription implements GroupSubscription {
       return;
     }
     this.connection = connection;
+    this.serverGroup = serverGroup;
     this.connects += 1;
     connection.on('confirmation', () => {
       this.reconnectAttempt = 0;
@@ -286,8 +296,13 @@ export class EsdbGroupSubscription implements GroupSubscription {
       this.settings.maxRetries,
       this.retryBackoff,
     );
+    const positions = new Map(deliverable.map((d) => [d.item, d.delivered.event.position]));
     for (const item of [...plan.ack, ...plan.park.flatMap((p) => p.events)]) {
       this.counts.delete(keyOf(item.resolved));
+      const position = positions.get(item);
+      if (position !== undefined && (this.settledUpTo === null || position > this.settledUpTo)) {
+        this.settledUpTo = position;
+      }
     }
     await this.send(plan);
   }
