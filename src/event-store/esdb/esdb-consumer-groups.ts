@@ -341,7 +341,7 @@ export class EsdbConsumerGroups extends ConsumerGroups {
    */
   private async closeConnection(connection: GroupConnection): Promise<void> {
     const call = this.calls.get(connection);
-    if (call && !call.writableFinished) {
+    if (call && !call.writableFinished && !call.destroyed) {
       await new Promise<void>((resolve) => {
         const done = (): void => {
           clearTimeout(timer);

@@ -335,7 +335,9 @@ export class EsdbEventStore extends EventStore {
           }),
           (resolved) => {
             links += 1;
-            from = (resolved.link ?? resolved.event)!.revision + 1n;
+            // The link's revision in `$bc-` (the record itself when it could not be resolved).
+            const record = resolved.link ?? resolved.event;
+            if (record) from = record.revision + 1n;
             const event = toRecorded(resolved);
             if (event && event.position > after) out.push(event);
             return out.length < limit;
@@ -358,8 +360,9 @@ export class EsdbEventStore extends EventStore {
    */
   private async firstLinkAfter(streamId: string, after: bigint): Promise<bigint | null> {
     const [newest] = await this.readLinks(streamId, END, 1, BACKWARDS);
-    if (!newest) return null;
-    const hi = (newest.link ?? newest.event)!.revision;
+    const newestLink = newest?.link ?? newest?.event;
+    if (!newestLink) return null;
+    const hi = newestLink.revision;
     const lastAtOrBefore = await lastWhere({
       lo: 0n,
       hi,

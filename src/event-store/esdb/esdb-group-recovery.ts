@@ -33,7 +33,7 @@ export interface RecoveryOptions {
 }
 
 /** How long a stopping subscriber waits for its group to drain and checkpoint what it settled. */
-const SETTLE_WAIT_MS = 3_000;
+const SETTLE_WAIT_MS = 5_000;
 const SETTLE_POLL_MS = 250;
 
 /**

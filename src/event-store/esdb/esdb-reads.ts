@@ -94,6 +94,7 @@ export interface GrpcDuplexCall {
   end(callback?: () => void): unknown;
   cancel(): void;
   readonly writableFinished: boolean;
+  readonly destroyed: boolean;
   once(event: 'finish' | 'close', listener: () => void): unknown;
   removeListener(event: 'finish' | 'close', listener: () => void): unknown;
 }
