@@ -59,6 +59,8 @@ export interface EsdbEventStoreOptions extends EsdbConsumerGroupOptions {
 
 /** Records per page of a `$all` read. Every read says how many it wants, so the server ends it by itself. */
 const ALL_PAGE = 500;
+/** Fewest records per page of a forward `$all` read, whatever the limit. */
+const MIN_PAGE = 100;
 /** Records per page of a backwards `$all` read looking for the newest application event. */
 const HEAD_PAGE = 32;
 /** Links per probe of a `$bc-` stream (a few may point to events that are gone). */
@@ -192,7 +194,8 @@ export class EsdbEventStore extends EventStore {
     if (options.eventTypes !== undefined) return this.readAllOfTypes(after, limit, options.eventTypes);
     const out: RecordedEvent[] = [];
     if (limit <= 0) return out;
-    await this.scanAll(after, Math.min(limit, ALL_PAGE), (resolved) => {
+    // System records interleave with the application's (a log starts with hundreds): never pages of one.
+    await this.scanAll(after, Math.min(Math.max(limit, MIN_PAGE), ALL_PAGE), (resolved) => {
       const event = toRecorded(resolved);
       if (event) out.push(event);
       return out.length < limit;
