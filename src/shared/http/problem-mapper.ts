@@ -17,6 +17,7 @@ const FAILURE_STATUS: Readonly<Record<FailureKind, number>> = {
   conflict: 409,
   'precondition-failed': 412,
   unprocessable: 422,
+  'too-large': 413,
   unavailable: 503,
 };
 
