@@ -58,6 +58,22 @@ async function buildApp(config: AppConfig, releaseDataDir: () => void): Promise<
     // The payment provider's webhook is verified over the exact bytes it signed (request.rawBody).
     rawBody: true,
   });
+  try {
+    await configure(app, config, releaseDataDir);
+  } catch (error) {
+    // A boot that fails half way (a store that refuses, a read store that cannot create its collections) must
+    // not leave consumer loops, timers or connections running behind the error it reports.
+    await app.close().catch(() => undefined);
+    throw error;
+  }
+  return app;
+}
+
+async function configure(
+  app: NestFastifyApplication,
+  config: AppConfig,
+  releaseDataDir: () => void,
+): Promise<void> {
   app.useLogger(app.get(PinoNestLogger));
   const fastify = app.getHttpAdapter().getInstance();
   // After every store has closed (Nest's shutdown hooks run first): the next process may take the directory.
@@ -93,5 +109,4 @@ async function buildApp(config: AppConfig, releaseDataDir: () => void): Promise<
       'Auth',
     );
   }
-  return app;
 }
