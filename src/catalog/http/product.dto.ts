@@ -8,12 +8,8 @@ import {
   ValidateBy,
   type ValidationOptions,
 } from 'class-validator';
-import {
-  CURRENCY_PATTERN,
-  MAX_ITEM_NAME_LENGTH,
-  MAX_MINOR_UNITS,
-  SKU_PATTERN,
-} from '../../shared/domain/index.js';
+import { CURRENCY_PATTERN, MAX_MINOR_UNITS, SKU_PATTERN } from '../../shared/domain/index.js';
+import { IsItemName, IsNameSearch } from '../../shared/http/names.js';
 import { SKU_DOC } from '../../shared/http/openapi.js';
 import { PageQueryDto, ReadMetaDto } from '../../shared/http/read-response.js';
 import { MAX_PRODUCT_PRICES, MAX_WITHDRAWAL_REASON_LENGTH } from '../domain/product.commands.js';
@@ -69,10 +65,7 @@ export class ListProductDto {
   @Matches(SKU_PATTERN, { message: SKU_MESSAGE })
   sku!: string;
 
-  @ApiProperty({ minLength: 1, maxLength: MAX_ITEM_NAME_LENGTH, example: 'Espresso beans, 1 kg' })
-  @IsString()
-  @Length(1, MAX_ITEM_NAME_LENGTH)
-  @Matches(/\S/, { message: 'name must not be blank' })
+  @IsItemName('Espresso beans, 1 kg')
   name!: string;
 
   @ApiProperty({
@@ -128,17 +121,8 @@ export class ListProductsDto extends PageQueryDto {
   })
   sku?: string;
 
-  @ApiPropertyOptional({
-    minLength: 1,
-    maxLength: MAX_ITEM_NAME_LENGTH,
-    example: 'espresso',
-    description: 'Names starting with this, ignoring case',
-  })
   @IsOptional()
-  @IsString()
-  @Length(1, MAX_ITEM_NAME_LENGTH)
-  // eslint-disable-next-line no-control-regex
-  @Matches(/^[^\u0000-\u001f\u007f]+$/, { message: 'name must not contain control characters' })
+  @IsNameSearch('Names starting with this, ignoring case', 'espresso')
   name?: string;
 }
 
