@@ -184,14 +184,14 @@ describe('bad input is a 4xx problem naming the field, never a 500, never an eve
     await expectUnchanged();
   });
 
-  it('a JSON array or string body → 400', async () => {
-    for (const body of ['[1,2]', '"text"', '42']) {
+  it('a JSON array, string, number or null body → 400 BODY_NOT_AN_OBJECT', async () => {
+    for (const body of ['[1,2]', '"text"', '42', 'null']) {
       const res = await t.http
         .post(`/carts/${cartId}/items`)
         .set('authorization', shopper)
         .set('content-type', 'application/json')
         .send(body);
-      expect(res.status).toBe(400);
+      expect([res.status, res.body.code]).toEqual([400, 'BODY_NOT_AN_OBJECT']);
     }
     await expectUnchanged();
   });

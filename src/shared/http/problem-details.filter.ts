@@ -24,8 +24,9 @@ export function sendProblem(
   const mapped = toProblem(error);
   const { unexpected } = mapped;
   let { body } = mapped;
-  if (body.code === 'ROUTE_NOT_FOUND') {
-    // A path the app serves, with another method: 405 and what it does answer.
+  if (body.code === 'ROUTE_NOT_FOUND' || request.is404) {
+    // A path the app serves, with another method: 405 and what it does answer. (Also when Fastify refused the
+    // request before finding no route: a QUERY without Content-Type, a body too large for a method not served.)
     const notAllowed = methodNotAllowed(request.server, request.method, request.url);
     if (notAllowed) {
       body = notAllowed.body;
