@@ -119,7 +119,7 @@ describe('OpenAPI at /docs', () => {
     expect(doc.components.schemas.AddItemDto).toMatchObject({
       required: ['sku', 'quantity'],
       properties: {
-        quantity: { type: 'number', minimum: 1, maximum: 999 },
+        quantity: { type: 'integer', minimum: 1, maximum: 999 },
         sku: { type: 'string', pattern: expect.any(String) },
       },
     });

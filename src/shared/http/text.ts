@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ValidateBy } from 'class-validator';
+import { ValidateBy, ValidateIf } from 'class-validator';
 import {
   ITEM_NAME_PATTERN,
   ITEM_NAME_RULE,
@@ -64,4 +64,35 @@ export function IsNameSearch(description: string, example: string): PropertyDeco
       },
     }),
   );
+}
+
+/**
+ * `min` to `max` characters, counted in Unicode code points as JSON Schema's `minLength`/`maxLength` count them
+ * (class-validator's `Length` does not count U+FE0E/U+FE0F at all, so a schema-valid string could be refused).
+ */
+export function CodePointLength(min: number, max: number): PropertyDecorator {
+  return ValidateBy({
+    name: 'codePointLength',
+    validator: {
+      validate: (value: unknown) =>
+        typeof value === 'string' && nameLength(value) >= min && nameLength(value) <= max,
+      defaultMessage: (args) => `${args?.property ?? 'value'} must be ${min} to ${max} characters long`,
+    },
+  });
+}
+
+/**
+ * Some character that is not a space: JavaScript's `\S`, spelled out (Python's `\s`, which schemathesis and
+ * other tools read the document with, differs from it), so that the document and the server agree.
+ */
+export const NOT_BLANK = new RegExp(
+  '[^\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff]',
+);
+
+/**
+ * An optional body field: it may be left out, but when given it is validated — `null` included (class-validator's
+ * `IsOptional` would take `null` for "left out", which the document does not say and no client needs).
+ */
+export function IsOmittable(): PropertyDecorator {
+  return ValidateIf((_object, value) => value !== undefined);
 }
