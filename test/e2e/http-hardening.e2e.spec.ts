@@ -172,6 +172,26 @@ describe('HTTP hardening: no input yields a 5xx, and every refusal is a problem'
       expect(answer.body.allow).toEqual(allow.split(', '));
     });
 
+    it('QUERY, which Fastify refuses without a Content-Type before routing, is a 405 too', async () => {
+      const answer = parse(
+        await exchange(port, 'QUERY /carts HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+      );
+      expectProblem(answer, 405, 'METHOD_NOT_ALLOWED');
+      expect(answer.headers.allow).toBe('POST');
+    });
+
+    it('a path segment as long as the longest id (a customer id of 200) reaches its route; 201 is 414', async () => {
+      const customer = 'c'.repeat(200);
+      await t.http
+        .get(`/customers/${customer}/timeline`)
+        .set('authorization', t.bearer(customer, 'shopper'))
+        .expect(200);
+      const tooLong = await t.http
+        .get(`/customers/${'c'.repeat(201)}/timeline`)
+        .set('authorization', operator);
+      expect([tooLong.status, tooLong.body.code]).toEqual([414, 'URI_TOO_LONG']);
+    });
+
     it('a path that no route serves is still 404, whatever the method', async () => {
       for (const method of ['GET', 'PUT', 'OPTIONS']) {
         const answer = parse(
