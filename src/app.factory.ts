@@ -13,6 +13,7 @@ import { collectRoutes, serveOpenApi } from './operations/openapi.js';
 import { lockDataDir } from './shared/infrastructure/data-dir-lock.js';
 import { correlationIdOf } from './shared/http/correlation.js';
 import { HttpProblem } from './shared/http/http-errors.js';
+import { hardenHttp, hardenedServerOptions } from './shared/http/http-hardening.js';
 import { PROBLEM_CONTENT_TYPE, problem } from './shared/http/problem.js';
 import { JsonObjectBodyPipe, strictValidationPipe } from './shared/http/validation.js';
 
@@ -40,6 +41,7 @@ async function buildApp(config: AppConfig, releaseDataDir: () => void): Promise<
     requestIdHeader: false,
     genReqId: (raw: IncomingMessage) => correlationIdOf(raw),
     return503OnClosing: true,
+    ...hardenedServerOptions(),
     // Errors Fastify's router raises before any handler (a malformed %-escape, an over-long path segment)
     // are problems like every other error, never Fastify's own JSON shape.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
@@ -75,6 +77,7 @@ async function configure(
   releaseDataDir: () => void,
 ): Promise<void> {
   app.useLogger(app.get(PinoNestLogger));
+  hardenHttp(app, config.http.bodyLimitBytes);
   const fastify = app.getHttpAdapter().getInstance();
   // After every store has closed (Nest's shutdown hooks run first): the next process may take the directory.
   fastify.addHook('onClose', (_instance, done) => {
