@@ -2,6 +2,7 @@ import { Catch, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PROBLEM_CONTENT_TYPE } from './problem.js';
 import { toProblem } from './problem-mapper.js';
+import { logFailedRequest } from '../infrastructure/failure-log.js';
 
 /** One place where every error becomes application/problem+json. */
 @Catch()
@@ -21,17 +22,7 @@ export function sendProblem(
   logger: Logger,
 ): void {
   const { body, unexpected } = toProblem(error);
-  if (unexpected) {
-    logger.error(
-      {
-        msg: 'request failed',
-        method: request.method,
-        url: request.url,
-        correlationId: request.correlationId,
-      },
-      error instanceof Error ? error.stack : String(error),
-    );
-  }
+  if (unexpected) logFailedRequest(logger, error, body, request);
   body.instance = request.url;
   if (typeof body.currentRevision === 'number') void reply.header('etag', `"${body.currentRevision}"`);
   if (body.status === 503) void reply.header('retry-after', '1');
