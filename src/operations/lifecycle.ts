@@ -2,12 +2,11 @@
  * The service as a process: what its start-up log says (where it listens, where the API docs and the admin
  * page are, how to get a token, which env file was read) and how it stops (SIGTERM, SIGINT).
  */
-import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { resolve } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import type { pino } from 'pino';
 import type { AppConfig } from '../config/app-config.js';
+import { envFileInUse } from '../config/env-file.js';
 
 export interface ServiceUrls {
   readonly url: string;
@@ -31,24 +30,6 @@ export function tokenHint(config: Pick<AppConfig, 'auth'>): string {
         'accepts; --role operator for the admin page and the CLI, --role auditor for the audit routes)'
     : `tokens are HS256 JWTs with sub, roles and exp, signed with AUTH_JWT_SECRET: ${mint} mints one where ` +
         'the same AUTH_JWT_SECRET is exported or in .env';
-}
-
-/**
- * The env file Node read at start (`--env-file=…` or `--env-file-if-exists=…`, as the npm scripts pass
- * `.env`), when it exists; null otherwise. Variables of the environment win over the file's.
- */
-export function envFileInUse(
-  execArgv: readonly string[] = process.execArgv,
-  cwd: string = process.cwd(),
-): string | null {
-  for (let i = 0; i < execArgv.length; i++) {
-    const arg = execArgv[i]!;
-    const match = /^--env-file(?:-if-exists)?(?:=(.*))?$/.exec(arg);
-    if (!match) continue;
-    const file = match[1] ?? execArgv[i + 1];
-    if (file && existsSync(resolve(cwd, file))) return resolve(cwd, file);
-  }
-  return null;
 }
 
 /** The start-up lines: where the service listens, its API docs and admin page, how to get a token. */

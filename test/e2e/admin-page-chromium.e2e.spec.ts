@@ -33,7 +33,7 @@ if (!existsSync(CHROMIUM)) {
     let page: Page;
     /** Console errors (a CSP violation shows as one) and uncaught exceptions of the page. */
     const problems: string[] = [];
-    const jwt = new JwtService({ secret: TEST_JWT_SECRET });
+    const jwt = new JwtService({ secret: TEST_JWT_SECRET, signOptions: { expiresIn: '1h' } });
     const operator = jwt.sign({ sub: 'ops-ana', roles: ['operator'] });
 
     beforeAll(async () => {
@@ -212,7 +212,7 @@ if (!existsSync(CHROMIUM)) {
       await page.locator('#sign-in').waitFor({ state: 'visible' });
       await expectText(
         page.locator('#sign-in-message'),
-        'The service refused the token: The token is invalid or expired',
+        "The service refused the token: The token's signature does not match: it was signed with another secret, or changed since",
       );
       expect(await storedToken()).toBeNull();
     }, 30_000);

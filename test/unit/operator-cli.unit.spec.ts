@@ -4,6 +4,7 @@ import {
   DEV_PAYMENT_WEBHOOK_SECRET as SERVICE_DEV_PAYMENT_SECRET,
 } from '../../src/config/app-config.js';
 import { helpText } from '../../src/operations/cli/cli.js';
+import { invocation } from '../../src/operations/cli/command.js';
 import {
   DEV_JWT_SECRET,
   DEV_PAYMENT_WEBHOOK_SECRET,
@@ -162,6 +163,15 @@ describe('operator CLI output', () => {
     expect(helpText()).toMatch(
       /exit codes: 0 ok, 1 the service reported a failure, 2 usage error, 3 the service cannot be reached,\n\s+4 verify found drift/,
     );
+  });
+});
+
+describe('operator CLI hints', () => {
+  it('name the command as it was started: ordertrail-ops when run as that, else npm run -s ops --', () => {
+    expect(invocation('/usr/local/bin/ordertrail-ops')).toBe('ordertrail-ops');
+    expect(invocation('/srv/app/node_modules/.bin/ordertrail-ops')).toBe('ordertrail-ops');
+    // `npm run -s ops` and `node dist/operations/cli/main.js`: ordertrail-ops is not on the PATH.
+    expect(invocation('/srv/app/dist/operations/cli/main.js')).toBe('npm run -s ops --');
   });
 });
 

@@ -5,8 +5,8 @@
 import type { JobView } from '../application/admin-views.js';
 import { ServiceError, UnreachableError } from './client.js';
 import {
-  BIN,
   EXIT,
+  invocation,
   positiveInteger,
   writeJson,
   type CommandContext,
@@ -46,8 +46,8 @@ export async function watchAndReport(
         renderer?.interrupt();
         io.stderr.write(
           `stopped watching; the ${job.kind} of ${job.projection} goes on (job ${job.id}).\n` +
-            `  watch it again: ${BIN} job ${job.id} --watch\n` +
-            `  cancel it:      ${BIN} cancel ${job.id}\n`,
+            `  watch it again: ${invocation()} job ${job.id} --watch\n` +
+            `  cancel it:      ${invocation()} cancel ${job.id}\n`,
         );
         return EXIT.interrupted;
       }
