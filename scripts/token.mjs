@@ -2,8 +2,8 @@
 /**
  * Prints a signed HS256 bearer token (sub, roles, iat, exp) for trying the API by hand and for tests:
  *   npm run -s token -- --role shopper --sub c-1 [--role auditor …] [--ttl 3600]
- * The secret is AUTH_JWT_SECRET — from the environment, or from .env, which `npm run token` reads
- * (node --env-file-if-exists=.env) — else the public development secret (the one the service uses when
+ * The secret is AUTH_JWT_SECRET — from the environment, or from .env, which `npm run token` reads (node
+ * --env-file=.env when there is one) — else the public development secret (the one the service uses when
  * NODE_ENV=development and no secret is set). stdout carries the token alone; stderr says which secret signed
  * it and when it expires (the same note as `npm run -s ops -- token`, src/operations/cli/dev-token.ts).
  */

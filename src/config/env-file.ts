@@ -1,8 +1,10 @@
 /**
  * The `.env` file. The npm scripts (`start`, `start:dev`, `token`, `ops`, `pay`) run Node with
- * `--env-file-if-exists=.env`: Node reads the file, when there is one in the project directory, before any code
- * runs, and a variable already in the environment wins over the file's. `node dist/main.js` (Docker, systemd,
- * the tests) reads only the environment. This module only tells which file was read, and where a value came from.
+ * `--env-file=.env` when the project directory has one (`$([ -f .env ] && echo --env-file=.env)`: Node's
+ * `--env-file-if-exists` would print a line of plain text on stderr when there is none). Node reads the file
+ * before any code runs, and a variable already in the environment wins over the file's. `node dist/main.js`
+ * (Docker, systemd, the tests) reads only the environment. This module only tells which file was read, and
+ * where a value came from.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';

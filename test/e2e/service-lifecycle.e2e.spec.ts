@@ -40,6 +40,7 @@ interface Started {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** The JSON lines of stdout so far (npm's own banner lines are skipped). */
   lines(): Record<string, unknown>[];
+  stderr(): string;
   /** The listening line: its url, docs, admin, envFile — and the pid of the service's node process. */
   readonly listening: Record<string, unknown>;
 }
@@ -64,7 +65,7 @@ async function npmStart(cwd: string, script: string, env: NodeJS.ProcessEnv): Pr
     const listening = lines().find((l) => l.context === 'Bootstrap' && typeof l.url === 'string');
     // The last start-up line says how to get a token.
     const ready = lines().some((l) => String(l.msg).includes('npm run -s token'));
-    if (listening && ready) return { npm, exited, lines, listening };
+    if (listening && ready) return { npm, exited, lines, listening, stderr: () => stderr };
     if (npm.exitCode !== null || Date.now() > deadline) {
       if (npm.exitCode === null) process.kill(-npm.pid!, 'SIGKILL');
       throw new Error(`npm run ${script} did not start:\n${stdout}\n${stderr}`);
@@ -169,6 +170,8 @@ describe('start and stop like a service: npm start, npm run start:dev, .env', ()
     process.kill(started.npm.pid!, 'SIGTERM');
     expect(await started.exited).toEqual({ code: 0, signal: null });
     expect(await gone(pid)).toBe(true);
+    // No .env: nothing said about it (Node's --env-file-if-exists would print a plain-text line on stderr).
+    expect(started.stderr()).toBe('');
   }, 60_000);
 
   it('npm run start:dev: Ctrl-C (SIGINT to the whole process group) stops everything, exit 0', async () => {
