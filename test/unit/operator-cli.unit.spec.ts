@@ -34,6 +34,10 @@ const job = (over: Partial<Job> = {}): Job => ({
   progress: 0.4,
   rate: 5120,
   etaSeconds: 0.35,
+  generation: 2,
+  fromGeneration: 1,
+  replacedGeneration: null,
+  dropAt: null,
   ...over,
 });
 
@@ -98,6 +102,30 @@ describe('operator CLI output', () => {
     expect(progressLine(job({ etaSeconds: null, rate: 0 }), { unicode: true, columns: 50 })).toBe(
       'rebuild orders   40.0%  1,200/3,000 events  ETA ?  building',
     );
+  });
+
+  it('switching and draining are phases of their own: no ETA, and the drop of the old generation counts down', () => {
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    const built = { progress: 1, eventsDone: 3000, rate: 0, etaSeconds: 0 };
+    const line = (over: Partial<Job>, at = now) =>
+      progressLine(job({ ...built, ...over }), { unicode: false, columns: 160, now: at });
+    expect(line({ phase: 'switching' })).toBe(
+      `rebuild orders [${'#'.repeat(30)}] 100.0%  3,000/3,000 events  switching to generation 2  switching`,
+    );
+    const draining = {
+      phase: 'draining' as const,
+      replacedGeneration: 1,
+      dropAt: '2026-01-01T00:00:04.210Z',
+    };
+    expect(line(draining)).toBe(
+      `rebuild orders [${'#'.repeat(30)}] 100.0%  3,000/3,000 events  ` +
+        'dropping generation 1 in 4.3 s  draining',
+    );
+    expect(line(draining, now + 3000)).toContain('dropping generation 1 in 1.3 s  draining');
+    expect(line(draining, now + 5000)).toContain('dropping generation 1 now  draining');
+    for (const phase of ['switching', 'draining', 'comparing'] as const) {
+      expect(line({ ...draining, phase })).not.toContain('ETA');
+    }
   });
 
   it('on a terminal the renderer redraws one line in place and ends it with a newline', () => {
