@@ -79,6 +79,10 @@ start() {
     own_dir=1
   fi
   mkdir -p "$dir/data"
+  # FerretDB on SQLite holds every database's file open until it is dropped: give it the most files this
+  # machine allows (CI machines often start at a soft limit of 1024), or a long test run ends in
+  # "unable to open database file".
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
   log="$dir/ferretdb.log"
   # A port taken between free_port and FerretDB's bind makes it exit at once: then try another port.
   for attempt in 1 2 3; do

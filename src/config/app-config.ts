@@ -47,8 +47,10 @@ class EnvironmentVariables {
   @Transform(emptyToUndefined)
   @IsOptional()
   @IsString()
-  @Matches(/^(esdb|esdb\+discover|kurrentdb|kurrentdb\+discover|kurrent|kurrent\+discover):\/\//, {
-    message: 'EVENTSTORE_CONNECTION_STRING must start with esdb:// or esdb+discover://',
+  // Only the schemes @eventstore/db-client 6.2.1 parses: it refuses kurrentdb:// (its successor's) at start.
+  @Matches(/^(esdb|esdb\+discover):\/\//, {
+    message:
+      'EVENTSTORE_CONNECTION_STRING must start with esdb:// or esdb+discover:// (kurrentdb:// is not understood by @eventstore/db-client 6.2.1)',
   })
   EVENTSTORE_CONNECTION_STRING?: string;
 

@@ -2,6 +2,14 @@
  * The event store port: streams and the global log. Two adapters implement it (embedded SQLite, EventStoreDB)
  * and pass one contract suite (test/contract/event-store.contract.ts). Each adapter provides the
  * consumer-groups port beside it (consumer-groups.port.ts). Revisions and positions are bigint everywhere.
+ *
+ * Positions are opaque. A position passed *to* the store (`after`, `eventAt`) must be one the store handed
+ * out — an event's `position`, an `AppendResult.position`, `headPosition()`, a consumer group's checkpoint —
+ * or `-1n`, "before the first event". Never compute one (`position - 1n`, `position + 1n`): EventStoreDB's
+ * positions are byte offsets in its log and only record boundaries can be read from, and an adapter may keep
+ * gaps of its own. Every adapter refuses a position it did not hand out with InvalidPositionError (a 400
+ * where it reaches HTTP), as the contract suite checks; an adapter that cannot tell cheaply whether it
+ * handed a position out (EventStoreDB, beyond its head) may answer as if it were the head.
  */
 
 import { ApplicationError } from '../shared/application/errors.js';
@@ -18,7 +26,11 @@ export type JsonObject = { [key: string]: Json };
 export type ExpectedRevision = bigint | 'no_stream' | 'stream_exists' | 'any';
 
 export interface EventToAppend {
-  /** UUID. Re-appending the same ids at the same expected revision is idempotent. */
+  /**
+   * UUID. Re-appending the same ids at the same expected revision is idempotent. With `any` it is only best
+   * effort on EventStoreDB (the server remembers recent ids in a bounded cache): use an exact revision,
+   * `no_stream` or `stream_exists` where a duplicate matters.
+   */
   readonly id: string;
   readonly type: string;
   readonly data: JsonObject;
@@ -60,14 +72,17 @@ export interface ReadStreamOptions {
 }
 
 export interface ReadByCorrelationOptions {
-  /** Return events strictly after this global position. Default: from the very start. */
+  /** Return events strictly after this global position (one the store handed out). Default: from the very start. */
   readonly after?: bigint;
   /** Maximum number of events. Default: no limit. */
   readonly limit?: number;
 }
 
 export interface ReadAllOptions {
-  /** Return events strictly after this global position. Default: from the very start. */
+  /**
+   * Return events strictly after this global position: one the store handed out, or -1n (the default: from
+   * the very start). Anything else is refused with InvalidPositionError.
+   */
   readonly after?: bigint;
   readonly limit?: number;
   /** Only events of these types (default: every type). Snapshot streams never match a domain event type. */
@@ -89,6 +104,25 @@ export class WrongExpectedRevisionError extends Error {
   ) {
     super(`stream ${streamId}: expected revision ${String(expected)}, actual ${String(actual)}`);
     this.name = 'WrongExpectedRevisionError';
+  }
+}
+
+/**
+ * A position the store never handed out (see the positions rule at the top of this file). The caller's
+ * mistake, not the store's: a 400 where it reaches HTTP.
+ */
+export class InvalidPositionError extends ApplicationError {
+  constructor(
+    readonly position: bigint,
+    reason = 'it is not a position this event store handed out',
+  ) {
+    super(
+      'invalid-request',
+      'INVALID_POSITION',
+      `position ${position}: ${reason}`,
+      {},
+      `Position ${position} is not a position of this event store; use one it returned, or -1 for the start`,
+    );
   }
 }
 
@@ -139,6 +173,12 @@ export abstract class EventStore {
 
   /** Global position of the newest event in the store (-1n when empty). */
   abstract headPosition(): Promise<bigint>;
+
+  /**
+   * The event at a position the store handed out (null for -1n, or when the store holds no application
+   * event there, e.g. an EventStoreDB system record). A position it never handed out: InvalidPositionError.
+   */
+  abstract eventAt(position: bigint): Promise<RecordedEvent | null>;
 
   /**
    * Every event whose metadata `correlationId` is the given id (one request, or one process that reused the

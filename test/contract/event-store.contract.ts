@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  InvalidPositionError,
   WrongExpectedRevisionError,
   type AppendResult,
   type EventStore,
@@ -618,9 +619,14 @@ export function describeEventStoreContract(
         async () => {
           const tag = randomUUID().slice(0, 8);
           const streamId = uniqueStreamId();
-          const marker = await store().append(streamId, [newEvent(`Known_${tag}`)], 'no_stream');
+          // A position handed out just before this test's events (never `marker.position - 1n`).
+          const { position: after } = await store().append(
+            uniqueStreamId(),
+            [newEvent('Anchor')],
+            'no_stream',
+          );
+          await store().append(streamId, [newEvent(`Known_${tag}`)], 'no_stream');
           await store().append(streamId, [newEvent(`Known_${tag}`)], 0n);
-          const after = marker.position - 1n;
           expect(await store().readAll({ after, eventTypes: [] })).toEqual([]);
           expect(await store().readAll({ after, eventTypes: [`Unknown_${tag}`] })).toEqual([]);
           expect(await store().readAll({ after, eventTypes: [`Known_${tag}`], limit: 0 })).toEqual([]);
@@ -637,10 +643,14 @@ export function describeEventStoreContract(
           const tag = randomUUID().slice(0, 8);
           const [wanted, other] = [`Counted_${tag}`, `NotCounted_${tag}`];
           const a = uniqueStreamId();
+          const { position: after } = await store().append(
+            uniqueStreamId(),
+            [newEvent('Anchor')],
+            'no_stream',
+          );
           const marker = await store().append(a, [newEvent(wanted)], 'no_stream');
           await store().append(a, [newEvent(other), newEvent(wanted), newEvent(wanted), newEvent(other)], 0n);
           await store().append(uniqueStreamId(), [newEvent(wanted)], 'no_stream');
-          const after = marker.position - 1n;
           expect(await store().countAll({ after, eventTypes: [wanted] })).toBe(4);
           expect(await store().countAll({ after: marker.position, eventTypes: [wanted] })).toBe(3);
           expect(await store().countAll({ after, eventTypes: [wanted, other] })).toBe(6);
@@ -712,6 +722,54 @@ export function describeEventStoreContract(
           );
           expect(await store().readByCorrelation(correlationId, { limit: 0 })).toEqual([]);
           expect(await store().readByCorrelation(`never-${randomUUID()}`)).toEqual([]);
+        },
+        timeout,
+      );
+    });
+
+    describe("positions are the store's", () => {
+      it(
+        'eventAt answers the event at a position the store handed out, and null before the first',
+        async () => {
+          const streamId = uniqueStreamId();
+          const first = await store().append(streamId, [newEvent('AtFirst', { n: 1 })], 'no_stream');
+          const second = await store().append(streamId, [newEvent('AtSecond', { n: 2 })], 0n);
+          const [one, two] = await store().readStream(streamId);
+          expect(await store().eventAt(first.position)).toStrictEqual(one);
+          expect(await store().eventAt(second.position)).toStrictEqual(two);
+          expect(await store().eventAt(-1n)).toBeNull();
+        },
+        timeout,
+      );
+
+      it(
+        'refuses a position it never handed out with InvalidPositionError, in every call that takes one',
+        async () => {
+          const streamId = uniqueStreamId();
+          const a = await store().append(streamId, [newEvent('Handed')], 'no_stream');
+          const b = await store().append(streamId, [newEvent('Handed')], 0n);
+          // Never handed out: below -1, and a + 1 — unless this store numbers its events densely and a + 1 is
+          // b's own position; then b + 1, past the head. (EventStoreDB: a + 1 lies inside a's record.)
+          const invented = [-2n, a.position + 1n === b.position ? b.position + 1n : a.position + 1n];
+          for (const bad of invented) {
+            await expect(store().readAll({ after: bad })).rejects.toBeInstanceOf(InvalidPositionError);
+            await expect(store().readAll({ after: bad, limit: 1 })).rejects.toBeInstanceOf(
+              InvalidPositionError,
+            );
+            await expect(store().readAll({ after: bad, eventTypes: ['Handed'] })).rejects.toBeInstanceOf(
+              InvalidPositionError,
+            );
+            await expect(store().countAll({ after: bad })).rejects.toBeInstanceOf(InvalidPositionError);
+            await expect(store().countAll({ after: bad, eventTypes: ['Handed'] })).rejects.toBeInstanceOf(
+              InvalidPositionError,
+            );
+            await expect(store().eventAt(bad)).rejects.toBeInstanceOf(InvalidPositionError);
+          }
+          await expect(store().readByCorrelation('any', { after: -2n })).rejects.toBeInstanceOf(
+            InvalidPositionError,
+          );
+          // What it handed out is accepted: the events after a are b (and, on a shared server, newer ones).
+          expect((await store().readAll({ after: a.position, limit: 1 }))[0]!.position).toBe(b.position);
         },
         timeout,
       );

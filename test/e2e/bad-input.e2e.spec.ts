@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Response } from 'supertest';
 import { addItem, ensureProduct, openCart, placeOrder } from '../support/cart-fixtures.js';
+import { MAX_ITEM_NAME_LENGTH } from '../../src/shared/domain/index.js';
 import { payOrder } from '../support/payments.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -99,6 +100,14 @@ describe('bad input is a 4xx problem naming the field, never a 500, never an eve
       ['name null', { ...product, name: null }, 'name'],
       ['blank name', { ...product, name: '   ' }, 'name'],
       ['array for name', { ...product, name: ['a'] }, 'name'],
+      // "Not blank" means a visible character: NUL, control characters and invisible spaces are not one.
+      ['a name of only NUL', { ...product, name: '\u0000' }, 'name'],
+      ['a name of only control characters', { ...product, name: '\u0001\u001f\u007f\u0085' }, 'name'],
+      ['a name of only no-break spaces', { ...product, name: '\u00a0\u3000' }, 'name'],
+      ['a control character in the name', { ...product, name: 'Moka\u0000pot' }, 'name'],
+      // One length rule, the domain's: code points. 201 emoji passed the DTO and failed in the domain (422).
+      ['a name of 201 emoji', { ...product, name: '\u{1F600}'.repeat(MAX_ITEM_NAME_LENGTH + 1) }, 'name'],
+      ['a name of 201 letters', { ...product, name: 'n'.repeat(MAX_ITEM_NAME_LENGTH + 1) }, 'name'],
     ];
     for (const [label, body, field] of badProducts) {
       it(`list a product with ${label} → 400 naming ${field}`, async () => {
@@ -110,6 +119,51 @@ describe('bad input is a 4xx problem naming the field, never a 500, never an eve
         expect(await t.readStream(`product-${product.sku}`)).toHaveLength(0);
       });
     }
+  });
+
+  it('a name with a lone surrogate (valid JSON: "\\ud83d") → 400, nothing stored', async () => {
+    for (const name of ['\\ud83d', 'mug \\ude00', '\\ude00\\ud83d']) {
+      const res = await t.http
+        .post('/catalog/products')
+        .set('authorization', operator)
+        .set('content-type', 'application/json')
+        .send(`{"sku":"lone-surrogate","name":"${name}","prices":{"EUR":100}}`);
+      expectValidationProblem(res, 'name');
+      expect(res.body.errors[0].message).toMatch(/lone UTF-16 surrogates/);
+    }
+    expect(await t.readStream('product-lone-surrogate')).toHaveLength(0);
+  });
+
+  it(`a name of ${MAX_ITEM_NAME_LENGTH} emoji (${2 * MAX_ITEM_NAME_LENGTH} UTF-16 units) is listed as sent, and carts take it`, async () => {
+    const name = '\u{2615}\u{1F600}'.repeat(MAX_ITEM_NAME_LENGTH / 2);
+    await t.http
+      .post('/catalog/products')
+      .set('authorization', operator)
+      .send({ sku: 'emoji-name', name, prices: { EUR: 100 } })
+      .expect(201);
+    const cart = await openCart(t, shopper);
+    await t.http
+      .post(`/carts/${cart}/items`)
+      .set('authorization', shopper)
+      .send({ sku: 'emoji-name', quantity: 1 })
+      .expect(200);
+    const read = await t.http
+      .get(`/carts/${cart}?consistency=strong`)
+      .set('authorization', shopper)
+      .expect(200);
+    expect(read.body.data.lines[0].name).toBe(name);
+  });
+
+  it('a catalog search by a name with control characters, or longer than a name → 400', async () => {
+    for (const name of ['\u0000', 'a\u0085', 'n'.repeat(MAX_ITEM_NAME_LENGTH + 1)]) {
+      const res = await t.http.get('/catalog/products').query({ name }).set('authorization', shopper);
+      expectValidationProblem(res, 'name');
+    }
+    await t.http
+      .get('/catalog/products')
+      .query({ name: '\u{1F600}'.repeat(MAX_ITEM_NAME_LENGTH) })
+      .set('authorization', shopper)
+      .expect(200);
   });
 
   it.each([['eur'], ['EURO'], [''], [12], [null]])('open cart with currency %p → 400', async (currency) => {
@@ -130,14 +184,14 @@ describe('bad input is a 4xx problem naming the field, never a 500, never an eve
     await expectUnchanged();
   });
 
-  it('a JSON array or string body → 400', async () => {
-    for (const body of ['[1,2]', '"text"', '42']) {
+  it('a JSON array, string, number or null body → 400 BODY_NOT_AN_OBJECT', async () => {
+    for (const body of ['[1,2]', '"text"', '42', 'null']) {
       const res = await t.http
         .post(`/carts/${cartId}/items`)
         .set('authorization', shopper)
         .set('content-type', 'application/json')
         .send(body);
-      expect(res.status).toBe(400);
+      expect([res.status, res.body.code]).toEqual([400, 'BODY_NOT_AN_OBJECT']);
     }
     await expectUnchanged();
   });

@@ -1,17 +1,9 @@
+import { eventually } from '../support/eventually.js';
 import { signatureHeader, signPayload } from '../../src/payments/webhook-signature.js';
 import { placeOrder } from '../support/cart-fixtures.js';
 import { payOrder, providerEvent, sendWebhook } from '../support/payments.js';
 import { TEST_PAYMENT_WEBHOOK_SECRET } from '../support/secrets.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
-
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, ms = 5000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('payments are confirmed by the payment provider', () => {
   let t: TestApp;

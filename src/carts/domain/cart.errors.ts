@@ -1,4 +1,4 @@
-import { DomainError, MAX_ITEM_NAME_LENGTH, MAX_QUANTITY, MIN_QUANTITY } from '../../shared/domain/index.js';
+import { DomainError, ITEM_NAME_RULE, MAX_QUANTITY, MIN_QUANTITY } from '../../shared/domain/index.js';
 
 /** A line whose price in the catalog is not the one in the cart (`currentPrice` null: no longer sold). */
 export interface PriceChange {
@@ -78,10 +78,5 @@ export const CartErrors = {
       'invalid',
       { sku },
     ),
-  invalidName: () =>
-    new DomainError(
-      'INVALID_NAME',
-      `An item name is 1 to ${MAX_ITEM_NAME_LENGTH} characters, not blank`,
-      'invalid',
-    ),
+  invalidName: () => new DomainError('INVALID_NAME', `An item name is ${ITEM_NAME_RULE}`, 'invalid'),
 } as const;

@@ -65,8 +65,9 @@ export function lenientBody(type: Type<unknown>): ValidationPipe {
 export class JsonObjectBodyPipe implements PipeTransform {
   transform(value: unknown, metadata: ArgumentMetadata): unknown {
     if (metadata.type !== 'body') return value;
-    if (value === undefined || value === null) return {};
-    if (typeof value !== 'object' || Array.isArray(value)) {
+    // No body at all is `{}`; a body that says `null` is a JSON value, and not an object.
+    if (value === undefined) return {};
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       throw HttpProblem.badRequest('BODY_NOT_AN_OBJECT', 'The request body must be a JSON object');
     }
     return value;
