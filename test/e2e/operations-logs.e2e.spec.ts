@@ -113,7 +113,7 @@ describe('operations: what the service logs when things go wrong', () => {
     expect(String(line!.msg)).toContain('SNAPSHOT_EVERY="often"');
     expect(String(line!.msg)).toContain('AUTH_JWT_SECRET is required');
     expect(line!.problems).toEqual(expect.arrayContaining([expect.stringContaining('SNAPSHOT_EVERY')]));
-  });
+  }, 30_000);
 
   it('a read-only DATA_DIR: the message names the directory and the cause', async () => {
     // Permissions bind every user but root: as root, the service runs as nobody (65534).
