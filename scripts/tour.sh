@@ -5,7 +5,8 @@
 #   BASE_URL=http://localhost:3000 scripts/tour.sh      (against a service started by `npm run start:dev`)
 # Needs bash, curl and node, and the build (`npm run -s pay` runs the operator CLI); stops at the first answer
 # that is not 2xx. Tokens are signed with AUTH_JWT_SECRET and the webhook with PAYMENT_WEBHOOK_SECRET when
-# they are set, else with the public development secrets (what start:dev accepts).
+# they are set (in the environment or .env), else with the public development secrets (what start:dev accepts).
+# test/e2e/tour.e2e.spec.ts runs it against a started service, and checks that the README shows it as it is.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." # npm run -s token and pay run in the project directory
 

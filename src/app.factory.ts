@@ -97,7 +97,8 @@ async function configure(
   });
 
   app.useGlobalPipes(new JsonObjectBodyPipe(), strictValidationPipe());
-  app.enableShutdownHooks();
+  // No app.enableShutdownHooks(): main.ts stops the service on SIGTERM/SIGINT (operations/lifecycle.ts), and
+  // apps created in a test process are closed by their tests.
   await app.init();
   serveOpenApi(app);
   if (config.payments.usingDevSecret) {

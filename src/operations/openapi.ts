@@ -41,6 +41,12 @@ const PROBLEM_SCHEMA = {
       nullable: true,
       description: 'On 409 CONCURRENT_MODIFICATION and 412 REVISION_MISMATCH: the current revision',
     },
+    check: {
+      type: 'string',
+      description:
+        'On 401 UNAUTHORIZED and 401 INVALID_SIGNATURE: which check refused the token or the signature ' +
+        '(e.g. missing, malformed, signature, expired)',
+    },
     errors: {
       type: 'array',
       description: 'On 400 VALIDATION_FAILED: every offending field',
@@ -57,7 +63,9 @@ const PROBLEMS: Record<string, string> = {
     'Invalid request: VALIDATION_FAILED (with `errors`), MALFORMED_JSON, JSON_TOO_DEEP, FORBIDDEN_JSON_KEY, ' +
     'EMPTY_BODY, BODY_NOT_AN_OBJECT, a bad header (INVALID_IDEMPOTENCY_KEY, INVALID_IF_MATCH), BAD_URL, ' +
     'BAD_FRAMING, MALFORMED_REQUEST, MISSING_HOST',
-  '401': 'Missing, invalid or expired bearer token',
+  '401':
+    'Missing, invalid or expired bearer token (UNAUTHORIZED), or a refused payment signature ' +
+    '(INVALID_SIGNATURE); `check` says which check failed',
   '403': 'The token has none of the roles the route accepts',
   '404': 'No such resource (also: one the caller may not see)',
   '409': 'A business rule forbids it in the current state, or the command kept losing races',

@@ -185,7 +185,10 @@ function replay(service: ServiceProcess, token: string, limit: number): Promise<
       // reads as growth in RSS though nothing is retained.
       NODE_OPTIONS: '--max-old-space-size=128 --max-semi-space-size=2',
     });
-    token = new JwtService({ secret: SECRET }).sign({ sub: 'replay-auditor', roles: ['auditor', 'shopper'] });
+    token = new JwtService({ secret: SECRET, signOptions: { expiresIn: '1h' } }).sign({
+      sub: 'replay-auditor',
+      roles: ['auditor', 'shopper'],
+    });
     // The projections catch up on the seeded events first: their work must not count as the replay's.
     await settled(service.child.pid!);
   }, 180_000);

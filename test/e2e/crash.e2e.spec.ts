@@ -22,7 +22,7 @@ describe('crash safety: kill -9 during a burst of appends', () => {
 
   it('every acknowledged append is there after a restart', async () => {
     const env = { AUTH_JWT_SECRET: SECRET, DATA_DIR: dataDir };
-    const auth = `Bearer ${new JwtService({ secret: SECRET }).sign({ sub: 'crash-customer', roles: ['shopper'] })}`;
+    const auth = `Bearer ${new JwtService({ secret: SECRET, signOptions: { expiresIn: '1h' } }).sign({ sub: 'crash-customer', roles: ['shopper'] })}`;
     const headers = { authorization: auth, 'content-type': 'application/json' };
     service = await startService(env);
     const url = service.url;
@@ -75,7 +75,7 @@ describe('crash safety: kill -9 during a burst of appends', () => {
 
     service = await startService(env);
     const auditor = {
-      authorization: `Bearer ${new JwtService({ secret: SECRET }).sign({ sub: 'crash-auditor', roles: ['auditor'] })}`,
+      authorization: `Bearer ${new JwtService({ secret: SECRET, signOptions: { expiresIn: '1h' } }).sign({ sub: 'crash-auditor', roles: ['auditor'] })}`,
     };
     for (const cartId of carts) {
       const res = await fetch(`${service.url}/carts/${cartId}?consistency=strong`, { headers });

@@ -71,7 +71,7 @@ async function start(env: Record<string, string>): Promise<Service> {
   };
 }
 
-const jwt = new JwtService({ secret: SECRET });
+const jwt = new JwtService({ secret: SECRET, signOptions: { expiresIn: '1h' } });
 
 async function waitFor<T>(what: string, probe: () => T | undefined, ms = 5000): Promise<T> {
   const deadline = Date.now() + ms;

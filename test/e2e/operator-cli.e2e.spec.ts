@@ -29,7 +29,7 @@ const ESC = '\x1b';
 describe('operator CLI (ordertrail-ops)', () => {
   let t: ServedApp;
   let env: Record<string, string>;
-  const jwt = new JwtService({ secret: TEST_JWT_SECRET });
+  const jwt = new JwtService({ secret: TEST_JWT_SECRET, signOptions: { expiresIn: '1h' } });
 
   beforeAll(async () => {
     t = await startServedApp();
@@ -55,7 +55,9 @@ describe('operator CLI (ordertrail-ops)', () => {
     it('is the bin of the package and of `npm run ops`', () => {
       const pkg = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../package.json'), 'utf8'));
       expect(resolve(import.meta.dirname, '../..', pkg.bin['ordertrail-ops'])).toBe(OPS_BIN);
-      expect(pkg.scripts.ops).toBe('node dist/operations/cli/main.js');
+      expect(pkg.scripts.ops).toBe(
+        'exec node $([ -f .env ] && echo --env-file=.env) dist/operations/cli/main.js',
+      );
       expect(readFileSync(OPS_BIN, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
     });
 
@@ -128,7 +130,8 @@ describe('operator CLI (ordertrail-ops)', () => {
       const wrapped = await runOps(['token', '--role', 'shopper', '--sub', 'c-1', '--json'], {
         env: { AUTH_JWT_SECRET: TEST_JWT_SECRET },
       });
-      expect(Object.keys(json(wrapped))).toEqual(['token']);
+      expect(Object.keys(json(wrapped))).toEqual(['token', 'secret', 'expiresAt']);
+      expect(json(wrapped).secret).toBe('AUTH_JWT_SECRET');
       expect(jwt.verify(json(wrapped).token)).toMatchObject({ sub: 'c-1', roles: ['shopper'] });
     });
   });
@@ -317,7 +320,7 @@ describe('operator CLI (ordertrail-ops)', () => {
       expect(refused.stdout).toBe('');
       expect(refused.stderr).toContain(`(HTTP 409 JOB_RUNNING)`);
       expect(refused.stderr).toContain(started.id);
-      expect(refused.stderr).toContain(`hint: watch it with "ordertrail-ops job ${started.id} --watch"`);
+      expect(refused.stderr).toContain(`hint: watch it with "npm run -s ops -- job ${started.id} --watch"`);
       const refusedJson = await ops('verify', 'carts', '--json');
       expect(refusedJson.code).toBe(1);
       expect(json(refusedJson)).toMatchObject({
@@ -387,8 +390,8 @@ describe('operator CLI (ordertrail-ops)', () => {
       expect(run.code).toBe(130);
       const id = /job ([0-9a-f-]{36})/.exec(run.stdout)![1]!;
       expect(run.stderr).toContain(`stopped watching; the rebuild of carts goes on (job ${id})`);
-      expect(run.stderr).toContain(`watch it again: ordertrail-ops job ${id} --watch`);
-      expect(run.stderr).toContain(`cancel it:      ordertrail-ops cancel ${id}`);
+      expect(run.stderr).toContain(`watch it again: npm run -s ops -- job ${id} --watch`);
+      expect(run.stderr).toContain(`cancel it:      npm run -s ops -- cancel ${id}`);
       const resumed = await ops('job', id, '--watch', '--json', '--interval', '100');
       expect(resumed.code).toBe(0);
       expect(json(resumed)).toMatchObject({ id, state: 'succeeded', progress: 1 });
@@ -447,7 +450,7 @@ describe('operator CLI (ordertrail-ops)', () => {
         String(original.data.total as number),
       ]);
       expect(found.stdout).toContain(
-        'hint: "ordertrail-ops verify orders --repair" writes the expected documents',
+        'hint: "npm run -s ops -- verify orders --repair" writes the expected documents',
       );
 
       const repaired = await ops('verify', 'orders', '--repair', '--json', '--interval', '100');

@@ -8,7 +8,7 @@ import { ShopClient } from '../support/shop-client.js';
 import { startTestApp } from '../support/test-app.js';
 
 const SECRET = 'rate-limit-e2e-secret-0123456789abcdef';
-const jwt = new JwtService({ secret: SECRET });
+const jwt = new JwtService({ secret: SECRET, signOptions: { expiresIn: '1h' } });
 const bearer = (sub: string, role = 'shopper'): string => `Bearer ${jwt.sign({ sub, roles: [role] })}`;
 
 // The built service in its own process: @nestjs/throttler is CommonJS requiring the ESM-only @nestjs/common,

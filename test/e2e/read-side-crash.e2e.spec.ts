@@ -26,7 +26,7 @@ describe('read side after kill -9 during a burst of commands', () => {
 
   it('the read collections converge to exactly what a clean rebuild gives', async () => {
     const env = { AUTH_JWT_SECRET: SECRET, DATA_DIR: dataDir };
-    const auth = `Bearer ${new JwtService({ secret: SECRET }).sign({ sub: 'crash-customer', roles: ['shopper'] })}`;
+    const auth = `Bearer ${new JwtService({ secret: SECRET, signOptions: { expiresIn: '1h' } }).sign({ sub: 'crash-customer', roles: ['shopper'] })}`;
     const headers = { authorization: auth, 'content-type': 'application/json' };
     service = await startService(env);
     const url = service.url;

@@ -302,8 +302,9 @@ describe('role matrix', () => {
     });
     const right = new JwtService({ secret: (await import('../support/test-app.js')).TEST_JWT_SECRET });
     const expired = right.sign({ sub: 'c', roles: ['shopper'], exp: Math.floor(Date.now() / 1000) - 10 });
-    const badRoles = right.sign({ sub: 'c', roles: ['admin'] });
-    const noSub = right.sign({ roles: ['shopper'] });
+    const exp = Math.floor(Date.now() / 1000) + 3600;
+    const badRoles = right.sign({ sub: 'c', roles: ['admin'], exp });
+    const noSub = right.sign({ roles: ['shopper'], exp });
     for (const token of [wrong, expired, badRoles, noSub]) {
       const res = await t.http
         .post('/carts')

@@ -16,7 +16,7 @@ export class ShopClient {
     jwtSecret: string,
     customer = 'shop-client-customer',
   ) {
-    const jwt = new JwtService({ secret: jwtSecret });
+    const jwt = new JwtService({ secret: jwtSecret, signOptions: { expiresIn: '1h' } });
     const json = { 'content-type': 'application/json' };
     this.shopper = { ...json, authorization: `Bearer ${jwt.sign({ sub: customer, roles: ['shopper'] })}` };
     this.operator = {

@@ -158,7 +158,14 @@ export class JobDto {
   @ApiProperty({ enum: JOB_KINDS }) kind!: string;
   @ApiProperty({ example: 'orders' }) projection!: string;
   @ApiProperty({ enum: JOB_STATES }) state!: string;
-  @ApiProperty({ enum: ['building', 'switching', 'draining', 'comparing', 'done'] }) phase!: string;
+  @ApiProperty({
+    enum: ['building', 'switching', 'draining', 'comparing', 'done'],
+    description:
+      'building: the new (or shadow) generation is filled from the events; switching: a final catch-up, then ' +
+      'the live pointer moves (rebuild); draining: the new generation is live, the replaced one is dropped ' +
+      'at dropAt; comparing: the shadow is diffed with the live generation (verify); done: finished',
+  })
+  phase!: string;
   @ApiProperty() generation!: number;
   @ApiProperty() fromGeneration!: number;
   @ApiProperty({ nullable: true, type: Number }) replacedGeneration!: number | null;
@@ -166,11 +173,26 @@ export class JobDto {
   @ApiProperty() eventsTotal!: number;
   @ApiProperty({ minimum: 0, maximum: 1 }) progress!: number;
   @ApiProperty({ description: 'events/s' }) rate!: number;
-  @ApiProperty({ nullable: true, type: Number }) etaSeconds!: number | null;
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    description:
+      'Estimated seconds left in building, from the recent rate (null until there is one); 0 once built. ' +
+      'The other phases are not estimated: draining ends at dropAt',
+  })
+  etaSeconds!: number | null;
   @ApiProperty({ nullable: true, type: Number }) position!: number | null;
   @ApiProperty({ format: 'date-time' }) startedAt!: string;
   @ApiProperty({ format: 'date-time' }) updatedAt!: string;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) switchedAt!: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    format: 'date-time',
+    description:
+      'When the replaced generation is dropped (switchedAt + REBUILD_DROP_GRACE_MS): the end of draining',
+  })
+  dropAt!: string | null;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) finishedAt!: string | null;
   @ApiProperty({ nullable: true, type: String }) error!: string | null;
   @ApiProperty() cancelRequested!: boolean;

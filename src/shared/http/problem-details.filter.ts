@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PROBLEM_CONTENT_TYPE } from './problem.js';
 import { methodNotAllowed } from './method-not-allowed.js';
 import { toProblem } from './problem-mapper.js';
+import { logFailedRequest } from '../infrastructure/failure-log.js';
 
 /** One place where every error becomes application/problem+json. */
 @Catch()
@@ -33,17 +34,7 @@ export function sendProblem(
       void reply.header('allow', notAllowed.allow);
     }
   }
-  if (unexpected) {
-    logger.error(
-      {
-        msg: 'request failed',
-        method: request.method,
-        url: request.url,
-        correlationId: request.correlationId,
-      },
-      error instanceof Error ? error.stack : String(error),
-    );
-  }
+  if (unexpected) logFailedRequest(logger, error, body, request);
   body.instance = request.url;
   if (typeof body.currentRevision === 'number') void reply.header('etag', `"${body.currentRevision}"`);
   if (body.status === 503) void reply.header('retry-after', '1');

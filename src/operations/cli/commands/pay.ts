@@ -1,6 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { EXIT, positiveInteger, UsageError, writeJson, type ServiceCommand } from '../command.js';
-import { DEV_JWT_SECRET, DEV_PAYMENT_WEBHOOK_SECRET, signDevToken } from '../dev-token.js';
+import { DEV_PAYMENT_WEBHOOK_SECRET, signDevToken, signingSecret } from '../dev-token.js';
 import { money } from '../format.js';
 
 interface OrderRead {
@@ -39,7 +39,7 @@ export const payCommand: ServiceCommand = {
         : client.withToken(
             signDevToken(
               { sub: 'payment-provider-dev', roles: ['operator'], ttlSeconds: 300 },
-              io.env.AUTH_JWT_SECRET || DEV_JWT_SECRET,
+              signingSecret(io.env).secret,
             ),
           );
       const order = (await reader.get<OrderRead>(`/orders/${encodeURIComponent(orderId)}?consistency=strong`))
