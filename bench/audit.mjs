@@ -197,6 +197,8 @@ export async function runAuditBench({ root, log = () => {}, onTempDir = () => {}
       PATH: process.env.PATH ?? '',
       NODE_ENV: 'test',
       AUTH_JWT_SECRET: secret,
+      // Required outside development (≥ 32 characters); no payment arrives here.
+      PAYMENT_WEBHOOK_SECRET: `bench-payment-webhook-secret-${randomUUID()}`,
       DATA_DIR: dir,
       PORT: String(port),
       HOST: '127.0.0.1',

@@ -6,8 +6,9 @@
  *   node bench/load.mjs '<json-config>'        (or: node bench/load.mjs @/path/to/config.json)
  *
  * Config: { url, token, carts: [cartId...], skus, connections, duration (s), timeout (s), rate? (req/s) }.
- * Every request is `POST /carts/<random cart>/items` adding 1 unit of a random sku `sku-<n>` (n < skus)
- * whose unitPrice is fixed per sku, so any cart can take skus × 999 adds before a line is full.
+ * Every request is `POST /carts/<random cart>/items` adding 1 unit of a random sku `sku-<n>` (n < skus), a
+ * catalog product the orchestrator listed before the load at a price that stays fixed (the shop sets it: the
+ * body is only {sku, quantity}), so any cart can take skus × 999 adds before a line is full.
  * Prints one JSON object (a summary of autocannon's result) on stdout and exits 0; exits 1 on failure.
  */
 import { readFileSync } from 'node:fs';
@@ -23,9 +24,7 @@ const { url, token, carts, skus = 90, connections = 16, duration = 10, timeout =
 if (!Array.isArray(carts) || carts.length === 0) throw new Error('config.carts must be a non-empty list');
 
 /** One pre-encoded body per sku (the body does not depend on the cart). */
-const bodies = Array.from({ length: skus }, (_, n) =>
-  JSON.stringify({ sku: `sku-${n}`, name: `Bench item ${n}`, quantity: 1, unitPrice: 100 + n }),
-);
+const bodies = Array.from({ length: skus }, (_, n) => JSON.stringify({ sku: `sku-${n}`, quantity: 1 }));
 const paths = carts.map((id) => `/carts/${id}/items`);
 const failureSamples = [];
 

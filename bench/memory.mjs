@@ -2,11 +2,12 @@
  * Part `memory` of `npm run bench`: the service's memory while its history grows to a million events.
  *
  * The real service process (`node dist/main.js`, embedded stores, projections running) gets 50,000 carts —
- * five times AGGREGATE_CACHE_SIZE, so the aggregate cache must evict — and then add-item commands on random
- * carts (16 connections, autocannon in its own process) in slices of SLICE_SECONDS until BENCH_MEMORY_EVENTS
- * events (default 1,000,000) are in the store. After each slice the service's RSS is read from /proc and its
- * V8 heap and external memory from its own /metrics (prom-client's process metrics). "Flat" means the second
- * half of the history adds no more than noise: RSS at the end within 10 % of RSS at the half-way mark.
+ * five times AGGREGATE_CACHE_SIZE, so the aggregate cache must evict — and then add-item commands (of the
+ * catalog products listed first) on random carts (16 connections, autocannon in its own process) in slices
+ * of SLICE_SECONDS until BENCH_MEMORY_EVENTS events (default 1,000,000) are in the store. After each slice
+ * the service's RSS is read from /proc and its V8 heap and external memory from its own /metrics
+ * (prom-client's process metrics). "Flat" means the second half of the history adds no more than noise: RSS
+ * at the end within 10 % of RSS at the half-way mark.
  */
 import { fmt } from './aggregate-load.mjs';
 
@@ -23,6 +24,7 @@ export async function runMemoryBench({
   log,
   startService,
   stopService,
+  listProducts,
   seedCarts,
   runLoad,
   rssMegabytes,
@@ -31,6 +33,7 @@ export async function runMemoryBench({
 }) {
   const service = await startService();
   try {
+    await listProducts(service);
     log(`memory: seeding ${CARTS.toLocaleString('en-US')} carts`);
     const carts = await seedCarts(service, CARTS);
     const sample = async (appended) => {

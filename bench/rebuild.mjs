@@ -65,6 +65,8 @@ async function rebuildAll(dist, events, store) {
     }
     if (record.state !== 'succeeded')
       throw new Error(`rebuild of ${projection.name} ${record.state}: ${record.error}`);
+    // This history has only carts and orders: a projection with nothing to fold (the catalog's) has no rate.
+    if (record.eventsDone === 0) continue;
     rows.push({
       projection: projection.name,
       events: record.eventsDone,
@@ -283,7 +285,7 @@ export function rebuildTable({ rates, reads, mongo }) {
     const events = rows.reduce((s, r) => s + r.events, 0);
     const seconds = rows.reduce((s, r) => s + r.ms, 0) / 1000;
     out.push(
-      `| ${name} | **all four** | ${events} | ${seconds.toFixed(2)} | **${Math.round(events / seconds)}** | |`,
+      `| ${name} | **all of them** | ${events} | ${seconds.toFixed(2)} | **${Math.round(events / seconds)}** | |`,
     );
   }
   out.push(

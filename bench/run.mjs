@@ -6,7 +6,8 @@
  * Missing a performance target is reported in the table, not by the exit code.
  *
  * Part 1 (http): add-item commands over HTTP on the embedded store. Every scenario starts a FRESH service
- * (`node dist/main.js`, temp DATA_DIR, free port), seeds carts for one shopper, runs a warm-up and then the
+ * (`node dist/main.js`, temp DATA_DIR, free port), lists the products it adds in the catalog (an operator's
+ * requests: the shop sets the prices), seeds carts for one shopper, runs a warm-up and then the
  * measured autocannon run in a separate process (bench/load.mjs), then reads every cart back and checks
  * that the acknowledged adds are exactly the events in the streams (no lost update), then stops the service.
  * Part 2 (load): aggregate load time vs stream length, with and without snapshots (bench/aggregate-load.mjs).
@@ -70,8 +71,10 @@ const ONLY_SCENARIOS = env.BENCH_SCENARIOS?.split(',')
   .filter(Boolean);
 
 const SECRET = `bench-secret-${randomUUID()}`;
+/** The service refuses to start outside development without one (≥ 32 characters); nothing is paid here. */
+const PAYMENT_WEBHOOK_SECRET = `bench-payment-webhook-secret-${randomUUID()}`;
 const SHOPPER = `bench-shopper-${randomUUID().slice(0, 8)}`;
-const SKUS = 90; // < 100 lines per cart; every sku keeps one unitPrice (see bench/load.mjs)
+const SKUS = 90; // < 100 lines per cart; every sku listed at one price before the load (see listProducts)
 
 const TARGET_SPREAD = { rps: 2000, p99: 25 };
 const TARGET_HOT = { rps: 1000 };
@@ -167,6 +170,7 @@ async function startService({ env: extraEnv = {}, prepare } = {}) {
     ...env,
     NODE_ENV: 'test',
     AUTH_JWT_SECRET: SECRET,
+    PAYMENT_WEBHOOK_SECRET,
     DATA_DIR: dataDir,
     PORT: String(port),
     HOST: '127.0.0.1',
@@ -224,10 +228,10 @@ async function stopService(service) {
 // ---------------------------------------------------------------------------------------------------------
 // HTTP helpers (seeding and verification only; the load itself comes from bench/load.mjs)
 
-async function call(service, method, path, body) {
+async function call(service, method, path, body, token = TOKEN) {
   const response = await fetch(`${service.base}${path}`, {
     method,
-    headers: { authorization: `Bearer ${TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     body: body ? JSON.stringify(body) : undefined,
     signal: AbortSignal.timeout(30_000),
   });
@@ -252,6 +256,27 @@ async function pool(items, concurrency, fn) {
   });
   await Promise.all(workers);
   return results;
+}
+
+/**
+ * The shop sets the prices: the operator lists every product the load adds (`sku-<n>` at 100 + n cents, see
+ * bench/load.mjs) and `extra` ones, before anything is measured.
+ */
+async function listProducts(service, extra = []) {
+  const products = [
+    ...Array.from({ length: SKUS }, (_, n) => ({
+      sku: `sku-${n}`,
+      name: `Bench item ${n}`,
+      unitPrice: 100 + n,
+    })),
+    ...extra,
+  ];
+  await pool(products, 16, async ({ sku, name, unitPrice }) => {
+    const body = { sku, name, prices: { EUR: unitPrice } };
+    const { status, text } = await call(service, 'POST', '/catalog/products', body, OPERATOR_TOKEN);
+    if (status !== 201)
+      throw new Error(`POST /catalog/products (${sku}) answered ${status}: ${text.slice(0, 500)}`);
+  });
 }
 
 async function seedCarts(service, count) {
@@ -327,6 +352,7 @@ async function runScenarioOnce(scenario) {
   const service = await startService();
   let stopped;
   try {
+    await listProducts(service);
     const carts = await seedCarts(service, scenario.carts);
     const loads = [];
     if (WARMUP > 0) loads.push(await runLoad(service, carts, scenario.connections, WARMUP));
@@ -446,6 +472,8 @@ async function runHttpPart() {
 async function runFreshnessPart(rate) {
   const service = await startService();
   try {
+    const probes = Array.from({ length: 80 }, (_, n) => ({ sku: `probe-${n}`, name: 'probe', unitPrice: 1 }));
+    await listProducts(service, probes);
     const carts = await seedCarts(service, 1000);
     const [probeCart] = await seedCarts(service, 1);
     const samples = [];
@@ -454,10 +482,8 @@ async function runFreshnessPart(rate) {
     const probe = (async () => {
       for (let i = 0; !stop; i++) {
         const added = await call(service, 'POST', `/carts/${probeCart}/items`, {
-          sku: `probe-${i % 80}`,
-          name: 'probe',
+          sku: probes[i % probes.length].sku,
           quantity: 1,
-          unitPrice: 1,
         });
         if (added.status !== 200) throw new Error(`probe add-item answered ${added.status}: ${added.text}`);
         const started = performance.now();
@@ -690,6 +716,7 @@ async function main() {
             log,
             startService,
             stopService,
+            listProducts,
             seedCarts,
             runLoad,
             rssMegabytes,

@@ -79,6 +79,9 @@ start() {
     own_dir=1
   fi
   mkdir -p "$dir/data"
+  # FerretDB on SQLite holds every database's files open until it is dropped: give it the most files this
+  # machine allows rather than a soft limit that may be as low as 1024.
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
   log="$dir/ferretdb.log"
   # A port taken between free_port and FerretDB's bind makes it exit at once: then try another port.
   for attempt in 1 2 3; do
@@ -111,7 +114,10 @@ start() {
 }
 
 stop() {
-  local pid="${1:-${FERRETDB_PID:-}}" dir="${2:-${FERRETDB_DIR:-}}"
+  local pid="${1:-${FERRETDB_PID:-}}" dir="${2:-}"
+  # $FERRETDB_DIR belongs to $FERRETDB_PID only: stopping another server (a test's own) must never remove the
+  # directory of the one the caller exported (that once deleted CI's shared FerretDB under its tests).
+  if [[ -z "$dir" && "$pid" == "${FERRETDB_PID:-}" ]]; then dir="${FERRETDB_DIR:-}"; fi
   if [[ -z "$pid" ]]; then
     say "stop: no pid given and FERRETDB_PID is not set"
     return 1

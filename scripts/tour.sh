@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# The five-minute tour of the README, as a script: a cart opened, filled, checked out and paid; the order
-# read three ways (cached, strong, timeline); then time travel and a diff from the event store.
+# The five-minute tour of the README, as a script: a cart filled from the demo catalog, checked out and paid
+# through the payment provider's signed webhook; the order read three ways (strong, timeline, at a revision);
+# time travel and a diff from the event store; then a paid order cancelled and refunded by the refund process.
 #   BASE_URL=http://localhost:3000 scripts/tour.sh      (against a service started by `npm run start:dev`)
-# Needs bash, curl and node; stops at the first answer that is not 2xx. Tokens are signed with
-# AUTH_JWT_SECRET when it is set, else with the public development secret (what start:dev accepts).
+# Needs bash, curl and node, and the build (`npm run -s pay` runs the operator CLI); stops at the first answer
+# that is not 2xx. Tokens are signed with AUTH_JWT_SECRET and the webhook with PAYMENT_WEBHOOK_SECRET when
+# they are set (in the environment or .env), else with the public development secrets (what start:dev accepts).
+# test/e2e/tour.e2e.spec.ts runs it against a started service, and checks that the README shows it as it is.
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.." # npm run -s token runs in the project directory
+cd "$(dirname "${BASH_SOURCE[0]}")/.." # npm run -s token and pay run in the project directory
 
 BASE_URL=${BASE_URL:-http://localhost:3000}
 TOKEN=$(npm run -s token -- --role shopper --sub c-1)
@@ -28,35 +31,51 @@ field() { # field a.b.c: one field of the last answer
 send POST /carts '{"currency":"EUR"}'
 CART=$(field id)
 
-# 2. Add two items: 200, revisions 1 and 2. Money is an integer number of minor units (cents).
-send POST "/carts/$CART/items" '{"sku":"beans-1kg","name":"Espresso beans 1 kg","quantity":2,"unitPrice":1299}'
-send POST "/carts/$CART/items" '{"sku":"filter-100","name":"Paper filters (100)","quantity":1,"unitPrice":450}'
+# 2. The catalog (start:dev lists a demo one): skus, names, prices per currency in minor units (cents).
+get "/catalog/products?limit=3"
 
-# 3. Read it (cached read): waits until the read model has our revision 2, says how fresh it is in `meta`.
+# 3. Add two products by sku: 200, revisions 1 and 2. The shop sets names and prices: {sku, quantity} only.
+send POST "/carts/$CART/items" '{"sku":"espresso-beans-1kg","quantity":2}'
+send POST "/carts/$CART/items" '{"sku":"paper-filters-100","quantity":1}'
+
+# 4. Read it (cached read): waits until the read model has our revision 2, says how fresh it is in `meta`.
+#    Lines at the catalog's prices (1890, 490), total 4270.
 get "/carts/$CART?minRevision=$(field revision)"
 READ_AT=$(field meta.projectedAt)
 
-# 4. Check out: 200 {revision: 3, orderId, orderPlaced: true}; the process manager placed the order.
+# 5. Check out: 200 {revision: 3, orderId, orderPlaced: true} at the cart's prices (had the catalog
+#    changed them since, 409 PRICES_CHANGED: nothing is repriced behind the shopper's back).
 send POST "/carts/$CART/checkout"
 ORDER=$(field orderId)
 
-# 5. Read the order: status "placed", total 3048, meta.revision 0.
-get "/orders/$ORDER"
+# 6. Pay: the payment provider confirms with a signed webhook (POST /webhooks/payments). This sends the
+#    one it would: "payment.succeeded of 42.70 EUR applied (event evt_dev_…, order revision 1)".
+npm run -s pay -- "$ORDER" --url "$BASE_URL"
 
-# 6. Pay it, conditionally on revision 0 (a stale If-Match would be 412): 200 {revision: 1}.
-send POST "/orders/$ORDER/payments" "{\"paymentId\":\"pay-1\",\"amount\":$(field data.total)}" -H 'if-match: "0"'
-
-# 7. Read it folded from its stream (consistent read): status "paid", meta.source "event-store".
+# 7. Read the order folded from its stream (consistent read): status "paid", paid 4270, meta.revision 1.
 get "/orders/$ORDER?consistency=strong"
 
-# 8. Its timeline (bulk read, keyset-paginated): OrderPlaced, then OrderPaid, each with a summary.
+# 8. Its timeline (bulk read): OrderPlaced by c-1, then OrderPaid by payment-provider, each with a summary.
 get "/orders/$ORDER/timeline"
 
 # 9. The order at revision 0, folded from the event store: status "placed", paid 0.
 get "/orders/$ORDER/state?atRevision=0"
 
-# 10. The cart as it was at an instant — when step 3 read it: revision 2, status "open", two lines.
+# 10. The cart as it was at an instant — when step 4 read it: revision 2, status "open", two lines.
 get "/carts/$CART/state?asOf=$READ_AT"
 
-# 11. What changed between revisions 0 and 1: status placed → paid, paid 0 → 3048, paymentId; the event.
+# 11. What changed between revisions 0 and 1: status placed → paid, paid 0 → 4270, paymentId; the
+#     OrderPaid event, its metadata naming the provider's event (providerEventId).
 get "/orders/$ORDER/diff?from=0&to=1"
+
+# 12. Cancel a paid order and it is refunded: a second order, paid, then cancelled only if still at
+#     revision 1 (If-Match; stale: 412). The refund process appends OrderRefunded at revision 3: status
+#     "cancelled", paid 6900, refunded 6900, refundDue 0.
+send POST /carts '{"currency":"EUR"}'
+CART2=$(field id)
+send POST "/carts/$CART2/items" '{"sku":"hand-grinder","quantity":1}'
+send POST "/carts/$CART2/checkout"
+ORDER2=$(field orderId)
+npm run -s pay -- "$ORDER2" --url "$BASE_URL"
+send POST "/orders/$ORDER2/cancellation" '{"reason":"changed my mind"}' -H 'if-match: "1"'
+get "/orders/$ORDER2?minRevision=3"

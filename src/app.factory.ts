@@ -13,6 +13,7 @@ import { collectRoutes, serveOpenApi } from './operations/openapi.js';
 import { lockDataDir } from './shared/infrastructure/data-dir-lock.js';
 import { correlationIdOf } from './shared/http/correlation.js';
 import { HttpProblem } from './shared/http/http-errors.js';
+import { hardenHttp, hardenedServerOptions } from './shared/http/http-hardening.js';
 import { PROBLEM_CONTENT_TYPE, problem } from './shared/http/problem.js';
 import { JsonObjectBodyPipe, strictValidationPipe } from './shared/http/validation.js';
 
@@ -40,6 +41,7 @@ async function buildApp(config: AppConfig, releaseDataDir: () => void): Promise<
     requestIdHeader: false,
     genReqId: (raw: IncomingMessage) => correlationIdOf(raw),
     return503OnClosing: true,
+    ...hardenedServerOptions(),
     // Errors Fastify's router raises before any handler (a malformed %-escape, an over-long path segment)
     // are problems like every other error, never Fastify's own JSON shape.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
@@ -58,7 +60,24 @@ async function buildApp(config: AppConfig, releaseDataDir: () => void): Promise<
     // The payment provider's webhook is verified over the exact bytes it signed (request.rawBody).
     rawBody: true,
   });
+  try {
+    await configure(app, config, releaseDataDir);
+  } catch (error) {
+    // A boot that fails half way (a store that refuses, a read store that cannot create its collections) must
+    // not leave consumer loops, timers or connections running behind the error it reports.
+    await app.close().catch(() => undefined);
+    throw error;
+  }
+  return app;
+}
+
+async function configure(
+  app: NestFastifyApplication,
+  config: AppConfig,
+  releaseDataDir: () => void,
+): Promise<void> {
   app.useLogger(app.get(PinoNestLogger));
+  hardenHttp(app, config.http.bodyLimitBytes);
   const fastify = app.getHttpAdapter().getInstance();
   // After every store has closed (Nest's shutdown hooks run first): the next process may take the directory.
   fastify.addHook('onClose', (_instance, done) => {
@@ -78,7 +97,8 @@ async function buildApp(config: AppConfig, releaseDataDir: () => void): Promise<
   });
 
   app.useGlobalPipes(new JsonObjectBodyPipe(), strictValidationPipe());
-  app.enableShutdownHooks();
+  // No app.enableShutdownHooks(): main.ts stops the service on SIGTERM/SIGINT (operations/lifecycle.ts), and
+  // apps created in a test process are closed by their tests.
   await app.init();
   serveOpenApi(app);
   if (config.payments.usingDevSecret) {
@@ -93,5 +113,4 @@ async function buildApp(config: AppConfig, releaseDataDir: () => void): Promise<
       'Auth',
     );
   }
-  return app;
 }

@@ -28,7 +28,8 @@ const SVG = 'http://www.w3.org/2000/svg';
  *   drift: Drift[] }} VerifyResult
  * @typedef {{ id: string, kind: string, projection: string, state: string, phase: string, generation: number,
  *   fromGeneration: number, eventsDone: number, eventsTotal: number, progress: number, rate: number,
- *   etaSeconds: number | null, startedAt: string, finishedAt: string | null, error: string | null,
+ *   etaSeconds: number | null, replacedGeneration: number | null, dropAt: string | null,
+ *   startedAt: string, finishedAt: string | null, error: string | null,
  *   cancelRequested: boolean, skippedCount: number, result: VerifyResult | null, links: { self: string } }} Job
  * @typedef {{ tr: HTMLTableRowElement, status: HTMLElement, generation: HTMLElement, position: HTMLElement,
  *   lag: HTMLElement, chart: SVGSVGElement, rate: HTMLElement, parked: HTMLElement, replay: HTMLButtonElement,
@@ -596,10 +597,7 @@ function updateJobItem(item, job) {
   item.percent.textContent = `${value}%`;
   const facts = [`${count(job.eventsDone)} / ${count(job.eventsTotal)} events`];
   if (job.rate > 0) facts.push(`${count(job.rate)} events/s`);
-  if (job.state === 'running')
-    facts.push(
-      `ETA ${job.etaSeconds === null ? '…' : job.etaSeconds < 1 ? '< 1 s' : duration(job.etaSeconds * 1000)}`,
-    );
+  if (job.state === 'running') facts.push(phaseFact(job));
   else if (job.finishedAt)
     facts.push(`took ${duration(Date.parse(job.finishedAt) - Date.parse(job.startedAt))}`);
   if (job.kind === 'rebuild') facts.push(`generation ${job.fromGeneration} → ${job.generation}`);
@@ -608,6 +606,23 @@ function updateJobItem(item, job) {
   item.cancel.hidden = job.state !== 'running';
   item.cancel.disabled = job.cancelRequested;
   item.detail.replaceChildren(...jobDetail(job));
+}
+
+/**
+ * What a running job does now: an ETA only while it builds; the switch as it is; the grace period before the
+ * old generation is dropped as a countdown to `dropAt`.
+ * @param {Job} job @returns {string}
+ */
+function phaseFact(job) {
+  if (job.phase === 'switching') return `switching to generation ${job.generation}`;
+  if (job.phase === 'draining') {
+    const old = job.replacedGeneration ?? job.fromGeneration;
+    const left = job.dropAt === null ? null : Date.parse(job.dropAt) - Date.now();
+    const when = left === null ? 'soon' : left > 0 ? `in ${duration(Math.ceil(left / 100) * 100)}` : 'now';
+    return `generation ${job.generation} live · dropping generation ${old} ${when}`;
+  }
+  if (job.phase !== 'building') return job.phase;
+  return `ETA ${job.etaSeconds === null ? '…' : job.etaSeconds < 1 ? '< 1 s' : duration(job.etaSeconds * 1000)}`;
 }
 
 /** @param {Job} job @returns {Node[]} */

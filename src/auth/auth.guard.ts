@@ -14,8 +14,60 @@ function isRole(value: unknown): value is Role {
 }
 
 /**
- * Every route needs `Authorization: Bearer <HS256 JWT>` with `sub` and `roles`, unless marked @Public.
- * 401 for a missing or bad token, 403 for a valid token without a role the route accepts.
+ * Which check a token failed, as a 401 says it (`check`): enough for its holder to fix it, nothing about the
+ * secret. The signature is checked before the times, so a forged token learns nothing about its expiry.
+ */
+export type TokenCheck =
+  | 'missing'
+  | 'scheme'
+  | 'malformed'
+  | 'algorithm'
+  | 'signature'
+  | 'expired'
+  | 'not-yet-valid'
+  | 'exp'
+  | 'claims';
+
+function unauthorized(check: TokenCheck, detail: string): HttpProblem {
+  return new HttpProblem(problem(401, 'UNAUTHORIZED', detail, { check }));
+}
+
+/** The check a jsonwebtoken verification error stands for. */
+function failedCheck(error: unknown): HttpProblem {
+  const { name, message } = error as { name?: unknown; message?: unknown };
+  if (name === 'TokenExpiredError') {
+    const at = (error as { expiredAt?: unknown }).expiredAt;
+    return unauthorized(
+      'expired',
+      at instanceof Date ? `The token expired at ${at.toISOString()}` : 'The token has expired',
+    );
+  }
+  if (name === 'NotBeforeError') return unauthorized('not-yet-valid', 'The token is not valid yet ("nbf")');
+  switch (message) {
+    case 'invalid signature':
+    case 'jwt signature is required':
+      return unauthorized(
+        'signature',
+        "The token's signature does not match: it was signed with another secret, or changed since",
+      );
+    case 'invalid algorithm':
+      return unauthorized('algorithm', 'The token must be signed with HS256');
+    case 'invalid exp value':
+    case 'invalid nbf value':
+      return unauthorized('claims', 'The token\'s "exp" and "nbf" claims must be numbers of seconds');
+    default:
+      return unauthorized(
+        'malformed',
+        'The token is not a JWT (three base64url parts: header, claims, signature)',
+      );
+  }
+}
+
+/**
+ * Every route needs `Authorization: Bearer <HS256 JWT>` with `sub`, `roles` and `exp`, unless marked @Public.
+ * 401 for a missing or bad token, saying which check failed (`check`, see TokenCheck); 403 for a valid token
+ * without a role the route accepts. A token must expire: one without `exp` would be valid until the secret
+ * itself is changed, for everyone.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -47,21 +99,27 @@ export class AuthGuard implements CanActivate {
   }
 
   private authenticate(header: string | undefined): Actor {
-    if (!header) throw HttpProblem.unauthorized('Missing Authorization: Bearer <token>');
+    if (!header) throw unauthorized('missing', 'Missing Authorization: Bearer <token>');
     const match = BEARER.exec(header);
-    if (!match) throw HttpProblem.unauthorized('Authorization must be "Bearer <JWT>"');
+    if (!match) throw unauthorized('scheme', 'Authorization must be "Bearer <JWT>"');
     let claims: Record<string, unknown>;
     try {
       claims = this.jwt.verify<Record<string, unknown>>(match[1]!, { algorithms: ['HS256'] });
-    } catch {
-      throw HttpProblem.unauthorized('The token is invalid or expired');
+    } catch (error) {
+      throw failedCheck(error);
     }
-    const { sub, roles } = claims;
+    const { sub, roles, exp } = claims;
+    if (typeof exp !== 'number') {
+      throw unauthorized(
+        'exp',
+        'The token has no "exp" claim: only tokens that expire are accepted (npm run -s token sets one)',
+      );
+    }
     if (typeof sub !== 'string' || sub.length === 0 || sub.length > 200) {
-      throw HttpProblem.unauthorized('The token has no valid "sub" claim');
+      throw unauthorized('claims', 'The token has no valid "sub" claim');
     }
     if (!Array.isArray(roles) || !roles.every(isRole)) {
-      throw HttpProblem.unauthorized(`The token's "roles" claim must be a list of: ${ROLES.join(', ')}`);
+      throw unauthorized('claims', `The token's "roles" claim must be a list of: ${ROLES.join(', ')}`);
     }
     return { id: sub, roles };
   }

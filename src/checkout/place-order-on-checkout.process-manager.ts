@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { cartAggregate } from '../carts/cart.aggregate.js';
 import type { CartCheckedOut } from '../carts/domain/cart.events.js';
@@ -24,8 +24,6 @@ export const PLACE_ORDER_ON_CHECKOUT = 'place-order-on-checkout';
  */
 @Injectable()
 export class PlaceOrderOnCheckout extends ProcessManager {
-  private readonly logger = new Logger('PlaceOrderOnCheckout');
-
   constructor(
     private readonly aggregates: AggregateStore,
     private readonly commands: CommandBus,
@@ -79,11 +77,7 @@ export class PlaceOrderOnCheckout extends ProcessManager {
     } catch (error) {
       // Placed by an earlier delivery whose key has since left the idempotency memory: already done.
       if (error instanceof DomainError && error.code === 'ORDER_ALREADY_PLACED') return { action: 'ack' };
-      const reason = `placing the order of cart ${cartId} failed: ${error instanceof Error ? error.message : String(error)}`;
-      // A rule violation will not heal by itself: park it for an operator. Anything else may be transient.
-      if (error instanceof DomainError) return { action: 'park', reason };
-      this.logger.warn(reason);
-      return { action: 'retry', reason };
+      return this.failed(`placing the order of cart ${cartId}`, error);
     }
   }
 }

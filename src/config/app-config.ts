@@ -48,8 +48,10 @@ class EnvironmentVariables {
   @Transform(emptyToUndefined)
   @IsOptional()
   @IsString()
-  @Matches(/^(esdb|esdb\+discover|kurrentdb|kurrentdb\+discover|kurrent|kurrent\+discover):\/\//, {
-    message: 'EVENTSTORE_CONNECTION_STRING must start with esdb:// or esdb+discover://',
+  // Only the schemes @eventstore/db-client 6.2.1 parses: it refuses kurrentdb:// (its successor's) at start.
+  @Matches(/^(esdb|esdb\+discover):\/\//, {
+    message:
+      'EVENTSTORE_CONNECTION_STRING must start with esdb:// or esdb+discover:// (kurrentdb:// is not understood by @eventstore/db-client 6.2.1)',
   })
   EVENTSTORE_CONNECTION_STRING?: string;
 
@@ -89,6 +91,13 @@ class EnvironmentVariables {
   @Min(1)
   @Max(10_000)
   PROJECTION_BATCH_SIZE = 500;
+
+  /** Documents each projection keeps in its write-through cache (0: none; every step reads its document). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  PROJECTION_CACHE_DOCUMENTS = 5000;
 
   @Transform(toInt)
   @IsInt()
@@ -242,6 +251,8 @@ export interface AppConfig {
     /** How long a read with `minRevision` waits for its projection. */
     readonly readWaitMs: number;
     readonly batchSize: number;
+    /** Documents each projection keeps in its write-through cache. */
+    readonly documentCacheSize: number;
     readonly maxRetries: number;
     /** Work waiting and no batch for this long: `stalled`. */
     readonly stallMs: number;
@@ -334,6 +345,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     readSide: {
       readWaitMs: vars.READ_WAIT_MS,
       batchSize: vars.PROJECTION_BATCH_SIZE,
+      documentCacheSize: vars.PROJECTION_CACHE_DOCUMENTS,
       maxRetries: vars.PROJECTION_MAX_RETRIES,
       stallMs: vars.PROJECTION_STALL_MS,
       heartbeatMs: vars.PROJECTION_HEARTBEAT_MS,

@@ -3,6 +3,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { ConsumerGroups } from './consumer-groups.port.js';
 import { EmbeddedEventStore } from './embedded/embedded-event-store.js';
 import { EsdbEventStore } from './esdb/esdb-event-store.js';
+import { UnsupportedServerError } from './esdb/esdb-server.js';
 import { EventStore } from './event-store.port.js';
 import { PostgresEventStore } from './postgres/postgres-event-store.js';
 
@@ -23,6 +24,27 @@ class EventStoreLifecycle implements OnApplicationShutdown {
   }
 }
 
+/**
+ * Asks EventStoreDB its version before anything runs: one this service cannot work with (older than 23.10,
+ * or too old for the consumer strategy) stops the start with a message that says why. A server out of reach
+ * does not: the start goes on (health says so) and the check runs again before the first consumer group.
+ */
+async function checkServerAtStart(store: EsdbEventStore, logger: Logger): Promise<void> {
+  try {
+    const { version, known } = await store.checkServer();
+    if (known) logger.log(`EventStoreDB ${version}`);
+    else logger.warn(`EventStoreDB reports no version ("${version}"): it could not be checked`);
+  } catch (error) {
+    if (error instanceof UnsupportedServerError) {
+      await store.close();
+      throw error;
+    }
+    logger.warn(
+      `could not ask EventStoreDB its version at start (${error instanceof Error ? error.message : String(error)}); asked again before the first consumer group`,
+    );
+  }
+}
+
 /** Binds the event store adapter chosen by configuration: its EventStore and its ConsumerGroups. */
 @Global()
 @Module({
@@ -35,7 +57,9 @@ class EventStoreLifecycle implements OnApplicationShutdown {
         const { eventStore } = config;
         if (eventStore.kind === 'esdb') {
           logger.log('using EventStoreDB (EVENTSTORE_CONNECTION_STRING)');
-          return new EsdbEventStore(eventStore.connectionString);
+          const store = new EsdbEventStore(eventStore.connectionString);
+          await checkServerAtStart(store, logger);
+          return store;
         }
         if (eventStore.kind === 'postgres') {
           logger.log(

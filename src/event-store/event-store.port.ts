@@ -4,6 +4,15 @@
  * provides the consumer-groups port beside it (consumer-groups.port.ts). Revisions and positions are bigint
  * everywhere.
  *
+ * Positions are opaque. A position passed *to* the store (`after`, `eventAt`) must be one the store handed
+ * out — an event's `position`, an `AppendResult.position`, `headPosition()`, a consumer group's checkpoint —
+ * or `-1n`, "before the first event". Never compute one (`position - 1n`, `position + 1n`): EventStoreDB's
+ * positions are byte offsets in its log and only record boundaries can be read from, and an adapter may keep
+ * gaps of its own (PostgreSQL's are sparse). Every adapter refuses a position it did not hand out with
+ * InvalidPositionError (a 400 where it reaches HTTP), as the contract suite checks; an adapter that cannot
+ * tell cheaply whether it handed a position out (EventStoreDB, beyond its head) may answer as if it were the
+ * head.
+ *
  * The global order: a reader of the log (`readAll`, a consumer group) never skips an event. An event that
  * becomes visible later than another must have a greater position — a store whose positions are taken before
  * commit (a PostgreSQL sequence) must not hand out a position that a transaction still open could fall
@@ -24,7 +33,11 @@ export type JsonObject = { [key: string]: Json };
 export type ExpectedRevision = bigint | 'no_stream' | 'stream_exists' | 'any';
 
 export interface EventToAppend {
-  /** UUID. Re-appending the same ids at the same expected revision is idempotent. */
+  /**
+   * UUID. Re-appending the same ids at the same expected revision is idempotent. With `any` it is only best
+   * effort on EventStoreDB (the server remembers recent ids in a bounded cache): use an exact revision,
+   * `no_stream` or `stream_exists` where a duplicate matters.
+   */
   readonly id: string;
   readonly type: string;
   readonly data: JsonObject;
@@ -50,6 +63,11 @@ export interface AppendResult {
   readonly nextExpectedRevision: bigint;
   /** Global position of the last appended event. */
   readonly position: bigint;
+  /**
+   * True when these very events (the same ids, at that position) were already in the stream: a retried
+   * append, answered as the first one was, with nothing appended. Adapters that cannot tell leave it out.
+   */
+  readonly duplicate?: boolean;
 }
 
 export interface ReadStreamOptions {
@@ -61,14 +79,17 @@ export interface ReadStreamOptions {
 }
 
 export interface ReadByCorrelationOptions {
-  /** Return events strictly after this global position. Default: from the very start. */
+  /** Return events strictly after this global position (one the store handed out). Default: from the very start. */
   readonly after?: bigint;
   /** Maximum number of events. Default: no limit. */
   readonly limit?: number;
 }
 
 export interface ReadAllOptions {
-  /** Return events strictly after this global position. Default: from the very start. */
+  /**
+   * Return events strictly after this global position: one the store handed out, or -1n (the default: from
+   * the very start). Anything else is refused with InvalidPositionError.
+   */
   readonly after?: bigint;
   readonly limit?: number;
   /** Only events of these types (default: every type). Snapshot streams never match a domain event type. */
@@ -159,6 +180,12 @@ export abstract class EventStore {
 
   /** Global position of the newest event in the store (-1n when empty). */
   abstract headPosition(): Promise<bigint>;
+
+  /**
+   * The event at a position the store handed out (null for -1n, or when the store holds no application
+   * event there, e.g. an EventStoreDB system record). A position it never handed out: InvalidPositionError.
+   */
+  abstract eventAt(position: bigint): Promise<RecordedEvent | null>;
 
   /**
    * Every event whose metadata `correlationId` is the given id (one request, or one process that reused the

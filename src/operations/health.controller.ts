@@ -16,6 +16,7 @@ import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/roles.decorator.js';
 import { EventStore } from '../event-store/event-store.port.js';
 import { ReadStore } from '../read-side/read-store.port.js';
+import { recurringFailuresOf } from '../shared/infrastructure/failure-log.js';
 import { ProjectionObserver } from './application/projection-observer.js';
 
 /** A component that does not answer within this time is down. */
@@ -104,7 +105,21 @@ export class HealthController {
     };
     const status = Object.values(components).every((c) => c === 'up') ? 'up' : 'down';
     if (status === 'down') {
-      this.logger.warn({ msg: 'not ready', components, errors: result.error });
+      // Probes come every few seconds: a component that stays down is logged once while it lasts.
+      const down = Object.entries(components)
+        .filter(([, state]) => state === 'down')
+        .map(([name]) => name);
+      recurringFailuresOf(this.logger).occurred(
+        `NOT_READY (${down.join(', ')})`,
+        Object.entries(result.error ?? {})
+          .map(([name, detail]) => {
+            const message = (detail as { message?: unknown }).message;
+            return `${name}: ${typeof message === 'string' ? message : 'down'}`;
+          })
+          .join('; '),
+        { components },
+        'warn',
+      );
     }
     void reply.status(status === 'up' ? 200 : 503);
     return { status, components };

@@ -1,9 +1,10 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { Injectable } from '@nestjs/common';
+import { Injectable, type LoggerService } from '@nestjs/common';
 import type { Params } from 'nestjs-pino';
 import { pino, type DestinationStream, type Level } from 'pino';
 import type { AppConfig } from '../config/app-config.js';
 import { LogContext } from '../shared/application/log-context.js';
+import { RecurringFailures } from '../shared/infrastructure/failure-log.js';
 
 /**
  * The correlation id of the work in progress: a request (entered by a Fastify hook, see
@@ -90,9 +91,20 @@ export interface RequestLine {
   readonly durationMs: number;
 }
 
-/** Writes the one line of a finished request (info; error for 5xx; debug for probes and scrapes). */
+/**
+ * Writes the one line of a finished request: info; debug for probes and scrapes; warn for a 503 (an expected
+ * failure: a store down, a full disk — its cause is logged once per condition, see RecurringFailures); error
+ * for any other 5xx (a bug, logged with its stack by the problem filter).
+ */
 export function logRequest(logger: pino.Logger, line: RequestLine): void {
-  const level: Level = line.status >= 500 ? 'error' : QUIET_ROUTES.has(line.route) ? 'debug' : 'info';
+  const level: Level =
+    line.status === 503
+      ? 'warn'
+      : line.status >= 500
+        ? 'error'
+        : QUIET_ROUTES.has(line.route)
+          ? 'debug'
+          : 'info';
   if (!logger.isLevelEnabled(level)) return;
   logger[level](line, line.status >= 500 ? 'request failed' : 'request completed');
 }
@@ -103,4 +115,88 @@ export class CorrelatedLogContext extends LogContext {
   run<T>(correlationId: string, work: () => T): T {
     return runCorrelated(correlationId, work);
   }
+}
+
+const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+/**
+ * The log level before the configuration is read (a start-up that fails there still logs JSON): LOG_LEVEL
+ * when it is a level, else `info`.
+ */
+export function levelFromEnvironment(env: NodeJS.ProcessEnv = process.env): string {
+  const level = env.LOG_LEVEL?.trim();
+  return level && LEVELS.has(level) ? level : 'info';
+}
+
+/** A root logger on stderr: the one line of a start-up that fails (it may come before stdout is set up). */
+export function createStartupErrorLogger(level: string): pino.Logger {
+  return createRootLogger(level, pino.destination({ dest: 2, sync: true }));
+}
+
+/**
+ * Nest's logger while the application is created, until nestjs-pino takes over (`app.useLogger`): the same
+ * JSON lines (`context` as nestjs-pino writes it). The error that stops the start is logged once, by main.ts,
+ * so Nest's own report of it (context `ExceptionHandler`, with a stack) is left out.
+ */
+export class BootLogger implements LoggerService {
+  constructor(private readonly logger: pino.Logger) {}
+
+  log(message: unknown, ...params: unknown[]): void {
+    this.write('info', message, params);
+  }
+  error(message: unknown, ...params: unknown[]): void {
+    this.write('error', message, params);
+  }
+  warn(message: unknown, ...params: unknown[]): void {
+    this.write('warn', message, params);
+  }
+  debug(message: unknown, ...params: unknown[]): void {
+    this.write('debug', message, params);
+  }
+  verbose(message: unknown, ...params: unknown[]): void {
+    this.write('trace', message, params);
+  }
+  fatal(message: unknown, ...params: unknown[]): void {
+    this.write('fatal', message, params);
+  }
+
+  private write(level: Level, message: unknown, params: readonly unknown[]): void {
+    const last = params[params.length - 1];
+    const context = typeof last === 'string' ? last : undefined;
+    if (context === 'ExceptionHandler') return;
+    const fields: Record<string, unknown> = context ? { context } : {};
+    if (message instanceof Error) {
+      this.logger[level](
+        { ...fields, error: { type: message.name, message: message.message } },
+        message.message,
+      );
+    } else if (typeof message === 'object' && message !== null) {
+      this.logger[level]({ ...fields, ...message });
+    } else {
+      this.logger[level](fields, String(message));
+    }
+  }
+}
+
+/**
+ * Process warnings (`process.emitWarning`: the consumer groups report a failing group this way, Node its
+ * deprecations) become JSON lines instead of Node's plain text on stderr, each kind logged once while it
+ * recurs (RecurringFailures: the consumer groups retry every few seconds while a store is down).
+ */
+export function logProcessWarnings(logger: pino.Logger): RecurringFailures {
+  const warnings = new RecurringFailures((level, fields, message) =>
+    logger[level]({ context: 'Process', ...fields }, message),
+  );
+  // Node's own listener prints the warning as text on stderr: this one replaces it.
+  process.removeAllListeners('warning');
+  process.on('warning', (warning) => {
+    const code = (warning as { code?: unknown }).code;
+    warnings.occurred(
+      `${warning.name}: ${warning.message}`,
+      '',
+      { warning: warning.name, ...(typeof code === 'string' ? { code } : {}) },
+      'warn',
+    );
+  });
+  return warnings;
 }

@@ -6,7 +6,10 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import type { FastifyInstance } from 'fastify';
 import { OPENAPI_PUBLIC, OPENAPI_ROLES, OPENAPI_SIGNED } from '../auth/roles.decorator.js';
+import { SKU_PATTERN } from '../shared/domain/index.js';
+import { MAX_PATH_SEGMENT } from '../shared/http/http-hardening.js';
 import { PROBLEM_CONTENT_TYPE } from '../shared/http/problem.js';
+import { CONSUMER_NAME } from './http/admin.dto.js';
 
 export const DOCS_PATH = 'docs';
 export const DOCS_JSON_PATH = 'docs/json';
@@ -15,6 +18,7 @@ const PAYMENT_SIGNATURE = 'paymentSignature';
 
 type Operation = {
   responses?: Record<string, unknown>;
+  requestBody?: { required?: boolean; content?: Record<string, { schema: Record<string, unknown> }> };
   security?: Record<string, string[]>[];
   description?: string;
   parameters?: { in: string; name: string; [more: string]: unknown }[];
@@ -37,6 +41,12 @@ const PROBLEM_SCHEMA = {
       nullable: true,
       description: 'On 409 CONCURRENT_MODIFICATION and 412 REVISION_MISMATCH: the current revision',
     },
+    check: {
+      type: 'string',
+      description:
+        'On 401 UNAUTHORIZED and 401 INVALID_SIGNATURE: which check refused the token or the signature ' +
+        '(e.g. missing, malformed, signature, expired)',
+    },
     errors: {
       type: 'array',
       description: 'On 400 VALIDATION_FAILED: every offending field',
@@ -49,18 +59,29 @@ const PROBLEM_SCHEMA = {
 };
 
 const PROBLEMS: Record<string, string> = {
-  '400': 'Invalid request (VALIDATION_FAILED with `errors`, MALFORMED_JSON, a bad header)',
-  '401': 'Missing, invalid or expired bearer token',
+  '400':
+    'Invalid request: VALIDATION_FAILED (with `errors`), MALFORMED_JSON, JSON_TOO_DEEP, FORBIDDEN_JSON_KEY, ' +
+    'EMPTY_BODY, BODY_NOT_AN_OBJECT, a bad header (INVALID_IDEMPOTENCY_KEY, INVALID_IF_MATCH), BAD_URL, ' +
+    'BAD_FRAMING, MALFORMED_REQUEST, MISSING_HOST',
+  '401':
+    'Missing, invalid or expired bearer token (UNAUTHORIZED), or a refused payment signature ' +
+    '(INVALID_SIGNATURE); `check` says which check failed',
   '403': 'The token has none of the roles the route accepts',
   '404': 'No such resource (also: one the caller may not see)',
   '409': 'A business rule forbids it in the current state, or the command kept losing races',
   '412': 'If-Match names a revision that is not current',
   '413': 'The body is larger than BODY_LIMIT_BYTES',
+  '414': 'URI_TOO_LONG: a path segment longer than any id, or a URL over the header limit',
   '415': 'The body is not application/json',
   '422': 'The request breaks a rule (or reuses an Idempotency-Key with another body)',
   '429': 'Rate limit (RATE_LIMIT_PER_MINUTE) exceeded; see Retry-After',
+  '431': 'HEADERS_TOO_LARGE: the request line and headers are over the limit (16 KB by default)',
+  '500': 'INTERNAL_ERROR: a fault of the service (logged; never a stack trace in the answer)',
   '503': 'The event store or read store is unavailable; retry shortly (Retry-After)',
 };
+
+/** What any request may be answered, whatever its route: the HTTP layer's refusals, and a fault of ours. */
+const EVERY_ROUTE = ['400', '414', '431', '500'];
 
 const CORRELATION_HEADER = {
   in: 'header',
@@ -68,9 +89,26 @@ const CORRELATION_HEADER = {
   required: false,
   description:
     'Traces the request: echoed on the response, on every log line of the request and in the metadata of ' +
-    'every event it causes. 1–128 of A-Z a-z 0-9 . _ : - (anything else: a new one is generated).',
-  schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$' },
+    'every event it causes. Any value is taken: 1–128 of A-Z a-z 0-9 . _ : - is used as it is, anything else ' +
+    'is replaced by a new UUID (never refused).',
+  schema: { type: 'string' },
 };
+
+const UUID_ANY_CASE =
+  '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$';
+
+/**
+ * What each path parameter can be, by name (and path): what the route's pipe takes; anything else names nothing
+ * (404), and a segment longer than MAX_PATH_SEGMENT is 414 before any route runs.
+ */
+function pathParameterSchema(path: string, name: string): Record<string, unknown> {
+  if (name === 'sku') return { type: 'string', pattern: SKU_PATTERN.source };
+  if (name === 'name') return { type: 'string', pattern: CONSUMER_NAME.source };
+  if (name === 'id' && !path.startsWith('/customers/')) {
+    return { type: 'string', pattern: UUID_ANY_CASE, description: 'A UUID (any letter case)' };
+  }
+  return { type: 'string', minLength: 1, maxLength: MAX_PATH_SEGMENT };
+}
 
 const MUTATING = new Set(['post', 'put', 'patch', 'delete']);
 
@@ -101,12 +139,12 @@ export function completeDocument(document: OpenAPIObject): OpenAPIObject {
       delete operation[OPENAPI_PUBLIC];
       delete operation[OPENAPI_SIGNED];
       delete operation[OPENAPI_ROLES];
-      const statuses: string[] = [];
+      const statuses: string[] = [...EVERY_ROUTE];
       if (isPublic) {
         operation.security = [];
       } else if (isSigned) {
         operation.security = [{ [PAYMENT_SIGNATURE]: [] }];
-        statuses.push('400', '401', '404', '413', '415', '422', '503');
+        statuses.push('401', '404', '413', '415', '422', '503');
       } else {
         operation.security = [{ [BEARER]: [] }];
         if (roles) {
@@ -115,8 +153,7 @@ export function completeDocument(document: OpenAPIObject): OpenAPIObject {
         }
         statuses.push('401', '403', '503');
         if (path.includes('{')) statuses.push('404');
-        if ((operation.parameters ?? []).some((p) => p.in === 'query')) statuses.push('400');
-        if (MUTATING.has(method)) statuses.push('400', '409', '413', '415', '429');
+        if (MUTATING.has(method)) statuses.push('409', '413', '415', '429');
         const headers = new Set(
           (operation.parameters ?? []).filter((p) => p.in === 'header').map((p) => p.name),
         );
@@ -124,6 +161,9 @@ export function completeDocument(document: OpenAPIObject): OpenAPIObject {
         if (headers.has('Idempotency-Key')) statuses.push('422');
       }
       operation.parameters ??= [];
+      for (const parameter of operation.parameters) {
+        if (parameter.in === 'path') parameter.schema = pathParameterSchema(path, parameter.name);
+      }
       if (!operation.parameters.some((p) => p.in === 'header' && p.name === 'X-Correlation-Id')) {
         operation.parameters.push(CORRELATION_HEADER);
       }
@@ -131,9 +171,40 @@ export function completeDocument(document: OpenAPIObject): OpenAPIObject {
       for (const status of [...new Set(statuses)].sort()) {
         operation.responses[status] ??= problemResponse(PROBLEMS[status]!);
       }
+      completeRequestBody(document, operation, !isSigned);
     }
   }
   return document;
+}
+
+type Schema = { $ref?: string; type?: string; properties?: Record<string, Schema>; [more: string]: unknown };
+
+/**
+ * What holds for every request body by construction: `additionalProperties: false` on its object schemas (and
+ * the objects they hold) when `strict` — the strict validation refuses every field it does not know (not on the
+ * payment webhook's, which ignores them) — and a body whose fields are all optional may be left out (it is then
+ * taken as `{}`).
+ */
+function completeRequestBody(document: OpenAPIObject, operation: Operation, strict: boolean): void {
+  const schemas = (document.components?.schemas ?? {}) as Record<string, Schema>;
+  const resolve = (schema: Schema): Schema =>
+    schema.$ref ? (schemas[schema.$ref.replace('#/components/schemas/', '')] ?? {}) : schema;
+  const bodies = Object.values(operation.requestBody?.content ?? {}).map((media) => media.schema as Schema);
+  if (operation.requestBody && bodies.every((schema) => !(resolve(schema).required as unknown[])?.length)) {
+    operation.requestBody.required = false;
+  }
+  if (!strict) return;
+  const pending: Schema[] = [...bodies];
+  const seen = new Set<Schema>();
+  while (pending.length > 0) {
+    const schema = resolve(pending.pop()!);
+    if (seen.has(schema)) continue;
+    seen.add(schema);
+    if (schema.type === 'object' || schema.properties) {
+      schema.additionalProperties ??= false;
+      pending.push(...Object.values(schema.properties ?? {}));
+    }
+  }
 }
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
@@ -144,7 +215,10 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
         'webhook (`POST /webhooks/payments`) needs ' +
         '`Authorization: Bearer <JWT>` (HS256, claims `sub` and `roles`). Errors are ' +
         '`application/problem+json` (RFC 9457) with a stable `code`. Mutations accept `Idempotency-Key` and ' +
-        '`If-Match`; every response carries `X-Correlation-Id`.',
+        '`If-Match`; every response carries `X-Correlation-Id`. A method a path does not serve is ' +
+        '`405 METHOD_NOT_ALLOWED` with `Allow` (e.g. `PUT /carts`, `OPTIONS`, `TRACE`). JSON bodies nest at most ' +
+        '32 levels (`400 JSON_TOO_DEEP`); keys `__proto__` and `constructor` are refused anywhere in a body ' +
+        '(`400 FORBIDDEN_JSON_KEY`).',
     )
     .setVersion('0.1.0')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, BEARER)

@@ -31,7 +31,10 @@ export function rateLimitModule(config: AppConfig): Promise<DynamicModule> | nul
     @Injectable()
     class MutationThrottlerGuard extends ThrottlerGuard {
       protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {
-        return !MUTATIONS.has(context.switchToHttp().getRequest<FastifyRequest>().method);
+        const request = context.switchToHttp().getRequest<FastifyRequest>();
+        // Without an actor the route is one that takes no token — the payment provider's signed webhook, which
+        // a provider retries until it gets a 2xx: limiting it would only delay payments.
+        return !MUTATIONS.has(request.method) || request.actor === undefined;
       }
 
       protected override async getTracker(request: Record<string, unknown>): Promise<string> {

@@ -28,6 +28,6 @@ export function orderCommandOf(event: ProviderEvent): OrderCommand {
     case 'payment.failed':
       return { type: 'RecordPaymentFailure', data: { paymentId, reason: failureReason ?? 'not given' } };
     case 'refund.succeeded':
-      return { type: 'RecordRefundSettlement', data: { paymentId, amount } };
+      return { type: 'RecordRefundSettlement', data: { paymentId, amount, currency } };
   }
 }

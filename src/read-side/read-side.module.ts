@@ -118,7 +118,11 @@ export class ReadSideModule {
               store,
               generations,
               notifier,
-              { batchSize: config.readSide.batchSize, maxRetries: config.readSide.maxRetries },
+              {
+                batchSize: config.readSide.batchSize,
+                maxRetries: config.readSide.maxRetries,
+                documentCacheSize: config.readSide.documentCacheSize,
+              },
               consumers,
             ),
         },

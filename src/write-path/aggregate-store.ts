@@ -80,7 +80,7 @@ export class AggregateStore {
     type: AggregateType<S, E>,
     current: LoadedAggregate<S>,
     events: readonly PendingEvent<E>[],
-  ): Promise<{ aggregate: LoadedAggregate<S>; position: bigint }> {
+  ): Promise<{ aggregate: LoadedAggregate<S>; position: bigint; duplicate: boolean }> {
     const toAppend: EventToAppend[] = events.map(({ id, event, metadata }) => ({
       id,
       type: event.type,
@@ -108,7 +108,7 @@ export class AggregateStore {
     if ((before + 1n) / every !== (result.nextExpectedRevision + 1n) / every) {
       this.snapshots.write(type, idInCategory(type.category, current.streamId)!, aggregate);
     }
-    return { aggregate, position: result.position };
+    return { aggregate, position: result.position, duplicate: result.duplicate === true };
   }
 
   /**

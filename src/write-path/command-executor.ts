@@ -156,9 +156,12 @@ export class CommandExecutor {
       }
       const pending = this.toPending(current.streamId, events, context, spec);
       try {
-        const { aggregate, position } = await this.aggregates.append(type, current, pending);
-        trace.appended = pending.length;
+        const { aggregate, position, duplicate } = await this.aggregates.append(type, current, pending);
         trace.revision = aggregate.revision as bigint;
+        // The store already held these very events (same ids: same key, same request), appended by an earlier
+        // try this cache did not know of (another instance, or a lost answer): a replay, not a new write.
+        if (duplicate) return this.outcome(id, aggregate, aggregate.revision as bigint, null, true);
+        trace.appended = pending.length;
         if (this.observer) trace.eventIds = pending.map((p) => p.id);
         return this.outcome(id, aggregate, aggregate.revision as bigint, position, false);
       } catch (error) {

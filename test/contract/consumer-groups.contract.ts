@@ -430,6 +430,27 @@ export function describeConsumerGroupContract(
     );
 
     it(
+      'a replayed parked event is delivered as it was recorded: its own position, not its parked copy’s',
+      async () => {
+        const t = uniqueTypes('Positioned');
+        const group = uniqueGroup();
+        const consumer = new RecordingConsumer();
+        let parking = true;
+        consumer.decide = () => (parking ? { action: 'park', reason: 'later' } : { action: 'ack' });
+        subscribe({ group, eventTypes: [t.Positioned] }, consumer);
+        const [event] = await appendNew([newEvent(t.Positioned, { n: 0 })]);
+        await until(async () => expect(await groups().listParked(group)).toHaveLength(1));
+        expect((await groups().listParked(group))[0]!.event).toStrictEqual(event);
+
+        parking = false;
+        expect(await groups().replayParked(group)).toBe(1);
+        await until(() => expect(consumer.deliveriesOf(event!.id)).toHaveLength(2));
+        expect(consumer.deliveriesOf(event!.id).map((d) => d.event)).toStrictEqual([event, event]);
+      },
+      timeout,
+    );
+
+    it(
       'a handler that throws gets its batch delivered again, with the retry count incremented',
       async () => {
         const t = uniqueTypes('Thrown');

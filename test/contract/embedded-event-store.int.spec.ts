@@ -12,17 +12,21 @@ import {
 } from '../../src/event-store/event-store.port.js';
 import { describeEventStoreContract, newEvent, newEvents, uniqueStreamId } from './event-store.contract.js';
 
-describeEventStoreContract('embedded SQLite', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'ordertrail-contract-'));
-  const store = new EmbeddedEventStore(join(dir, 'events.sqlite'));
-  return {
-    store,
-    cleanup: async () => {
-      await store.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-});
+describeEventStoreContract(
+  'embedded SQLite',
+  async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ordertrail-contract-'));
+    const store = new EmbeddedEventStore(join(dir, 'events.sqlite'));
+    return {
+      store,
+      cleanup: async () => {
+        await store.close();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  },
+  { tellsDuplicates: true },
+);
 
 describe('EmbeddedEventStore (SQLite file specifics)', () => {
   let dir: string;

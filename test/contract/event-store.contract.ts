@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  InvalidPositionError,
   WrongExpectedRevisionError,
   type AppendResult,
   type EventStore,
@@ -51,6 +52,11 @@ export interface EventStoreContractOptions {
   readonly clockToleranceMs?: number;
   /** Per-test timeout (ms). */
   readonly timeoutMs?: number;
+  /**
+   * Whether the store says that a retried append was one (`AppendResult.duplicate`). A store that cannot tell
+   * leaves it out; none may say so of a first append.
+   */
+  readonly tellsDuplicates?: boolean;
 }
 
 /** A stream id nobody else uses, so the suite also runs against a shared EventStoreDB server. */
@@ -118,6 +124,11 @@ export function describeEventStoreContract(
 ): void {
   const tolerance = options.clockToleranceMs ?? 0;
   const timeout = options.timeoutMs ?? 15_000;
+  /** A retried append's answer says so where the store can tell; the others leave `duplicate` out. */
+  const expectRetried = (result: AppendResult): void => {
+    if (options.tellsDuplicates) expect(result.duplicate).toBe(true);
+    else expect(result.duplicate).toBeUndefined();
+  };
 
   describe(`EventStore contract: ${name}`, () => {
     let opened: EventStoreUnderTest | undefined;
@@ -329,7 +340,9 @@ export function describeEventStoreContract(
           const streamId = uniqueStreamId();
           const batch = newEvents(2);
           const first = await store().append(streamId, batch, 'no_stream');
+          expect(first.duplicate).not.toBe(true);
           const retry = await store().append(streamId, batch, 'no_stream');
+          expectRetried(retry);
           expect(retry.nextExpectedRevision).toBe(first.nextExpectedRevision);
           expect(retry.nextExpectedRevision).toBe(1n);
           // The retry answers what the first append answered.
@@ -348,14 +361,17 @@ export function describeEventStoreContract(
           const batch = newEvents(2);
           const first = await store().append(streamId, batch, 0n);
           expect(first.nextExpectedRevision).toBe(2n);
+          expect(first.duplicate).not.toBe(true);
 
           const retry = await store().append(streamId, batch, 0n);
+          expectRetried(retry);
           expect(retry.nextExpectedRevision).toBe(2n);
           expect(await store().readStream(streamId)).toHaveLength(3);
 
           // A late retry, after somebody else appended, is still recognised.
           await store().append(streamId, [newEvent()], 2n);
           const late = await store().append(streamId, batch, 0n);
+          expectRetried(late);
           expect(late.nextExpectedRevision).toBe(2n);
           const read = await store().readStream(streamId);
           expect(read).toHaveLength(4);
@@ -386,6 +402,7 @@ export function describeEventStoreContract(
           await store().append(streamId, earlier, 'any');
           await store().append(streamId, [newEvent()], 'any');
           const again = await store().append(streamId, earlier, 'any');
+          expectRetried(again);
           expect(again.nextExpectedRevision).toBe(1n);
           const read = await store().readStream(streamId);
           expect(read).toHaveLength(3);
@@ -681,8 +698,12 @@ export function describeEventStoreContract(
         async () => {
           const tag = randomUUID().slice(0, 8);
           const streamId = uniqueStreamId();
-          // Positions are the store's: the one before the marker is the head before it, never marker - 1.
-          const after = await store().headPosition();
+          // A position handed out just before this test's events (never `marker.position - 1n`).
+          const { position: after } = await store().append(
+            uniqueStreamId(),
+            [newEvent('Anchor')],
+            'no_stream',
+          );
           await store().append(streamId, [newEvent(`Known_${tag}`)], 'no_stream');
           await store().append(streamId, [newEvent(`Known_${tag}`)], 0n);
           expect(await store().readAll({ after, eventTypes: [] })).toEqual([]);
@@ -701,7 +722,11 @@ export function describeEventStoreContract(
           const tag = randomUUID().slice(0, 8);
           const [wanted, other] = [`Counted_${tag}`, `NotCounted_${tag}`];
           const a = uniqueStreamId();
-          const after = await store().headPosition();
+          const { position: after } = await store().append(
+            uniqueStreamId(),
+            [newEvent('Anchor')],
+            'no_stream',
+          );
           const marker = await store().append(a, [newEvent(wanted)], 'no_stream');
           await store().append(a, [newEvent(other), newEvent(wanted), newEvent(wanted), newEvent(other)], 0n);
           await store().append(uniqueStreamId(), [newEvent(wanted)], 'no_stream');
@@ -776,6 +801,54 @@ export function describeEventStoreContract(
           );
           expect(await store().readByCorrelation(correlationId, { limit: 0 })).toEqual([]);
           expect(await store().readByCorrelation(`never-${randomUUID()}`)).toEqual([]);
+        },
+        timeout,
+      );
+    });
+
+    describe("positions are the store's", () => {
+      it(
+        'eventAt answers the event at a position the store handed out, and null before the first',
+        async () => {
+          const streamId = uniqueStreamId();
+          const first = await store().append(streamId, [newEvent('AtFirst', { n: 1 })], 'no_stream');
+          const second = await store().append(streamId, [newEvent('AtSecond', { n: 2 })], 0n);
+          const [one, two] = await store().readStream(streamId);
+          expect(await store().eventAt(first.position)).toStrictEqual(one);
+          expect(await store().eventAt(second.position)).toStrictEqual(two);
+          expect(await store().eventAt(-1n)).toBeNull();
+        },
+        timeout,
+      );
+
+      it(
+        'refuses a position it never handed out with InvalidPositionError, in every call that takes one',
+        async () => {
+          const streamId = uniqueStreamId();
+          const a = await store().append(streamId, [newEvent('Handed')], 'no_stream');
+          const b = await store().append(streamId, [newEvent('Handed')], 0n);
+          // Never handed out: below -1, and a + 1 — unless this store numbers its events densely and a + 1 is
+          // b's own position; then b + 1, past the head. (EventStoreDB: a + 1 lies inside a's record.)
+          const invented = [-2n, a.position + 1n === b.position ? b.position + 1n : a.position + 1n];
+          for (const bad of invented) {
+            await expect(store().readAll({ after: bad })).rejects.toBeInstanceOf(InvalidPositionError);
+            await expect(store().readAll({ after: bad, limit: 1 })).rejects.toBeInstanceOf(
+              InvalidPositionError,
+            );
+            await expect(store().readAll({ after: bad, eventTypes: ['Handed'] })).rejects.toBeInstanceOf(
+              InvalidPositionError,
+            );
+            await expect(store().countAll({ after: bad })).rejects.toBeInstanceOf(InvalidPositionError);
+            await expect(store().countAll({ after: bad, eventTypes: ['Handed'] })).rejects.toBeInstanceOf(
+              InvalidPositionError,
+            );
+            await expect(store().eventAt(bad)).rejects.toBeInstanceOf(InvalidPositionError);
+          }
+          await expect(store().readByCorrelation('any', { after: -2n })).rejects.toBeInstanceOf(
+            InvalidPositionError,
+          );
+          // What it handed out is accepted: the events after a are b (and, on a shared server, newer ones).
+          expect((await store().readAll({ after: a.position, limit: 1 }))[0]!.position).toBe(b.position);
         },
         timeout,
       );

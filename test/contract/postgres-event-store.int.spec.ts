@@ -27,16 +27,20 @@ if (!url) {
     });
   });
 } else {
-  describeEventStoreContract('PostgreSQL', async () => {
-    const schema = uniqueSchema();
-    const store = await PostgresEventStore.connect(url, { schema });
-    return {
-      store,
-      heldAppends: postgresHeldAppends(url, schema),
-      cleanup: async () => {
-        await store.close();
-        await dropSchema(url, schema);
-      },
-    };
-  });
+  describeEventStoreContract(
+    'PostgreSQL',
+    async () => {
+      const schema = uniqueSchema();
+      const store = await PostgresEventStore.connect(url, { schema });
+      return {
+        store,
+        heldAppends: postgresHeldAppends(url, schema),
+        cleanup: async () => {
+          await store.close();
+          await dropSchema(url, schema);
+        },
+      };
+    },
+    { tellsDuplicates: true },
+  );
 }

@@ -49,18 +49,33 @@ function rssMegabytes(pid: number): number {
   return match ? Number(match[1]) / 1024 : Number.NaN;
 }
 
-/** Realistic events (≈ 400 bytes of JSON each): what the service writes for add-item and change-quantity. */
-function cartEvents(cartId: string): EventToAppend[] {
-  const metadata = (command: string) => ({
+/** The catalog product every cart holds: the shop sets its name and price. */
+const PRODUCT = { sku: 'sku-1', name: 'A thing with a name', unitPrice: 1999 };
+
+function metadataOf(actor: string, command: string) {
+  return {
     correlationId: randomUUID(),
     causationId: randomUUID(),
-    actor: 'replay-shopper',
+    actor,
     occurredAt: new Date().toISOString(),
     schemaVersion: 1,
     command,
     idempotencyKey: randomUUID(),
     requestHash: 'x'.repeat(43),
-  });
+  };
+}
+
+/** What the service writes when an operator lists the product. */
+const productListed: EventToAppend = {
+  id: randomUUID(),
+  type: 'ProductListed',
+  data: { sku: PRODUCT.sku, name: PRODUCT.name, prices: { EUR: PRODUCT.unitPrice } },
+  metadata: metadataOf('replay-operator', 'ListProduct'),
+};
+
+/** Realistic events (≈ 400 bytes of JSON each): what the service writes for add-item and change-quantity. */
+function cartEvents(cartId: string): EventToAppend[] {
+  const metadata = (command: string) => metadataOf('replay-shopper', command);
   return [
     {
       id: randomUUID(),
@@ -71,13 +86,13 @@ function cartEvents(cartId: string): EventToAppend[] {
     {
       id: randomUUID(),
       type: 'ItemAdded',
-      data: { sku: 'sku-1', name: 'A thing with a name', quantity: 1, unitPrice: 1999 },
+      data: { ...PRODUCT, quantity: 1 },
       metadata: metadata('AddItem'),
     },
     ...Array.from({ length: EVENTS_PER_CART - 2 }, (_, i) => ({
       id: randomUUID(),
       type: 'ItemQuantityChanged',
-      data: { sku: 'sku-1', quantity: 1 + (i % 999) },
+      data: { sku: PRODUCT.sku, quantity: 1 + (i % 999) },
       metadata: metadata('ChangeItemQuantity'),
     })),
   ];
@@ -153,6 +168,7 @@ function replay(service: ServiceProcess, token: string, limit: number): Promise<
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'ordertrail-replay-memory-'));
     const store = new EmbeddedEventStore(join(dataDir, 'events.sqlite'));
+    await store.append(`product-${PRODUCT.sku}`, [productListed], 'no_stream');
     for (let i = 0; i < CARTS; i++) {
       const cartId = randomUUID();
       await store.append(`cart-${cartId}`, cartEvents(cartId), 'no_stream');
@@ -169,7 +185,10 @@ function replay(service: ServiceProcess, token: string, limit: number): Promise<
       // reads as growth in RSS though nothing is retained.
       NODE_OPTIONS: '--max-old-space-size=128 --max-semi-space-size=2',
     });
-    token = new JwtService({ secret: SECRET }).sign({ sub: 'replay-auditor', roles: ['auditor', 'shopper'] });
+    token = new JwtService({ secret: SECRET, signOptions: { expiresIn: '1h' } }).sign({
+      sub: 'replay-auditor',
+      roles: ['auditor', 'shopper'],
+    });
     // The projections catch up on the seeded events first: their work must not count as the replay's.
     await settled(service.child.pid!);
   }, 180_000);

@@ -484,12 +484,14 @@ describe('audit over HTTP: time travel, diffs, raw events, replay, correlations'
   });
 
   describe('GET /audit/events (NDJSON replay)', () => {
-    it('streams every cart and order event in position order, one JSON object per line, never a snapshot', async () => {
+    it('streams every cart, order and product event in position order, one JSON object per line, never a snapshot', async () => {
       const res = await get('/audit/events', auditor).expect(200);
       expect(res.headers['content-type']).toMatch(/^application\/x-ndjson/);
       const lines = ndjsonLines(res);
-      const stored = (await t.events.readAll()).filter((e) => /^(cart|order)-/.test(e.streamId));
+      const stored = (await t.events.readAll()).filter((e) => /^(cart|order|product)-/.test(e.streamId));
       expect(lines.map((e) => e.id)).toEqual(stored.map((e) => e.id));
+      // The catalog products the carts sell are audited too.
+      expect(lines.filter((e) => e.stream === 'product-sku-a').map((e) => e.type)).toEqual(['ProductListed']);
       expect(stored.length).toBeGreaterThan(1200);
       for (let i = 1; i < lines.length; i++)
         expect(lines[i]!.position).toBeGreaterThan(lines[i - 1]!.position);
@@ -617,8 +619,10 @@ describe('audit over HTTP: time travel, diffs, raw events, replay, correlations'
       );
       await get('/correlations/has%20space', auditor).expect(404);
       await get('/correlations/semi;colon', auditor).expect(404);
+      // Longer than a correlation id (128), but not than a path segment may be (200): unknown, 404.
+      expect((await get(`/correlations/${'x'.repeat(129)}`, auditor)).status).toBe(404);
       // Longer than any id the service issues: Fastify's router refuses it before the controller (414).
-      expect((await get(`/correlations/${'x'.repeat(129)}`, auditor)).status).toBe(414);
+      expect((await get(`/correlations/${'x'.repeat(201)}`, auditor)).status).toBe(414);
     });
   });
 });

@@ -1,17 +1,9 @@
+import { eventually } from '../support/eventually.js';
 import { payOrder } from '../support/payments.js';
 import { randomUUID } from 'node:crypto';
 import { PlaceOrderOnCheckout } from '../../src/checkout/place-order-on-checkout.process-manager.js';
 import { addItem, openCart } from '../support/cart-fixtures.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
-
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, ms = 5000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('the checkout process manager', () => {
   let t: TestApp;

@@ -1,3 +1,4 @@
+import { ensureProduct } from '../support/cart-fixtures.js';
 import { payOrder } from '../support/payments.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -13,6 +14,10 @@ describe('shopper journey: cart → order → paid → shipped → delivered', (
   it('drives a cart to a delivered order, every step an event with full metadata', async () => {
     const shopper = t.bearer('customer-1', 'shopper');
     const operator = t.bearer('op-1', 'operator');
+
+    // The shop sets the prices: the catalog sells both products before the shopper adds them.
+    await ensureProduct(t, 'book-1', 1250, { name: 'A book' });
+    await ensureProduct(t, 'pen-1', 199, { name: 'A pen' });
 
     const opened = await t.http
       .post('/carts')
@@ -30,12 +35,12 @@ describe('shopper journey: cart → order → paid → shipped → delivered', (
     await t.http
       .post(`/carts/${cartId}/items`)
       .set('authorization', shopper)
-      .send({ sku: 'book-1', name: 'A book', quantity: 2, unitPrice: 1250 })
+      .send({ sku: 'book-1', quantity: 2 })
       .expect(200, { id: cartId, revision: 1 });
     await t.http
       .post(`/carts/${cartId}/items`)
       .set('authorization', shopper)
-      .send({ sku: 'pen-1', name: 'A pen', quantity: 1, unitPrice: 199 })
+      .send({ sku: 'pen-1', quantity: 1 })
       .expect(200, { id: cartId, revision: 2 });
     await t.http
       .patch(`/carts/${cartId}/items/book-1`)

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { addItem, openCart } from '../support/cart-fixtures.js';
+import { addItem, ensureProduct, openCart } from '../support/cart-fixtures.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 const METRICS_TOKEN = 'scraper-token-0123456789abcdef-0123456789';
@@ -50,6 +50,7 @@ describe('GET /metrics', () => {
 
   it('counts commands by outcome, appends, replays and HTTP requests by route pattern', async () => {
     const shopper = t.bearer(`c-${randomUUID()}`, 'shopper');
+    for (const sku of ['a', 'b', 'c', 'd', 'e']) await ensureProduct(t, sku, 100);
     const before = await scrape();
     const cartId = await openCart(t, shopper);
     await addItem(t, shopper, cartId, { sku: 'a' });
@@ -60,7 +61,7 @@ describe('GET /metrics', () => {
         .post(`/carts/${cartId}/items`)
         .set('authorization', shopper)
         .set('idempotency-key', 'retry-1')
-        .send({ sku: 'c', name: 'C', quantity: 1, unitPrice: 1 })
+        .send({ sku: 'c', quantity: 1 })
         .expect(200);
     }
     // A stale If-Match (412) and a business rule (409 after abandoning).
@@ -68,13 +69,13 @@ describe('GET /metrics', () => {
       .post(`/carts/${cartId}/items`)
       .set('authorization', shopper)
       .set('if-match', '"0"')
-      .send({ sku: 'd', name: 'D', quantity: 1, unitPrice: 1 })
+      .send({ sku: 'd', quantity: 1 })
       .expect(412);
     await t.http.post(`/carts/${cartId}/abandon`).set('authorization', shopper).send({}).expect(200);
     await t.http
       .post(`/carts/${cartId}/items`)
       .set('authorization', shopper)
-      .send({ sku: 'e', name: 'E', quantity: 1, unitPrice: 1 })
+      .send({ sku: 'e', quantity: 1 })
       .expect(409);
 
     const after = await scrape();

@@ -1,18 +1,33 @@
 import { registeredRoutes } from '../../src/operations/openapi.js';
+import { ITEM_NAME_PATTERN, MAX_ITEM_NAME_LENGTH } from '../../src/shared/domain/index.js';
+import { IDEMPOTENCY_KEY } from '../../src/shared/http/command-context.decorator.js';
+import { MAX_JSON_DEPTH } from '../../src/shared/http/json-body.js';
+import { INSTANT_PATTERN } from '../../src/shared/http/read-response.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON Schema, read loosely
+type Schema = Record<string, any>;
+type Parameter = {
+  in: string;
+  name: string;
+  required?: boolean;
+  style?: string;
+  explode?: boolean;
+  schema?: Schema;
+};
 type Operation = {
   summary?: string;
   description?: string;
   security?: Record<string, string[]>[];
-  parameters?: { in: string; name: string }[];
-  requestBody?: { content: Record<string, { schema: unknown }> };
+  parameters?: Parameter[];
+  requestBody?: { required?: boolean; content: Record<string, { schema: Schema }> };
   responses: Record<string, { description: string; content?: Record<string, { schema: unknown }> }>;
 };
 type Document = {
   openapi: string;
   paths: Record<string, Record<string, Operation>>;
-  components: { securitySchemes: Record<string, unknown>; schemas: Record<string, unknown> };
+  info: { description: string };
+  components: { securitySchemes: Record<string, unknown>; schemas: Record<string, Schema> };
 };
 
 /** Fastify's `/carts/:id/items` → OpenAPI's `/carts/{id}/items`. */
@@ -115,12 +130,21 @@ describe('OpenAPI at /docs', () => {
     const headers = add.parameters!.filter((p) => p.in === 'header').map((p) => p.name);
     expect(headers).toEqual(expect.arrayContaining(['Idempotency-Key', 'If-Match', 'X-Correlation-Id']));
 
+    // The shop sets names and prices: a client sends only sku and quantity.
     expect(doc.components.schemas.AddItemDto).toMatchObject({
-      required: expect.arrayContaining(['sku', 'name', 'quantity', 'unitPrice']),
+      required: ['sku', 'quantity'],
       properties: {
-        quantity: { type: 'number', minimum: 1, maximum: 999 },
+        quantity: { type: 'integer', minimum: 1, maximum: 999 },
         sku: { type: 'string', pattern: expect.any(String) },
       },
+    });
+    for (const field of ['name', 'unitPrice']) {
+      expect(doc.components.schemas.AddItemDto).not.toHaveProperty(['properties', field]);
+    }
+    expect(
+      doc.paths['/carts/{id}/reprice']!.post!.responses['200']!.content!['application/json']!.schema,
+    ).toEqual({
+      $ref: '#/components/schemas/MutationResultDto',
     });
     expect(doc.components.schemas.Problem).toMatchObject({ required: expect.arrayContaining(['code']) });
     expect(doc.paths['/carts/{id}']!.get!.responses['200']!.content!['application/json']!.schema).toEqual({
@@ -151,5 +175,138 @@ describe('OpenAPI at /docs', () => {
       .expect(404)
       .expect('content-type', /problem\+json/);
     await t.http.get('/docs/..%2F..%2Fpackage.json').expect(404);
+  });
+
+  /** Every operation, with its method and path. */
+  function operations(): { method: string; path: string; op: Operation }[] {
+    return Object.entries(doc.paths).flatMap(([path, item]) =>
+      Object.entries(item).map(([method, op]) => ({ method, path, op })),
+    );
+  }
+  const resolve = (schema: Schema): Schema =>
+    schema.$ref ? doc.components.schemas[String(schema.$ref).split('/').pop()!]! : schema;
+
+  it('states the statuses any request may get: 400, 414, 431 and 500 everywhere; 413/415 with a body; 405 in words', () => {
+    const missing: string[] = [];
+    for (const { method, path, op } of operations()) {
+      const statuses = ['400', '414', '431', '500'];
+      if (['post', 'put', 'patch', 'delete'].includes(method)) statuses.push('413', '415');
+      if (JSON.stringify(op.security) !== '[]') statuses.push('401', '503');
+      for (const status of statuses) {
+        if (!op.responses[status]) missing.push(`${method.toUpperCase()} ${path}: ${status}`);
+      }
+    }
+    expect(missing).toEqual([]);
+    expect(doc.info.description).toContain('405 METHOD_NOT_ALLOWED');
+    expect(doc.info.description).toContain(`${MAX_JSON_DEPTH} levels`);
+    expect(doc.info.description).toContain('FORBIDDEN_JSON_KEY');
+  });
+
+  it('states the header rules the server enforces, and none it does not', () => {
+    for (const { op } of operations()) {
+      const header = (name: string) => op.parameters?.find((p) => p.in === 'header' && p.name === name);
+      // Any X-Correlation-Id is taken (an invalid one is replaced, never refused): no pattern to break.
+      expect(header('X-Correlation-Id')?.schema).toEqual({ type: 'string' });
+      const key = header('Idempotency-Key');
+      if (key) expect(key.schema?.pattern).toBe(IDEMPOTENCY_KEY.source);
+      const ifMatch = header('If-Match');
+      if (ifMatch) {
+        const pattern = new RegExp(String(ifMatch.schema?.pattern));
+        expect(['*', '"0"', '"123456789012345678"'].every((v) => pattern.test(v))).toBe(true);
+        expect(['', '0', 'W/"1"', '"1", "2"', '"1234567890123456789"'].some((v) => pattern.test(v))).toBe(
+          false,
+        );
+      }
+    }
+  });
+
+  it('states the query rules: non-empty cursors, 15-digit revisions, calendar-exact instants', () => {
+    const queries = operations().flatMap(({ method, path, op }) =>
+      (op.parameters ?? []).filter((p) => p.in === 'query').map((p) => ({ where: `${method} ${path}`, p })),
+    );
+    for (const { p } of queries.filter(({ p }) => p.name === 'cursor')) {
+      expect(new RegExp(String(p.schema?.pattern)).test('')).toBe(false);
+    }
+    const revisions = queries.filter(({ p }) => ['minRevision', 'afterPosition'].includes(p.name));
+    expect(revisions.length).toBeGreaterThan(0);
+    for (const { where, p } of queries.filter(
+      ({ where, p }) => p.name === 'from' && where.includes('/audit/streams'),
+    )) {
+      expect({ where, schema: p.schema }).toMatchObject({
+        schema: { type: 'integer', maximum: 999_999_999_999_999 },
+      });
+    }
+    for (const { p } of queries.filter(
+      ({ p }) => ['from', 'to'].includes(p.name) && p.schema?.type === 'string',
+    )) {
+      expect(p.schema?.pattern).toBe(INSTANT_PATTERN.source);
+    }
+    expect(INSTANT_PATTERN.test('2028-02-29')).toBe(true);
+    expect(INSTANT_PATTERN.test('2026-02-29')).toBe(false);
+    expect(INSTANT_PATTERN.test('2026-05-02T16:03+02:00')).toBe(true);
+  });
+
+  it('states that atRevision/asOf and from/fromAsOf (to/toAsOf) exclude each other', () => {
+    for (const kind of ['/carts/{id}', '/orders/{id}', '/catalog/products/{sku}']) {
+      const state = doc.paths[`${kind}/state`]!.get!.parameters!.filter((p) => p.in === 'query');
+      expect(state).toEqual([
+        expect.objectContaining({
+          name: 'point',
+          required: true,
+          style: 'form',
+          explode: true,
+          schema: expect.objectContaining({
+            minProperties: 1,
+            maxProperties: 1,
+            additionalProperties: false,
+          }),
+        }),
+      ]);
+      expect(Object.keys(state[0]!.schema!.properties)).toEqual(['atRevision', 'asOf']);
+      const diff = doc.paths[`${kind}/diff`]!.get!.parameters!.filter((p) => p.in === 'query');
+      expect(
+        diff.map((p) => [
+          p.name,
+          p.required,
+          p.schema?.maxProperties,
+          Object.keys(p.schema?.properties ?? {}),
+        ]),
+      ).toEqual([
+        ['fromPoint', true, 1, ['from', 'fromAsOf']],
+        ['toPoint', false, 1, ['to', 'toAsOf']],
+      ]);
+    }
+  });
+
+  it('refuses unknown body fields in the document where the server does: everywhere but the payment webhook', () => {
+    const open: string[] = [];
+    for (const { method, path, op } of operations()) {
+      const schema = op.requestBody?.content['application/json']?.schema;
+      if (!schema) continue;
+      const closed = resolve(schema).additionalProperties === false;
+      if (path === '/webhooks/payments' ? closed : !closed) open.push(`${method.toUpperCase()} ${path}`);
+    }
+    expect(open).toEqual([]);
+    // A body whose fields are all optional may be left out (the server takes it as {}).
+    expect(doc.paths['/admin/projections/{name}/verify']!.post!.requestBody!.required).toBe(false);
+    expect(doc.paths['/carts']!.post!.requestBody!.required).not.toBe(false);
+  });
+
+  it('states the name rule of the domain: its pattern and its length in code points', () => {
+    expect(doc.components.schemas.ListProductDto!.properties.name).toMatchObject({
+      pattern: ITEM_NAME_PATTERN.source,
+      minLength: 1,
+      maxLength: MAX_ITEM_NAME_LENGTH,
+    });
+  });
+
+  it('gives every path parameter a pattern or a length (longer segments are 414)', () => {
+    const loose: string[] = [];
+    for (const { method, path, op } of operations()) {
+      for (const p of (op.parameters ?? []).filter((q) => q.in === 'path')) {
+        if (!p.schema?.pattern && !p.schema?.maxLength) loose.push(`${method} ${path} ${p.name}`);
+      }
+    }
+    expect(loose).toEqual([]);
   });
 });

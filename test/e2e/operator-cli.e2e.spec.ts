@@ -7,7 +7,14 @@ import { runCli, type CliIo } from '../../src/operations/cli/cli.js';
 import { ReadStore } from '../../src/read-side/read-store.port.js';
 import { PROJECTIONS } from '../../src/projections.js';
 import { LiveGenerations } from '../../src/read-side/runtime/live-generations.js';
-import { OPS_BIN, runOps, startServedApp, type OpsRun, type ServedApp } from '../support/operator-tools.js';
+import {
+  ADMIN_LISTED,
+  OPS_BIN,
+  runOps,
+  startServedApp,
+  type OpsRun,
+  type ServedApp,
+} from '../support/operator-tools.js';
 import { until } from '../support/projection-runtime.js';
 import { freePort } from '../support/service-process.js';
 import { placeOrder } from '../support/cart-fixtures.js';
@@ -23,7 +30,7 @@ const ESC = '\x1b';
 describe('operator CLI (ordertrail-ops)', () => {
   let t: ServedApp;
   let env: Record<string, string>;
-  const jwt = new JwtService({ secret: TEST_JWT_SECRET });
+  const jwt = new JwtService({ secret: TEST_JWT_SECRET, signOptions: { expiresIn: '1h' } });
 
   beforeAll(async () => {
     t = await startServedApp();
@@ -49,7 +56,9 @@ describe('operator CLI (ordertrail-ops)', () => {
     it('is the bin of the package and of `npm run ops`', () => {
       const pkg = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../package.json'), 'utf8'));
       expect(resolve(import.meta.dirname, '../..', pkg.bin['ordertrail-ops'])).toBe(OPS_BIN);
-      expect(pkg.scripts.ops).toBe('node dist/operations/cli/main.js');
+      expect(pkg.scripts.ops).toBe(
+        'exec node $([ -f .env ] && echo --env-file=.env) dist/operations/cli/main.js',
+      );
       expect(readFileSync(OPS_BIN, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
     });
 
@@ -122,7 +131,8 @@ describe('operator CLI (ordertrail-ops)', () => {
       const wrapped = await runOps(['token', '--role', 'shopper', '--sub', 'c-1', '--json'], {
         env: { AUTH_JWT_SECRET: TEST_JWT_SECRET },
       });
-      expect(Object.keys(json(wrapped))).toEqual(['token']);
+      expect(Object.keys(json(wrapped))).toEqual(['token', 'secret', 'expiresAt']);
+      expect(json(wrapped).secret).toBe('AUTH_JWT_SECRET');
       expect(jwt.verify(json(wrapped).token)).toMatchObject({ sub: 'c-1', roles: ['shopper'] });
     });
   });
@@ -140,7 +150,7 @@ describe('operator CLI (ordertrail-ops)', () => {
       });
       expect(run).toMatchObject({ code: 0, stderr: '' });
       expect(run.stdout).toContain(
-        `order ${orderId}: payment.succeeded of ${total.toLocaleString('en')} EUR applied`,
+        `order ${orderId}: payment.succeeded of ${(total / 100).toFixed(2)} EUR applied`,
       );
       const [, paid] = await t.readStream(`order-${orderId}`);
       expect(paid).toMatchObject({ type: 'OrderPaid', data: { amount: total } });
@@ -179,15 +189,7 @@ describe('operator CLI (ordertrail-ops)', () => {
       ]);
       expect(lines).toHaveLength(7);
       const table = rows(run.stdout);
-      expect(table.map((r) => r[0])).toEqual([
-        'carts',
-        'orders',
-        'order_search',
-        'order_timeline',
-        'products',
-        'refund-on-cancellation',
-        'place-order-on-checkout',
-      ]);
+      expect(table.map((r) => r[0])).toEqual(ADMIN_LISTED);
       const orders = table[1]!;
       expect(orders[1]).toBe('running');
       expect(orders[2]).toMatch(/^\d+$/);
@@ -204,15 +206,7 @@ describe('operator CLI (ordertrail-ops)', () => {
       const run = await ops('projections', '--json');
       expect(run.code).toBe(0);
       const body = json(run);
-      expect(body.items.map((p: { name: string }) => p.name)).toEqual([
-        'carts',
-        'orders',
-        'order_search',
-        'order_timeline',
-        'products',
-        'refund-on-cancellation',
-        'place-order-on-checkout',
-      ]);
+      expect(body.items.map((p: { name: string }) => p.name)).toEqual(ADMIN_LISTED);
       expect(body.items[1]).toEqual(
         expect.objectContaining({
           name: 'orders',
@@ -330,7 +324,7 @@ describe('operator CLI (ordertrail-ops)', () => {
       expect(refused.stdout).toBe('');
       expect(refused.stderr).toContain(`(HTTP 409 JOB_RUNNING)`);
       expect(refused.stderr).toContain(started.id);
-      expect(refused.stderr).toContain(`hint: watch it with "ordertrail-ops job ${started.id} --watch"`);
+      expect(refused.stderr).toContain(`hint: watch it with "npm run -s ops -- job ${started.id} --watch"`);
       const refusedJson = await ops('verify', 'carts', '--json');
       expect(refusedJson.code).toBe(1);
       expect(json(refusedJson)).toMatchObject({
@@ -400,8 +394,8 @@ describe('operator CLI (ordertrail-ops)', () => {
       expect(run.code).toBe(130);
       const id = /job ([0-9a-f-]{36})/.exec(run.stdout)![1]!;
       expect(run.stderr).toContain(`stopped watching; the rebuild of carts goes on (job ${id})`);
-      expect(run.stderr).toContain(`watch it again: ordertrail-ops job ${id} --watch`);
-      expect(run.stderr).toContain(`cancel it:      ordertrail-ops cancel ${id}`);
+      expect(run.stderr).toContain(`watch it again: npm run -s ops -- job ${id} --watch`);
+      expect(run.stderr).toContain(`cancel it:      npm run -s ops -- cancel ${id}`);
       const resumed = await ops('job', id, '--watch', '--json', '--interval', '100');
       expect(resumed.code).toBe(0);
       expect(json(resumed)).toMatchObject({ id, state: 'succeeded', progress: 1 });
@@ -460,7 +454,7 @@ describe('operator CLI (ordertrail-ops)', () => {
         String(original.data.total as number),
       ]);
       expect(found.stdout).toContain(
-        'hint: "ordertrail-ops verify orders --repair" writes the expected documents',
+        'hint: "npm run -s ops -- verify orders --repair" writes the expected documents',
       );
 
       const repaired = await ops('verify', 'orders', '--repair', '--json', '--interval', '100');

@@ -1,17 +1,9 @@
+import { eventually } from '../support/eventually.js';
 import { signatureHeader, signPayload } from '../../src/payments/webhook-signature.js';
 import { placeOrder } from '../support/cart-fixtures.js';
 import { payOrder, providerEvent, sendWebhook } from '../support/payments.js';
 import { TEST_PAYMENT_WEBHOOK_SECRET } from '../support/secrets.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
-
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, ms = 5000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('payments are confirmed by the payment provider', () => {
   let t: TestApp;
@@ -86,6 +78,18 @@ describe('payments are confirmed by the payment provider', () => {
       const negative = providerEvent(orderId, -5);
       await sendWebhook(t.http, negative).expect(400);
       expect((await orderEvents(orderId)).map((e) => e.type)).toEqual(['OrderPlaced']);
+    });
+
+    it('fields of the provider this service does not know are ignored, not refused', async () => {
+      const { orderId, total } = await placeOrder(t, shopper);
+      const event = providerEvent(orderId, total);
+      const richer = { ...event, created: 1_800_000_000, livemode: false, data: { ...event.data, fee: 12 } };
+      await sendWebhook(t.http, JSON.stringify(richer)).expect(200);
+      const [, paid] = await orderEvents(orderId);
+      expect(paid).toMatchObject({
+        type: 'OrderPaid',
+        data: { paymentId: event.data.paymentId, amount: total },
+      });
     });
 
     it('an event for an order that does not exist is 404', async () => {

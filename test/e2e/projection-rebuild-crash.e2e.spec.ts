@@ -31,7 +31,7 @@ describe.each(readStoreEnvs())('a rebuild survives kill -9 of the service (%s)',
   let dataDir: string;
   let service: ServiceProcess | undefined;
   const env = readStoreEnv();
-  const auth = `Bearer ${new JwtService({ secret: SECRET }).sign({ sub: 'ops', roles: ['operator'] })}`;
+  const auth = `Bearer ${new JwtService({ secret: SECRET, signOptions: { expiresIn: '1h' } }).sign({ sub: 'ops', roles: ['operator'] })}`;
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'ordertrail-rebuild-crash-'));

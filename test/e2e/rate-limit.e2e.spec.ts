@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JwtService } from '@nestjs/jwt';
 import { startService, type ServiceProcess } from '../support/service-process.js';
+import { ShopClient } from '../support/shop-client.js';
 import { startTestApp } from '../support/test-app.js';
 
 const SECRET = 'rate-limit-e2e-secret-0123456789abcdef';
-const jwt = new JwtService({ secret: SECRET });
+const jwt = new JwtService({ secret: SECRET, signOptions: { expiresIn: '1h' } });
 const bearer = (sub: string, role = 'shopper'): string => `Bearer ${jwt.sign({ sub, roles: [role] })}`;
 
 // The built service in its own process: @nestjs/throttler is CommonJS requiring the ESM-only @nestjs/common,
@@ -32,6 +33,8 @@ describe('rate limiting (RATE_LIMIT_PER_MINUTE=3)', () => {
     });
 
   it('answers the mutation over the budget with 429 problem+json and Retry-After; reads go on', async () => {
+    // The operator lists the product (on a budget of its own: the budget is keyed on the token's subject).
+    await new ShopClient(service.url, SECRET).listProduct('s', 1);
     const shopper = bearer(`c-${randomUUID()}`);
     const first = await openCart(shopper);
     expect(first.status).toBe(201);
@@ -42,7 +45,7 @@ describe('rate limiting (RATE_LIMIT_PER_MINUTE=3)', () => {
     const add = await fetch(`${service.url}/carts/${id}/items`, {
       method: 'POST',
       headers: { authorization: shopper, 'content-type': 'application/json' },
-      body: JSON.stringify({ sku: 's', name: 'S', quantity: 1, unitPrice: 1 }),
+      body: JSON.stringify({ sku: 's', quantity: 1 }),
     });
     expect(add.status).toBe(200);
     expect((await openCart(shopper)).status).toBe(201);

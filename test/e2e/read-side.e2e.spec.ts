@@ -1,6 +1,6 @@
-import { payOrder } from '../support/payments.js';
 import type { Response } from 'supertest';
-import { addItem, openCart } from '../support/cart-fixtures.js';
+import { addItem, ensureProduct, openCart } from '../support/cart-fixtures.js';
+import { payOrder } from '../support/payments.js';
 import { readStoreEnvs } from '../support/read-store-env.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -100,11 +100,12 @@ describe.each(readStoreEnvs())('read side over HTTP (%s)', (_name, env) => {
 
   describe('cached reads', () => {
     it('a read with minRevision sees the write it follows, and says where it comes from', async () => {
+      await ensureProduct(t, 'x', 5, { name: 'X' });
       const cartId = await openCart(t, alice);
       const added = await t.http
         .post(`/carts/${cartId}/items`)
         .set('authorization', alice)
-        .send({ sku: 'x', name: 'X', quantity: 2, unitPrice: 5 })
+        .send({ sku: 'x', quantity: 2 })
         .expect(200);
       const read = await t.http
         .get(`/carts/${cartId}?minRevision=${added.body.revision}`)

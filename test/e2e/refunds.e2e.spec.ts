@@ -1,16 +1,8 @@
+import { eventually } from '../support/eventually.js';
 import { RefundOnCancellation } from '../../src/orders/refunds/refund-on-cancellation.process-manager.js';
 import { placeOrder } from '../support/cart-fixtures.js';
 import { payOrder } from '../support/payments.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
-
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 interface Money {
   status: string;
@@ -107,7 +99,7 @@ describe('refunds follow cancellations', () => {
     );
     const doneIds = new Set(done.body.items.map((i: { id: string }) => i.id));
     expect(orders.every(({ orderId }) => doneIds.has(orderId))).toBe(true);
-  });
+  }, 60_000);
 
   it('redelivering the cancellation (also concurrently) refunds exactly once', async () => {
     const { orderId, total } = await placeOrder(t, shopper);

@@ -1,5 +1,5 @@
+import { addItem, ensureProduct, openCart, placeOrder } from '../support/cart-fixtures.js';
 import { payOrder } from '../support/payments.js';
-import { addItem, openCart, placeOrder } from '../support/cart-fixtures.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 type Who = 'owner' | 'otherShopper' | 'operator' | 'auditor' | 'anonymous' | 'badToken' | 'noRoles';
@@ -53,11 +53,23 @@ const routes: Route[] = [
   },
   {
     name: 'POST /carts/:id/items',
-    prepare: async (t, owner) => ({
-      method: 'post',
-      path: `/carts/${await openCart(t, owner)}/items`,
-      body: { sku: 's', name: 'S', quantity: 1, unitPrice: 1 },
-    }),
+    prepare: async (t, owner) => {
+      await ensureProduct(t, 's', 100);
+      return {
+        method: 'post',
+        path: `/carts/${await openCart(t, owner)}/items`,
+        body: { sku: 's', quantity: 1 },
+      };
+    },
+    expected: shopperOnly,
+  },
+  {
+    name: 'POST /carts/:id/reprice',
+    prepare: async (t, owner) => {
+      const id = await openCart(t, owner);
+      await addItem(t, owner, id, { sku: 's' });
+      return { method: 'post', path: `/carts/${id}/reprice` };
+    },
     expected: shopperOnly,
   },
   {
@@ -290,8 +302,9 @@ describe('role matrix', () => {
     });
     const right = new JwtService({ secret: (await import('../support/test-app.js')).TEST_JWT_SECRET });
     const expired = right.sign({ sub: 'c', roles: ['shopper'], exp: Math.floor(Date.now() / 1000) - 10 });
-    const badRoles = right.sign({ sub: 'c', roles: ['admin'] });
-    const noSub = right.sign({ roles: ['shopper'] });
+    const exp = Math.floor(Date.now() / 1000) + 3600;
+    const badRoles = right.sign({ sub: 'c', roles: ['admin'], exp });
+    const noSub = right.sign({ roles: ['shopper'], exp });
     for (const token of [wrong, expired, badRoles, noSub]) {
       const res = await t.http
         .post('/carts')

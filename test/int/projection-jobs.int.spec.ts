@@ -13,6 +13,7 @@ import { writeHistory, type History } from '../support/event-history.js';
 import {
   caughtUp,
   cleanRebuild,
+  FAST_JOBS,
   dumpCollection,
   dumpGeneration,
   dumpLive,
@@ -110,6 +111,9 @@ describe.each(isolatedReadStores())('projection jobs on the %s read store', (_na
 
     for (const job of ended) {
       expect(job).toMatchObject({ state: 'succeeded', phase: 'done', replacedGeneration: 1, error: null });
+      // The drop of the old generation was due the grace delay after the switch, and happened then.
+      expect(Date.parse(job.dropAt!) - Date.parse(job.switchedAt!)).toBe(FAST_JOBS.dropGraceMs);
+      expect(Date.parse(job.finishedAt!)).toBeGreaterThanOrEqual(Date.parse(job.dropAt!));
       expect(job.eventsDone).toBeGreaterThan(0);
       expect(job.eventsDone).toBe(job.eventsTotal);
     }
@@ -125,6 +129,26 @@ describe.each(isolatedReadStores())('projection jobs on the %s read store', (_na
       expect(await dumpGeneration(isolated.store, projection, 1)).toEqual({ documents: [], entries: [] });
     }
   }, 90_000);
+
+  it('the build saves its progress page by page (the default: at most every 250 ms), so a watched bar moves', async () => {
+    // Pages slower than the save period (a pause of 300 ms after each): every page shows.
+    runtime = await startRuntime(events, isolated.store, {
+      jobs: { pageSize: 10, pageDelayMs: 300, saveEveryMs: undefined },
+    });
+    const { id } = await runtime.runner.launch('rebuild', 'orders', { requestedBy: 'test' });
+    const seen = new Set<number>();
+    let job = await runtime.jobs.get(id);
+    while (job?.state === 'running') {
+      if (job.phase === 'building' && job.eventsTotal > 0) seen.add(job.eventsDone);
+      await new Promise((r) => setTimeout(r, 25));
+      job = await runtime.jobs.get(id);
+    }
+    expect(job).toMatchObject({ state: 'succeeded' });
+    const pages = Math.ceil(job!.eventsTotal / 10);
+    expect(pages).toBeGreaterThanOrEqual(4);
+    // 0, then (about) one value per page: the last page's save may come with the switch.
+    expect(seen.size).toBeGreaterThanOrEqual(pages - 1);
+  }, 60_000);
 
   it('a second job of the same projection is refused, naming the running one; cancel keeps the live generation', async () => {
     await writeHistory(events, { carts: 60, steps: 12, seed: 5 });
@@ -180,6 +204,7 @@ describe.each(isolatedReadStores())('projection jobs on the %s read store', (_na
       startedAt: now,
       updatedAt: now,
       switchedAt: null,
+      dropAt: null,
       finishedAt: null,
       error: null,
       cancelRequested: false,

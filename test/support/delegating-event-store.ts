@@ -38,6 +38,9 @@ export class DelegatingEventStore extends EventStore {
   headPosition(): Promise<bigint> {
     return this.inner.headPosition();
   }
+  eventAt(position: bigint): Promise<RecordedEvent | null> {
+    return this.inner.eventAt(position);
+  }
   readByCorrelation(correlationId: string, options?: ReadByCorrelationOptions): Promise<RecordedEvent[]> {
     return this.inner.readByCorrelation(correlationId, options);
   }

@@ -19,6 +19,17 @@ export const WATCHABLE_JOBS = {
   PROJECTION_MAX_RETRIES: '0',
 };
 
+/** What the operators' tools (admin API, CLI, admin page) list: every projection, then the process managers. */
+export const ADMIN_LISTED = [
+  'carts',
+  'orders',
+  'order_search',
+  'order_timeline',
+  'products',
+  'refund-on-cancellation',
+  'place-order-on-checkout',
+];
+
 export interface ServedApp extends TestApp {
   /** `http://127.0.0.1:<port>`: the app listening on a real port (for the CLI and the browser). */
   readonly url: string;

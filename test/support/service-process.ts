@@ -22,6 +22,11 @@ export async function freePort(): Promise<number> {
 export interface ServiceProcess {
   readonly url: string;
   readonly child: ChildProcess;
+  /** What the process wrote so far on stdout and stderr. */
+  stdout(): string;
+  stderr(): string;
+  /** Its stdout as JSON lines (every line the service writes is one JSON object: this throws otherwise). */
+  logLines(): Record<string, unknown>[];
   /** SIGKILL: no shutdown hook runs, like a power cut of the process. */
   kill9(): Promise<void>;
   stop(): Promise<void>;
@@ -41,9 +46,11 @@ export async function startService(env: Record<string, string>): Promise<Service
       PORT: String(port),
       ...env,
     },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let stdout = '';
   let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
   const url = `http://127.0.0.1:${port}`;
@@ -65,6 +72,9 @@ export async function startService(env: Record<string, string>): Promise<Service
   return {
     url,
     child,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    logLines: () => jsonLines(stdout),
     kill9: async () => {
       child.kill('SIGKILL');
       await exited;
@@ -74,4 +84,23 @@ export async function startService(env: Record<string, string>): Promise<Service
       await exited;
     },
   };
+}
+
+/** Parses text as JSON lines (blank lines skipped); throws naming the first line that is not one object. */
+export function jsonLines(text: string): Record<string, unknown>[] {
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch {
+        throw new Error(`not a JSON line: ${line}`);
+      }
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        throw new Error(`not a JSON object: ${line}`);
+      }
+      return value as Record<string, unknown>;
+    });
 }

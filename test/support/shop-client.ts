@@ -16,7 +16,7 @@ export class ShopClient {
     jwtSecret: string,
     customer = 'shop-client-customer',
   ) {
-    const jwt = new JwtService({ secret: jwtSecret });
+    const jwt = new JwtService({ secret: jwtSecret, signOptions: { expiresIn: '1h' } });
     const json = { 'content-type': 'application/json' };
     this.shopper = { ...json, authorization: `Bearer ${jwt.sign({ sub: customer, roles: ['shopper'] })}` };
     this.operator = {
@@ -49,10 +49,14 @@ export class ShopClient {
   }
 
   /** Lists a product in the catalog (an operator's request); one already listed is left as it is. */
-  async listProduct(sku: string, unitPrice: number, currency = 'EUR'): Promise<void> {
+  async listProduct(
+    sku: string,
+    unitPrice: number,
+    { currency = 'EUR', name = sku }: { currency?: string; name?: string } = {},
+  ): Promise<void> {
     const res = await this.send('POST', '/catalog/products', this.operator, {
       sku,
-      name: sku,
+      name,
       prices: { [currency]: unitPrice },
     });
     if (res.status === 409) return;

@@ -40,7 +40,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   });
   const app = await createApp(config);
   await app.getHttpAdapter().getInstance().ready();
-  const jwt = new JwtService({ secret: TEST_JWT_SECRET });
+  const jwt = new JwtService({ secret: TEST_JWT_SECRET, signOptions: { expiresIn: '1h' } });
   const events = app.get(EventStore);
   return {
     app,

@@ -158,6 +158,8 @@ describe('cart decider', () => {
       ['empty', ''],
       ['blank', ' \t\n '],
       ['201 characters long', 'n'.repeat(201)],
+      ['only control characters', '\u0000\u001f'],
+      ['a lone surrogate', '\ud83d'],
     ])('refuses a name that is %s: INVALID_NAME', (_label, name) => {
       spec
         .given([opened])
@@ -165,8 +167,10 @@ describe('cart decider', () => {
         .thenThrows('INVALID_NAME', 'invalid');
     });
 
-    it('accepts a name of 200 characters', () => {
-      const name = 'n'.repeat(200);
+    it.each([
+      ['200 characters', 'n'.repeat(200)],
+      ['200 emoji (400 UTF-16 units: names count code points)', '\u{1F600}'.repeat(200)],
+    ])('accepts a name of %s', (_label, name) => {
       spec
         .given([opened])
         .when(addItem('a', 1, 100, name))

@@ -21,6 +21,8 @@ import type {
   DeliveredEvent,
   DeliveryOutcome,
 } from '../../src/event-store/consumer-groups.port.js';
+import type { RecordedEvent } from '../../src/event-store/event-store.port.js';
+import type { GroupProgress } from '../../src/event-store/esdb/esdb-group-recovery.js';
 
 /** The EventStoreDB consumer-group logic without a server: a fake connector stands in for the client. */
 
@@ -43,6 +45,10 @@ function resolved(
   options: { withPosition?: boolean; link?: boolean; missing?: boolean } = {},
 ): PersistentSubscriptionToAllResolvedEvent {
   const id = `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+  // As the server sends a persistent subscription's records: both carry the position the group read the
+  // record at — for a replayed parked event (a resolved link) the link's, on the event too. Client 6.2.1
+  // always fills `position` (with 0 when the server sent none).
+  const readAt = options.link ? 99_000n : BigInt(1000 + n);
   const event = {
     streamId: `cart-${n % 3}`,
     id,
@@ -52,9 +58,8 @@ function resolved(
     data: { n },
     metadata: { correlationId: `c-${n}` },
     isJson: true,
-    ...(options.withPosition === false
-      ? {}
-      : { position: { commit: BigInt(1000 + n), prepare: BigInt(1000 + n) } }),
+    position:
+      options.withPosition === false ? { commit: 0n, prepare: 0n } : { commit: readAt, prepare: readAt },
   };
   const link = options.link
     ? {
@@ -66,12 +71,12 @@ function resolved(
         data: new Uint8Array(),
         metadata: undefined,
         isJson: false,
-        position: { commit: 99_000n, prepare: 99_000n },
+        position: { commit: readAt, prepare: readAt },
       }
     : undefined;
   return {
     retryCount,
-    commitPosition: options.link ? 99_000n : BigInt(1000 + n),
+    commitPosition: readAt,
     ...(options.missing ? {} : { event }),
     ...(link ? { link } : {}),
   } as unknown as PersistentSubscriptionToAllResolvedEvent;
@@ -109,16 +114,24 @@ class FakeConnection extends EventEmitter implements GroupConnection {
 class FakeConnector implements GroupConnector {
   readonly connections: FakeConnection[] = [];
   readonly connectCalls: { group: string; bufferSize: number }[] = [];
+  readonly closed: FakeConnection[] = [];
   ensureCalls = 0;
   failEnsure = 0;
   readonly positionLookups: [string, bigint][] = [];
+  /** What progress() answers (null: no such group), the settled mark, and what readMatching finds. */
+  groupProgress: GroupProgress | null = null;
+  mark: bigint | null = null;
+  readonly marks: bigint[] = [];
+  matching: RecordedEvent[] = [];
+  readonly reads: { after: bigint; limit: number }[] = [];
 
-  async ensureGroup(): Promise<void> {
+  async ensureGroup(settings: ConsumerGroupSettings): Promise<string> {
     this.ensureCalls += 1;
     if (this.failEnsure > 0) {
       this.failEnsure -= 1;
       throw new Error('UNAVAILABLE: no connection');
     }
+    return settings.group;
   }
 
   connect(group: string, bufferSize: number): GroupConnection {
@@ -128,9 +141,33 @@ class FakeConnector implements GroupConnector {
     return connection;
   }
 
+  async close(connection: GroupConnection): Promise<void> {
+    this.closed.push(connection as FakeConnection);
+    await connection.unsubscribe();
+  }
+
   async positionOf(streamId: string, revision: bigint): Promise<bigint | null> {
     this.positionLookups.push([streamId, revision]);
     return 1000n + revision;
+  }
+
+  async progress(): Promise<GroupProgress | null> {
+    return this.groupProgress;
+  }
+
+  async settledMark(): Promise<bigint | null> {
+    return this.mark;
+  }
+
+  async raiseSettledMark(_group: string, mark: bigint): Promise<void> {
+    if (this.mark !== null && this.mark >= mark) return;
+    this.mark = mark;
+    this.marks.push(mark);
+  }
+
+  async readMatching(after: bigint, _types: readonly string[], limit: number): Promise<RecordedEvent[]> {
+    this.reads.push({ after, limit });
+    return this.matching.filter((e) => e.position > after).slice(0, limit);
   }
 
   get current(): FakeConnection {
@@ -455,7 +492,8 @@ describe('EsdbGroupSubscription (fake server)', () => {
       return ackAll(batch);
     });
     await until(() => expect(connector.connections).toHaveLength(1));
-    const replayed = resolved(4, 0, { withPosition: false, link: true });
+    // The event carries the link's position (99000), as the server sends it: never taken as the event's.
+    const replayed = resolved(4, 0, { link: true });
     connector.current.deliver(replayed, resolved(5, 0, { missing: true, link: true }));
 
     await until(() => expect(seen).toHaveLength(1));
@@ -468,5 +506,169 @@ describe('EsdbGroupSubscription (fake server)', () => {
     });
     // Acked by the link's id: that is what the server tracks for a replayed event.
     expect(connector.current.acked).toEqual([replayed.link!.id]);
+  });
+
+  it('counts deliveries itself: a dropped connection does not make an event look retried', async () => {
+    const connector = new FakeConnector();
+    const seen: DeliveredEvent[] = [];
+    let release!: () => void;
+    let gate = new Promise<void>((resolve) => (release = resolve));
+    start(
+      connector,
+      async (batch) => {
+        seen.push(...batch);
+        await gate;
+        return ackAll(batch);
+      },
+      { batchSize: 1 },
+    );
+    await until(() => expect(connector.connections).toHaveLength(1));
+    const first = connector.current;
+    // 0 goes to the handler, 1 waits in the queue; then the connection drops.
+    first.deliver(resolved(0), resolved(1));
+    await until(() => expect(seen).toHaveLength(1));
+    first.emit('error', new Error('14 UNAVAILABLE'));
+    await until(() => expect(connector.connections).toHaveLength(2));
+    release();
+    gate = Promise.resolve();
+    // The server adds one to both (the disconnect); only 0 was ever handed to the handler.
+    connector.current.deliver(resolved(0, 1), resolved(1, 1));
+    await until(() => expect(seen).toHaveLength(3));
+    expect(seen.map((d) => [d.event.data['n'], d.retryCount])).toEqual([
+      [0, 0],
+      [0, 1],
+      [1, 0],
+    ]);
+    // An event this process never saw keeps the server's count.
+    connector.current.deliver(resolved(2, 3));
+    await until(() => expect(seen).toHaveLength(4));
+    expect(seen[3]!.retryCount).toBe(3);
+  });
+
+  it('stop() ends its connection through the connector, after the last acks', async () => {
+    const connector = new FakeConnector();
+    const subscription = start(connector, ackAll);
+    await until(() => expect(connector.connections).toHaveLength(1));
+    connector.current.deliver(resolved(0));
+    await until(() => expect(connector.current.acked).toHaveLength(1));
+    await subscription.stop();
+    expect(connector.closed).toEqual([connector.current]);
+    expect(connector.current.unsubscribed).toBe(true);
+  });
+});
+
+describe('GroupRecovery (fake server): the checkpoint is approximate', () => {
+  const fast = { retryBackoff: { baseMs: 5, maxMs: 20 }, reconnectBackoff: { baseMs: 10, maxMs: 40 } };
+  const running: EsdbGroupSubscription[] = [];
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((s) => s.stop()));
+  });
+  const recorded = (n: number, position: bigint): RecordedEvent => ({
+    streamId: `cart-${n}`,
+    id: `20000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+    type: 'ItemAdded',
+    revision: 0n,
+    position,
+    created: new Date(0),
+    data: { n },
+    metadata: {},
+  });
+  const progress = (checkpoint: bigint | null, drained = false): GroupProgress => ({
+    checkpoint,
+    drained,
+    subscribers: 1,
+  });
+  function subscribe(
+    connector: FakeConnector,
+    seen: DeliveredEvent[],
+    decide: (d: DeliveredEvent) => DeliveryOutcome = () => ({ action: 'ack' }),
+    errors: unknown[] = [],
+  ): EsdbGroupSubscription {
+    const subscription = new EsdbGroupSubscription(
+      connector,
+      settings({ batchSize: 2 }),
+      async (batch) => {
+        seen.push(...batch);
+        return batch.map(decide);
+      },
+      { ...fast, settledPollMs: 20, onError: (_group, error) => errors.push(error) },
+    ).start();
+    running.push(subscription);
+    return subscription;
+  }
+
+  it('after each connection, re-reads what lies between the settled mark and the checkpoint, then moves the mark', async () => {
+    const connector = new FakeConnector();
+    connector.mark = 100n;
+    // The server's checkpoint may have passed events it never delivered (a reload lost its buffer).
+    connector.groupProgress = progress(300n);
+    connector.matching = [
+      recorded(1, 90n),
+      recorded(2, 150n),
+      recorded(3, 200n),
+      recorded(4, 260n),
+      recorded(5, 310n),
+    ];
+    const seen: DeliveredEvent[] = [];
+    subscribe(connector, seen);
+    await until(() => expect(connector.connections).toHaveLength(1));
+    connector.current.emit('confirmation');
+
+    await until(() => expect(connector.marks).toEqual([300n]));
+    expect(seen.map((d) => d.event.position)).toEqual([150n, 200n, 260n]);
+    expect(seen.every((d) => d.retryCount === 0)).toBe(true);
+    expect(connector.reads[0]).toEqual({ after: 100n, limit: 2 });
+  });
+
+  it('moves the mark only while the group is drained (then its checkpoint is exact)', async () => {
+    const connector = new FakeConnector();
+    connector.mark = 300n;
+    connector.groupProgress = progress(300n);
+    const seen: DeliveredEvent[] = [];
+    subscribe(connector, seen);
+    await until(() => expect(connector.connections).toHaveLength(1));
+    connector.current.emit('confirmation');
+    await sleep(50); // the reconciliation at connect found nothing to re-read
+    connector.groupProgress = progress(350n);
+    await sleep(80);
+    expect(seen).toEqual([]);
+    expect(connector.marks).toEqual([]);
+
+    connector.groupProgress = progress(420n, true);
+    await until(() => expect(connector.marks).toEqual([420n]));
+  });
+
+  it('a stopping subscriber waits for its group to checkpoint what it settled, and marks it', async () => {
+    const connector = new FakeConnector();
+    connector.mark = -1n;
+    const seen: DeliveredEvent[] = [];
+    const subscription = subscribe(connector, seen);
+    await until(() => expect(connector.connections).toHaveLength(1));
+    connector.current.deliver(resolved(0), resolved(1));
+    await until(() => expect(connector.current.acked).toHaveLength(2));
+    // Drained, but the server has not checkpointed event 1 (position 1001) yet: the mark waits for it.
+    connector.groupProgress = progress(1000n, true);
+    const stopping = subscription.stop();
+    await sleep(300);
+    expect(connector.marks).toEqual([]);
+    connector.groupProgress = progress(1001n, true);
+    await stopping;
+    expect(connector.marks).toEqual([1001n]);
+  });
+
+  it('retries a recovered event the handler refuses, then reports it (it cannot be parked from outside)', async () => {
+    const connector = new FakeConnector();
+    connector.mark = -1n;
+    connector.groupProgress = progress(10n);
+    connector.matching = [recorded(1, 5n)];
+    const seen: DeliveredEvent[] = [];
+    const errors: unknown[] = [];
+    subscribe(connector, seen, () => ({ action: 'retry', reason: 'not yet' }), errors);
+    await until(() => expect(connector.connections).toHaveLength(1));
+    connector.current.emit('confirmation');
+    await until(() => expect(connector.marks).toEqual([10n]));
+    // maxRetries 2: delivered three times, then reported.
+    expect(seen.map((d) => d.retryCount)).toEqual([0, 1, 2]);
+    expect(String(errors[0])).toMatch(/cannot be parked from outside the group: not yet/);
   });
 });

@@ -4,6 +4,7 @@ import {
   DEV_PAYMENT_WEBHOOK_SECRET as SERVICE_DEV_PAYMENT_SECRET,
 } from '../../src/config/app-config.js';
 import { helpText } from '../../src/operations/cli/cli.js';
+import { invocation } from '../../src/operations/cli/command.js';
 import {
   DEV_JWT_SECRET,
   DEV_PAYMENT_WEBHOOK_SECRET,
@@ -33,6 +34,10 @@ const job = (over: Partial<Job> = {}): Job => ({
   progress: 0.4,
   rate: 5120,
   etaSeconds: 0.35,
+  generation: 2,
+  fromGeneration: 1,
+  replacedGeneration: null,
+  dropAt: null,
   ...over,
 });
 
@@ -99,6 +104,30 @@ describe('operator CLI output', () => {
     );
   });
 
+  it('switching and draining are phases of their own: no ETA, and the drop of the old generation counts down', () => {
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    const built = { progress: 1, eventsDone: 3000, rate: 0, etaSeconds: 0 };
+    const line = (over: Partial<Job>, at = now) =>
+      progressLine(job({ ...built, ...over }), { unicode: false, columns: 160, now: at });
+    expect(line({ phase: 'switching' })).toBe(
+      `rebuild orders [${'#'.repeat(30)}] 100.0%  3,000/3,000 events  switching to generation 2  switching`,
+    );
+    const draining = {
+      phase: 'draining' as const,
+      replacedGeneration: 1,
+      dropAt: '2026-01-01T00:00:04.210Z',
+    };
+    expect(line(draining)).toBe(
+      `rebuild orders [${'#'.repeat(30)}] 100.0%  3,000/3,000 events  ` +
+        'dropping generation 1 in 4.3 s  draining',
+    );
+    expect(line(draining, now + 3000)).toContain('dropping generation 1 in 1.3 s  draining');
+    expect(line(draining, now + 5000)).toContain('dropping generation 1 now  draining');
+    for (const phase of ['switching', 'draining', 'comparing'] as const) {
+      expect(line({ ...draining, phase })).not.toContain('ETA');
+    }
+  });
+
   it('on a terminal the renderer redraws one line in place and ends it with a newline', () => {
     const out = recorder(true);
     const renderer = new ProgressRenderer(out);
@@ -162,6 +191,15 @@ describe('operator CLI output', () => {
     expect(helpText()).toMatch(
       /exit codes: 0 ok, 1 the service reported a failure, 2 usage error, 3 the service cannot be reached,\n\s+4 verify found drift/,
     );
+  });
+});
+
+describe('operator CLI hints', () => {
+  it('name the command as it was started: ordertrail-ops when run as that, else npm run -s ops --', () => {
+    expect(invocation('/usr/local/bin/ordertrail-ops')).toBe('ordertrail-ops');
+    expect(invocation('/srv/app/node_modules/.bin/ordertrail-ops')).toBe('ordertrail-ops');
+    // `npm run -s ops` and `node dist/operations/cli/main.js`: ordertrail-ops is not on the PATH.
+    expect(invocation('/srv/app/dist/operations/cli/main.js')).toBe('npm run -s ops --');
   });
 });
 

@@ -233,6 +233,44 @@ describe('order decider', () => {
     });
   });
 
+  describe('RecordRefundSettlement', () => {
+    const settle = (amount: number, currency = 'EUR'): OrderCommand => ({
+      type: 'RecordRefundSettlement',
+      data: { paymentId: 'pay-1', amount, currency },
+    });
+
+    it('records a refund the shop made as settled by the provider', () => {
+      spec
+        .given([...history.paid, refunded(300)])
+        .when(settle(300))
+        .then([{ type: 'RefundSettled', data: { paymentId: 'pay-1', amount: 300 } }]);
+    });
+
+    it('records a settlement of more than the shop refunded as a payment exception', () => {
+      spec
+        .given([...history.paid, refunded(300)])
+        .when(settle(301))
+        .then([
+          {
+            type: 'PaymentExceptionRecorded',
+            data: { paymentId: 'pay-1', amount: 301, currency: 'EUR', reason: 'refund-not-made' },
+          },
+        ]);
+    });
+
+    it('records a settlement in another currency as a payment exception', () => {
+      spec
+        .given([...history.paid, refunded(300)])
+        .when(settle(300, 'USD'))
+        .then([
+          {
+            type: 'PaymentExceptionRecorded',
+            data: { paymentId: 'pay-1', amount: 300, currency: 'USD', reason: 'currency-mismatch' },
+          },
+        ]);
+    });
+  });
+
   describe('RefundBalance', () => {
     it('refunds everything a cancelled order was paid', () => {
       spec

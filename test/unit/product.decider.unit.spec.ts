@@ -141,6 +141,9 @@ describe('product decider', () => {
       ['empty', ''],
       ['blank', '   '],
       [`${MAX_ITEM_NAME_LENGTH + 1} characters long`, 'x'.repeat(MAX_ITEM_NAME_LENGTH + 1)],
+      ['only NUL', '\u0000'],
+      ['a lone surrogate', 'mug \ud83d'],
+      [`${MAX_ITEM_NAME_LENGTH + 1} emoji long`, '\u{1F600}'.repeat(MAX_ITEM_NAME_LENGTH + 1)],
     ])('refuses a name that is %s: INVALID_NAME', (_, name) => {
       spec.given([]).when(list(undefined, name)).thenThrows('INVALID_NAME', 'invalid');
     });

@@ -66,6 +66,7 @@ describe('jobView', () => {
     startedAt: '2026-11-24T10:00:00.000Z',
     updatedAt: '2026-11-24T10:00:02.000Z',
     switchedAt: null,
+    dropAt: null,
     finishedAt: null,
     error: null,
     cancelRequested: false,

@@ -1,73 +1,117 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { applyDecorators } from '@nestjs/common';
+import { ApiHideProperty, ApiPropertyOptional, ApiQuery } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, Matches, ValidateBy } from 'class-validator';
-import { IsInstant } from '../../shared/http/read-response.js';
-import { auditedStream, isAuditedKind } from '../application/audited-aggregates.js';
+import { revisionDoc } from '../../shared/http/openapi.js';
+import { IsInstant, instantDoc } from '../../shared/http/read-response.js';
+import { AUDITED_EVENT_TYPES, auditedStream, isAuditedKind } from '../application/audited-aggregates.js';
+
+const ANY_TYPE = `(?:${AUDITED_EVENT_TYPES.join('|')})`;
+/** What `types` may be, for the document: known types only (the handler refuses others with a 400). */
+const TYPES_PATTERN = `^${ANY_TYPE}(?:,${ANY_TYPE}){0,31}$`;
+const STORED_UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}';
+/** What `streamPrefix` may be, for the document: a kind, or one audited stream (see auditedStream). */
+const STREAM_PREFIX_PATTERN = `^(?:cart|order|product|(?:cart|order)-${STORED_UUID}|product-[A-Za-z0-9._-]{1,64})$`;
 
 const REVISION = /^\d{1,15}$/;
 const revisionMessage = (field: string) => ({
   message: `${field} must be a revision: a whole number from 0`,
 });
 
-/** `?atRevision=N` or `?asOf=<instant>` (exactly one). */
+/**
+ * `?atRevision=N` or `?asOf=<instant>` (exactly one). The fields are documented together, as one exploded object
+ * parameter (see ApiStatePoint): separate parameters could not say that they exclude each other.
+ */
 export class StateQueryDto {
-  @ApiPropertyOptional({
-    type: 'integer',
-    minimum: 0,
-    description: 'A revision (exactly one of atRevision, asOf)',
-  })
+  @ApiHideProperty()
   @IsOptional()
   @IsString()
   @Matches(REVISION, revisionMessage('atRevision'))
   atRevision?: string;
 
-  @ApiPropertyOptional({
-    format: 'date-time',
-    example: '2026-05-02T14:03:00.000Z',
-    description: 'An instant with a zone: the state after the last event recorded at or before it',
-  })
+  @ApiHideProperty()
   @IsOptional()
   @IsInstant()
   asOf?: string;
 }
 
-/** `from`/`fromAsOf` (one of them) and optionally `to`/`toAsOf` (default: the latest revision). */
+/** `from`/`fromAsOf` (exactly one) and optionally `to`/`toAsOf` (at most one; default: the latest revision). */
 export class DiffQueryDto {
-  @ApiPropertyOptional({ type: 'integer', minimum: 0, description: 'From this revision (or fromAsOf)' })
+  @ApiHideProperty()
   @IsOptional()
   @IsString()
   @Matches(REVISION, revisionMessage('from'))
   from?: string;
 
-  @ApiPropertyOptional({
-    type: 'integer',
-    minimum: 0,
-    description: 'To this revision (or toAsOf; default: the latest)',
-  })
+  @ApiHideProperty()
   @IsOptional()
   @IsString()
   @Matches(REVISION, revisionMessage('to'))
   to?: string;
 
-  @ApiPropertyOptional({ format: 'date-time', description: 'From the state as of this instant' })
+  @ApiHideProperty()
   @IsOptional()
   @IsInstant()
   fromAsOf?: string;
 
-  @ApiPropertyOptional({ format: 'date-time', description: 'To the state as of this instant' })
+  @ApiHideProperty()
   @IsOptional()
   @IsInstant()
   toAsOf?: string;
 }
 
+/**
+ * One point of a stream given as a revision or an instant, as an OpenAPI query parameter: an object whose
+ * properties are the query parameters themselves (`style: form, explode: true`), with at most one of them — the
+ * only way OpenAPI 3.0 can say that two parameters exclude each other.
+ */
+function pointParameter(
+  name: string,
+  [revision, asOf]: [string, string],
+  required: boolean,
+  description: string,
+): MethodDecorator {
+  return ApiQuery({
+    name,
+    required,
+    style: 'form',
+    explode: true,
+    description,
+    schema: {
+      type: 'object',
+      properties: {
+        [revision]: revisionDoc(`A revision (0-based); not with ${asOf}`),
+        [asOf]: instantDoc(
+          `The state after the last event recorded at or before this instant; not with ${revision}`,
+        ),
+      },
+      additionalProperties: false,
+      ...(required && { minProperties: 1 }),
+      maxProperties: 1,
+    },
+  });
+}
+
+/** The query of a state route: exactly one of atRevision and asOf. */
+export const ApiStatePoint = (): MethodDecorator =>
+  pointParameter('point', ['atRevision', 'asOf'], true, 'Exactly one of `atRevision` and `asOf`');
+
+/** The query of a diff route: exactly one of from and fromAsOf, at most one of to and toAsOf. */
+export const ApiDiffPoints = (): MethodDecorator =>
+  applyDecorators(
+    pointParameter('fromPoint', ['from', 'fromAsOf'], true, 'Exactly one of `from` and `fromAsOf`'),
+    pointParameter(
+      'toPoint',
+      ['to', 'toAsOf'],
+      false,
+      'At most one of `to` and `toAsOf` (default: the latest revision)',
+    ),
+  );
+
 export const STREAM_PAGE_DEFAULT = 100;
 
 /** `?from&limit&direction` of a stream's raw events. */
 export class StreamEventsQueryDto {
-  @ApiPropertyOptional({
-    type: 'integer',
-    minimum: 0,
-    description: 'First revision (inclusive); default: the first, or the last backwards',
-  })
+  @ApiPropertyOptional(revisionDoc('First revision (inclusive); default: the first, or the last backwards'))
   @IsOptional()
   @IsString()
   @Matches(REVISION, revisionMessage('from'))
@@ -89,7 +133,8 @@ export class StreamEventsQueryDto {
 export class ReplayQueryDto {
   @ApiPropertyOptional({
     example: 'CartCheckedOut,OrderPlaced',
-    description: 'Known cart, order or product event types, comma-separated',
+    pattern: TYPES_PATTERN,
+    description: `Known event types, comma-separated (1 to 32): ${AUDITED_EVENT_TYPES.join(', ')}`,
   })
   @IsOptional()
   @IsString()
@@ -100,7 +145,9 @@ export class ReplayQueryDto {
 
   @ApiPropertyOptional({
     example: 'cart',
-    description: 'cart, order, product, or one stream: cart-<uuid> / order-<uuid> / product-<sku>',
+    pattern: STREAM_PREFIX_PATTERN,
+    description:
+      'cart, order, product, or one stream: cart-<uuid> / order-<uuid> (lower-case, as ids are stored) / product-<sku>',
   })
   @IsOptional()
   @IsString()
@@ -116,21 +163,17 @@ export class ReplayQueryDto {
   })
   streamPrefix?: string;
 
-  @ApiPropertyOptional({ format: 'date-time', description: 'Events recorded at or after this instant' })
+  @ApiPropertyOptional(instantDoc('Events recorded at or after this instant'))
   @IsOptional()
   @IsInstant()
   from?: string;
 
-  @ApiPropertyOptional({ format: 'date-time', description: 'Events recorded at or before this instant' })
+  @ApiPropertyOptional(instantDoc('Events recorded at or before this instant'))
   @IsOptional()
   @IsInstant()
   to?: string;
 
-  @ApiPropertyOptional({
-    type: 'integer',
-    minimum: 0,
-    description: 'Resume: events strictly after this position',
-  })
+  @ApiPropertyOptional(revisionDoc('Resume: events strictly after this position'))
   @IsOptional()
   @IsString()
   @Matches(/^\d{1,15}$/, { message: 'afterPosition must be a position: a whole number from 0' })

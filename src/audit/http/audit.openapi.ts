@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { CartViewDto } from '../../carts/http/cart.dto.js';
 import { ProductStateViewDto } from '../../catalog/http/product.dto.js';
 import { OrderViewDto } from '../../orders/http/order.dto.js';
-import { LineDto } from '../../shared/http/openapi.js';
+import { ANY_JSON, LineDto } from '../../shared/http/openapi.js';
 
 // Answers of the audit routes (documentation only: the controllers answer the query handlers' results).
 
@@ -72,9 +72,9 @@ export class DiffPointDto {
 export class FieldChangeDto {
   @ApiProperty({ example: 'quantity' })
   field!: string;
-  @ApiProperty({ description: 'Any JSON value (objects are reported whole)' })
+  @ApiProperty({ ...ANY_JSON, description: 'Any JSON value (objects are reported whole)' })
   from!: unknown;
-  @ApiProperty({ description: 'Any JSON value (objects are reported whole)' })
+  @ApiProperty({ ...ANY_JSON, description: 'Any JSON value (objects are reported whole)' })
   to!: unknown;
 }
 

@@ -11,7 +11,7 @@ import type { AuditedKind } from '../application/audited-aggregates.js';
 import { GetDiffQuery, type StateDiff } from '../application/queries/get-diff/get-diff.query.js';
 import { GetStateAtQuery } from '../application/queries/get-state-at/get-state-at.query.js';
 import type { Point, StateAt } from '../application/time-travel.js';
-import { DiffQueryDto, StateQueryDto } from './audit.dto.js';
+import { ApiDiffPoints, ApiStatePoint, DiffQueryDto, StateQueryDto } from './audit.dto.js';
 import {
   CartDiffDto,
   CartStateDto,
@@ -79,6 +79,7 @@ export class TimeTravelController {
   constructor(private readonly queries: QueryBus) {}
 
   @Get('carts/:id/state')
+  @ApiStatePoint()
   @ApiOperation({ summary: 'A cart as it was at a revision or an instant, folded from its events' })
   @ApiOkResponse({ type: CartStateDto, description: 'The cart at that point, with the revision it reflects' })
   async cartState(
@@ -90,6 +91,7 @@ export class TimeTravelController {
   }
 
   @Get('carts/:id/diff')
+  @ApiDiffPoints()
   @ApiOperation({
     summary: 'What changed in a cart between two points, field by field, with the events between',
   })
@@ -103,6 +105,7 @@ export class TimeTravelController {
   }
 
   @Get('orders/:id/state')
+  @ApiStatePoint()
   @ApiOperation({ summary: 'An order as it was at a revision or an instant, folded from its events' })
   @ApiOkResponse({
     type: OrderStateDto,
@@ -117,6 +120,7 @@ export class TimeTravelController {
   }
 
   @Get('orders/:id/diff')
+  @ApiDiffPoints()
   @ApiOperation({
     summary: 'What changed in an order between two points, field by field, with the events between',
   })
@@ -130,6 +134,7 @@ export class TimeTravelController {
   }
 
   @Get('catalog/products/:sku/state')
+  @ApiStatePoint()
   @ApiOperation({ summary: 'A product as it was at a revision or an instant, folded from its events' })
   @ApiOkResponse({
     type: ProductStateDto,
@@ -144,6 +149,7 @@ export class TimeTravelController {
   }
 
   @Get('catalog/products/:sku/diff')
+  @ApiDiffPoints()
   @ApiOperation({
     summary: 'What changed in a product between two points, field by field, with the events between',
   })

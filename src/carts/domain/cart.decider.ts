@@ -2,7 +2,7 @@ import {
   assertCurrency,
   assertMinorUnits,
   assertNever,
-  MAX_ITEM_NAME_LENGTH,
+  isItemName,
   MAX_QUANTITY,
   MIN_QUANTITY,
   SKU_PATTERN,
@@ -74,7 +74,7 @@ export function decideCart(command: CartCommand, state: CartState): CartEvent[] 
       assertQuantity(sku, quantity);
       if (!offer.available) throw CartErrors.notAvailable(sku, offer.reason);
       const { name, unitPrice } = offer;
-      if (name.trim().length === 0 || name.length > MAX_ITEM_NAME_LENGTH) throw CartErrors.invalidName();
+      if (!isItemName(name)) throw CartErrors.invalidName();
       assertMinorUnits('unitPrice', unitPrice);
       const existing = lineOf(state, sku);
       if (existing) {

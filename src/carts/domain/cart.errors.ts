@@ -1,4 +1,4 @@
-import { DomainError, MAX_ITEM_NAME_LENGTH, MAX_QUANTITY, MIN_QUANTITY } from '../../shared/domain/index.js';
+import { DomainError, ITEM_NAME_RULE, MAX_QUANTITY, MIN_QUANTITY } from '../../shared/domain/index.js';
 
 /** A line whose price in the catalog is not the one in the cart (`currentPrice` null: no longer sold). */
 export interface PriceChange {
@@ -8,6 +8,13 @@ export interface PriceChange {
   /** Why it cannot be sold any more (`withdrawn`, `not-listed`, `not-priced`), when it cannot. */
   readonly reason: string | null;
 }
+
+/** Why the catalog does not sell a sku, in words (the `reason` of a CatalogOffer that is not available). */
+const NOT_SOLD_BECAUSE: Readonly<Record<string, string>> = {
+  'not-listed': 'the catalog does not list it',
+  withdrawn: 'it has been withdrawn from the catalog',
+  'not-priced': "the catalog has no price for it in this cart's currency",
+};
 
 /** Stable error codes of the cart context; clients may branch on them. */
 export const CartErrors = {
@@ -32,7 +39,7 @@ export const CartErrors = {
   notAvailable: (sku: string, reason: string) =>
     new DomainError(
       'PRODUCT_NOT_AVAILABLE',
-      `${sku} cannot be sold in this cart's currency (${reason})`,
+      `${sku} cannot be sold: ${NOT_SOLD_BECAUSE[reason] ?? reason}`,
       'invalid',
       { sku, reason },
     ),
@@ -71,10 +78,5 @@ export const CartErrors = {
       'invalid',
       { sku },
     ),
-  invalidName: () =>
-    new DomainError(
-      'INVALID_NAME',
-      `An item name is 1 to ${MAX_ITEM_NAME_LENGTH} characters, not blank`,
-      'invalid',
-    ),
+  invalidName: () => new DomainError('INVALID_NAME', `An item name is ${ITEM_NAME_RULE}`, 'invalid'),
 } as const;

@@ -1,7 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsOptional, IsString, Length, Matches, Max, Min, ValidateBy } from 'class-validator';
+import { IsInt, IsString, Matches, Max, Min, ValidateBy } from 'class-validator';
 import { CURRENCY_PATTERN, MAX_QUANTITY, MIN_QUANTITY, SKU_PATTERN } from '../../shared/domain/index.js';
 import { LineDto, SKU_DOC } from '../../shared/http/openapi.js';
+import { CodePointLength, IsOmittable } from '../../shared/http/text.js';
 import { ReadMetaDto } from '../../shared/http/read-response.js';
 
 const MINOR_UNITS = 'integer number of minor units (e.g. cents) of the cart currency';
@@ -32,6 +33,7 @@ export class AddItemDto {
   sku!: string;
 
   @ApiProperty({
+    type: 'integer',
     minimum: MIN_QUANTITY,
     maximum: MAX_QUANTITY,
     example: 2,
@@ -50,7 +52,7 @@ export class AddItemDto {
 }
 
 export class ChangeItemQuantityDto {
-  @ApiProperty({ minimum: MIN_QUANTITY, maximum: MAX_QUANTITY, example: 3 })
+  @ApiProperty({ type: 'integer', minimum: MIN_QUANTITY, maximum: MAX_QUANTITY, example: 3 })
   @IsInt({ message: 'quantity must be an integer' })
   @Min(MIN_QUANTITY)
   @Max(MAX_QUANTITY)
@@ -59,9 +61,9 @@ export class ChangeItemQuantityDto {
 
 export class AbandonCartDto {
   @ApiPropertyOptional({ minLength: 1, maxLength: 500 })
-  @IsOptional()
+  @IsOmittable()
   @IsString()
-  @Length(1, 500)
+  @CodePointLength(1, 500)
   reason?: string;
 }
 

@@ -6,6 +6,7 @@ import { openSqlite } from '../../shared/infrastructure/sqlite.js';
 import {
   EventStore,
   EventStoreUnavailableError,
+  InvalidPositionError,
   type AppendResult,
   type EventToAppend,
   type ExpectedRevision,
@@ -74,6 +75,8 @@ export class EmbeddedEventStore extends EventStore {
     all: Database.Statement<[number, number], EventRow>;
     byCorrelation: Database.Statement<[string, number, number], EventRow>;
     head: Database.Statement<[], { head: number | null }>;
+    at: Database.Statement<[number], EventRow>;
+    exists: Database.Statement<[number], { found: number }>;
     setMaxCount: Database.Statement<[string, number | null]>;
   };
 
@@ -103,6 +106,8 @@ export class EmbeddedEventStore extends EventStore {
          ORDER BY position ASC LIMIT ?`,
       ),
       head: this.db.prepare('SELECT MAX(position) AS head FROM events'),
+      at: this.db.prepare(`SELECT ${COLUMNS} FROM events WHERE position = ?`),
+      exists: this.db.prepare('SELECT 1 AS found FROM events WHERE position = ?'),
       setMaxCount: this.db.prepare(
         'INSERT INTO streams (stream_id, revision, max_count) VALUES (?, -1, ?) ON CONFLICT (stream_id) DO UPDATE SET max_count = excluded.max_count',
       ),
@@ -169,7 +174,7 @@ export class EmbeddedEventStore extends EventStore {
    */
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
     this.assertOpen();
-    const after = options.after === undefined ? 0 : Number(options.after);
+    const after = this.handedOut(options.after);
     const limit = options.limit ?? -1;
     if (options.eventTypes === undefined) return this.stmt.all.all(after, limit).map(toRecorded);
     const types = [...new Set(options.eventTypes)];
@@ -182,7 +187,7 @@ export class EmbeddedEventStore extends EventStore {
   /** A COUNT over the same primary-key walk as readAll, stopped at the limit. */
   async countAll(options: ReadAllOptions = {}): Promise<number> {
     this.assertOpen();
-    const after = options.after === undefined ? 0 : Number(options.after);
+    const after = this.handedOut(options.after);
     const limit = options.limit ?? -1;
     if (limit === 0) return 0;
     const types = options.eventTypes === undefined ? null : [...new Set(options.eventTypes)];
@@ -205,14 +210,22 @@ export class EmbeddedEventStore extends EventStore {
     return head === null ? -1n : BigInt(head);
   }
 
+  async eventAt(position: bigint): Promise<RecordedEvent | null> {
+    this.assertOpen();
+    if (position === -1n) return null;
+    const row = this.isRowId(position) ? this.stmt.at.get(Number(position)) : undefined;
+    if (!row) throw new InvalidPositionError(position);
+    return toRecorded(row);
+  }
+
   async readByCorrelation(
     correlationId: string,
     options: ReadByCorrelationOptions = {},
   ): Promise<RecordedEvent[]> {
     this.assertOpen();
+    const after = this.handedOut(options.after);
     const limit = options.limit ?? -1;
     if (limit === 0) return [];
-    const after = options.after === undefined ? 0 : Number(options.after);
     return this.stmt.byCorrelation.all(correlationId, after, limit).map(toRecorded);
   }
 
@@ -235,6 +248,23 @@ export class EmbeddedEventStore extends EventStore {
   async getStreamMetadata(streamId: string): Promise<StreamMetadata> {
     const row = this.stmt.streamRevision.get(streamId);
     return row?.max_count != null ? { maxCount: row.max_count } : {};
+  }
+
+  /**
+   * A position passed in, as the row position to compare with (0: before the first event, which is 1). Only
+   * -1n and the positions of stored events are accepted (the port's rule): positions here are dense row ids,
+   * so anything else is below -1, 0, or past the head — never a silent "nothing there".
+   */
+  private handedOut(position: bigint | undefined): number {
+    if (position === undefined || position === -1n) return 0;
+    if (!this.isRowId(position) || !this.stmt.exists.get(Number(position))) {
+      throw new InvalidPositionError(position);
+    }
+    return Number(position);
+  }
+
+  private isRowId(position: bigint): boolean {
+    return position >= 1n && position <= BigInt(Number.MAX_SAFE_INTEGER);
   }
 
   private assertOpen(): void {

@@ -188,6 +188,6 @@ export class GroupCommitAppender {
     const rows = this.stmt.idsFrom.all(streamId, from, events.length);
     if (rows.length !== events.length || rows.some((row, i) => row.event_id !== events[i]!.id)) return null;
     const last = rows[rows.length - 1]!;
-    return { nextExpectedRevision: BigInt(last.revision), position: BigInt(last.position) };
+    return { nextExpectedRevision: BigInt(last.revision), position: BigInt(last.position), duplicate: true };
   }
 }

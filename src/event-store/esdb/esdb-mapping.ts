@@ -15,7 +15,8 @@ export function decodeJson(value: unknown): JsonObject {
   return (value ?? {}) as JsonObject;
 }
 
-type ClientRecordedEvent = NonNullable<ResolvedEvent['event']> | NonNullable<AllStreamResolvedEvent['event']>;
+export type ClientRecordedEvent =
+  NonNullable<ResolvedEvent['event']> | NonNullable<AllStreamResolvedEvent['event']>;
 
 export function recordedEventAt(event: ClientRecordedEvent, position: bigint): RecordedEvent {
   return {
@@ -62,16 +63,34 @@ export function correlationStreamOf(correlationId: string): string {
   return `$bc-${correlationId}`;
 }
 
+/** What the server sends as a record's position when it has none: -1 as an unsigned 64-bit number. */
+const NO_POSITION = 2n ** 64n - 1n;
+
 /**
- * The event of a read result (null for a link whose event is gone). Its global position is the event's own
- * (server 22.6+ sends it on every read), else the read's commit position — which is the event's only when no
- * link is involved: a resolved link's commit position is the link's.
+ * The global position of the event of a read result, or null when the result does not carry it. Client
+ * 6.2.1 always fills `event.position`: with 0 when the server sent no position (a server before 22.6), with
+ * 2^64 - 1 when it had none. On a read of a stream or `$all` it is the event's own; a resolved link's own
+ * position is `link.position`, and the read's `commitPosition` is the link's too. (Persistent subscriptions
+ * differ: there both carry the link's position, see EsdbGroupSubscription.)
+ */
+export function positionOf(
+  event: ClientRecordedEvent,
+  resolved: { readonly link?: unknown; readonly commitPosition?: bigint },
+): bigint | null {
+  const own = event.position?.commit;
+  if (own !== undefined && own !== 0n && own !== NO_POSITION) return own;
+  return resolved.link ? null : (resolved.commitPosition ?? null);
+}
+
+/**
+ * The event of a read result (null for a link whose event is gone). Callers skip system records before they
+ * get here: their data need not be JSON.
  */
 export function toRecorded(resolved: ResolvedEvent | AllStreamResolvedEvent): RecordedEvent | null {
   const event = resolved.event;
   if (!event) return null;
-  const position = event.position?.commit ?? (resolved.link ? undefined : resolved.commitPosition);
-  if (position === undefined) {
+  const position = positionOf(event, resolved);
+  if (position === null) {
     throw new Error('EventStoreDB did not return event positions: a server 22.6 or newer is required');
   }
   return recordedEventAt(event, position);

@@ -94,7 +94,7 @@ export async function appendInTransaction(
 
 /**
  * The same event ids already appended where this append expects to write: a retried append. Answer what the
- * first one answered (the same rule as the embedded store).
+ * first one answered, saying it was a duplicate (the same rule as the embedded store).
  */
 async function previousAppend(
   client: ClientBase,
@@ -121,5 +121,5 @@ async function previousAppend(
   ]);
   if (rows.length !== events.length || rows.some((row, i) => row.event_id !== events[i]!.id)) return null;
   const last = rows[rows.length - 1]!;
-  return { nextExpectedRevision: BigInt(last.revision), position: BigInt(last.position) };
+  return { nextExpectedRevision: BigInt(last.revision), position: BigInt(last.position), duplicate: true };
 }

@@ -28,6 +28,8 @@ export function jobView(job: JobRecord): JobView {
   const applied = BigInt(position);
   return {
     ...record,
+    // Records saved before dropAt existed have none.
+    dropAt: record.dropAt ?? null,
     progress,
     position: applied < 0n ? null : Number(applied),
     links: { self: jobLocation(job.id) },

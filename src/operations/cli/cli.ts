@@ -15,6 +15,7 @@ import { OpsClient, ServiceError, UnreachableError, type Problem } from './clien
 import {
   BIN,
   EXIT,
+  invocation,
   OPTIONS,
   SERVICE_OPTIONS,
   UsageError,
@@ -147,7 +148,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 function usage(io: CliIo, message: string, name?: string, command?: Command): number {
   io.stderr.write(`error: ${message}\n`);
   io.stderr.write(
-    name && command ? commandHelp(name, command) : `Run "${BIN} help" to see every command and option.\n`,
+    name && command
+      ? commandHelp(name, command)
+      : `Run "${invocation()} help" to see every command and option.\n`,
   );
   return EXIT.usage;
 }
@@ -161,12 +164,12 @@ function serviceFailure(io: CliIo, json: boolean, error: ServiceError, values: O
   for (const field of problem.errors ?? []) io.stderr.write(`  ${field.field}: ${field.message}\n`);
   if (error.status === 401 && !token(values, io.env)) {
     io.stderr.write(
-      `hint: set ORDERTRAIL_TOKEN or pass --token (a dev token: ${BIN} token --role operator --sub <you>)\n`,
+      `hint: set ORDERTRAIL_TOKEN or pass --token (a token: ${invocation()} token --role operator --sub <you>)\n`,
     );
   } else if (error.status === 403) {
     io.stderr.write('hint: the admin API needs a token with the operator role\n');
   } else if (problem.code === 'JOB_RUNNING' && typeof problem.jobId === 'string') {
-    io.stderr.write(`hint: watch it with "${BIN} job ${problem.jobId} --watch"\n`);
+    io.stderr.write(`hint: watch it with "${invocation()} job ${problem.jobId} --watch"\n`);
   }
   if (json) writeJson(io, { error: problem });
   return EXIT.failure;

@@ -2,6 +2,7 @@
  * What the dispatcher (cli.ts) and the commands (commands/*.ts) share: the options a command line may
  * carry, what a command declares and is given, the exit codes, and the small helpers every command uses.
  */
+import { basename } from 'node:path';
 import type { parseArgs } from 'node:util';
 import type { OpsClient } from './client.js';
 import { count, type Output, type painter } from './format.js';
@@ -10,6 +11,15 @@ import { count, type Output, type painter } from './format.js';
 export const EXIT = { ok: 0, failure: 1, usage: 2, unreachable: 3, drift: 4, interrupted: 130 } as const;
 
 export const BIN = 'ordertrail-ops';
+
+/**
+ * How a hint writes a command: as this process was started — `ordertrail-ops` when run as that executable
+ * (on the PATH after `npm link` or a global install, or through `npx`), else `npm run -s ops --`, which works
+ * from the project directory (after `npm ci`, `ordertrail-ops` is not on the PATH).
+ */
+export function invocation(script: string | undefined = process.argv[1]): string {
+  return script !== undefined && basename(script) === BIN ? BIN : 'npm run -s ops --';
+}
 
 /** Everything the CLI touches, so that tests can run it in-process. */
 export interface CliIo {

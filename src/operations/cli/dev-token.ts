@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { sourceOf } from '../../config/env-file.js';
 import { ROLES, type Role } from '../../shared/application/command-context.js';
 
 export { ROLES, type Role };
@@ -31,4 +32,40 @@ export function signDevToken(
     exp: iat + claims.ttlSeconds,
   })}`;
   return `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`;
+}
+
+/** The secret a dev token is signed with, and where it came from (for the note on stderr). */
+export interface SigningSecret {
+  readonly secret: string;
+  /** `AUTH_JWT_SECRET from .env (/path/.env)`, `AUTH_JWT_SECRET from the environment`, or the dev secret. */
+  readonly source: string;
+  readonly development: boolean;
+}
+
+/** AUTH_JWT_SECRET when it is set (in the environment or the .env the npm script read), else the dev one. */
+export function signingSecret(
+  env: NodeJS.ProcessEnv,
+  execArgv: readonly string[] = process.execArgv,
+  cwd: string = process.cwd(),
+): SigningSecret {
+  const source = sourceOf('AUTH_JWT_SECRET', env, execArgv, cwd);
+  if (!source) return { secret: DEV_JWT_SECRET, source: 'the public development secret', development: true };
+  return {
+    secret: env.AUTH_JWT_SECRET!,
+    source: `AUTH_JWT_SECRET from ${source.kind === 'file' ? source.file : 'the environment'}`,
+    development: false,
+  };
+}
+
+/**
+ * What `token` says on stderr (stdout carries the token alone, for `$(npm run -s token …)`): which secret
+ * signed it, when it expires, and which services accept it. Never the secret.
+ */
+export function tokenNote(signing: SigningSecret, expiresAt: Date): string {
+  const expiry = `expires ${expiresAt.toISOString()}`;
+  return signing.development
+    ? `note: signed with ${signing.source} (AUTH_JWT_SECRET is not set here), ${expiry}: only a service ` +
+        'started by npm run start:dev without AUTH_JWT_SECRET accepts it. For a service with a secret of its ' +
+        'own, export the same AUTH_JWT_SECRET or put it in .env\n'
+    : `note: signed with ${signing.source}, ${expiry}: a service started with the same secret accepts it\n`;
 }

@@ -65,6 +65,19 @@ export function count(value: number): string {
 }
 
 /** 850 → `850 ms`, 12_300 → `12.3 s`, 125_000 → `2 min 5 s`, 7_500_000 → `2 h 5 min`. */
+/** An amount of minor units in its currency's major unit: 4270 EUR → `42.70 EUR`, 500 JPY → `500 JPY`. */
+export function money(minorUnits: number, currency: string): string {
+  let digits = 2;
+  try {
+    digits =
+      new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ??
+      2;
+  } catch {
+    // An unknown code: two decimals, as most currencies have.
+  }
+  return `${(minorUnits / 10 ** digits).toFixed(digits)} ${currency}`;
+}
+
 export function duration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 60_000) return `${(Math.round(ms / 100) / 10).toString()} s`;
@@ -126,25 +139,54 @@ type JobProgress = Pick<
   | 'progress'
   | 'rate'
   | 'etaSeconds'
+  | 'generation'
+  | 'fromGeneration'
+  | 'replacedGeneration'
+  | 'dropAt'
 >;
 
 /**
- * `rebuild orders [########............]  40.0%  1,200/3,000 events  5,120 ev/s  ETA 0.4 s  building` —
- * the bar shrinks on narrow terminals and is left out below 60 columns.
+ * What a running job is doing, by phase: an ETA only while it builds (the one phase whose length depends on
+ * the events); the switch as it is; the grace period before the old generation is dropped as a countdown to
+ * `dropAt`, never an estimate.
  */
-export function progressLine(job: JobProgress, options: { unicode: boolean; columns?: number }): string {
+function phaseParts(job: JobProgress, now: number): string[] {
+  switch (job.phase) {
+    case 'building':
+      return [`ETA ${eta(job.etaSeconds)}`, 'building'];
+    case 'switching':
+      return [`switching to generation ${job.generation}`, 'switching'];
+    case 'draining': {
+      const old = job.replacedGeneration ?? job.fromGeneration;
+      const left = job.dropAt === null ? null : Date.parse(job.dropAt) - now;
+      const when = left === null ? 'soon' : left > 0 ? `in ${duration(Math.ceil(left / 100) * 100)}` : 'now';
+      return [`dropping generation ${old} ${when}`, 'draining'];
+    }
+    default:
+      return [job.phase];
+  }
+}
+
+/**
+ * `rebuild orders [########............]  40.0%  1,200/3,000 events  5,120 ev/s  ETA 0.4 s  building`, then
+ * `… 100.0%  3,000/3,000 events  dropping generation 1 in 4.2 s  draining` (generation 2 is live) — the bar
+ * shrinks on narrow terminals and is left out below 60 columns; off a terminal it keeps its 30 cells.
+ */
+export function progressLine(
+  job: JobProgress,
+  options: { unicode: boolean; columns?: number; now?: number },
+): string {
   const progress = job.state === 'succeeded' ? 1 : job.progress;
   const parts = [
     percent(progress).padStart(6),
     `${count(job.eventsDone)}/${count(job.eventsTotal)} events`,
     job.rate > 0 ? `${count(job.rate)} ev/s` : null,
-    job.state === 'running' ? `ETA ${eta(job.etaSeconds)}` : null,
-    job.state === 'running' ? job.phase : job.state,
+    ...(job.state === 'running' ? phaseParts(job, options.now ?? Date.now()) : [job.state]),
   ].filter((part): part is string => part !== null);
   const head = `${job.kind} ${job.projection}`;
   const text = parts.join('  ');
-  const columns = options.columns ?? 100;
-  const room = columns - head.length - text.length - 5;
+  // Without a terminal (a pipe, a log) there is no width to fit: the bar keeps its 30 cells.
+  const room = options.columns === undefined ? 30 : options.columns - head.length - text.length - 5;
   const size = Math.min(30, room);
   return size >= 10 ? `${head} [${bar(progress, size, options.unicode)}] ${text}` : `${head}  ${text}`;
 }
@@ -164,12 +206,12 @@ export class ProgressRenderer {
   ) {}
 
   update(job: JobProgress): void {
+    const now = (this.options.now ?? Date.now)();
     if (this.out.isTTY) {
-      this.out.write(`\r${progressLine(job, { unicode: true, columns: this.out.columns ?? 80 })}\x1b[K`);
+      this.out.write(`\r${progressLine(job, { unicode: true, columns: this.out.columns ?? 80, now })}\x1b[K`);
       this.open = true;
       return;
     }
-    const now = (this.options.now ?? Date.now)();
     const step = Math.floor((job.state === 'succeeded' ? 1 : job.progress) * 10);
     const last = this.lastPlain;
     const due =
@@ -179,7 +221,7 @@ export class ProgressRenderer {
       step > last.step ||
       now - last.at >= (this.options.plainEveryMs ?? 5000);
     if (!due) return;
-    this.out.write(`${progressLine(job, { unicode: false })}\n`);
+    this.out.write(`${progressLine(job, { unicode: false, now })}\n`);
     this.lastPlain = { at: now, step, phase: job.phase, state: job.state };
   }
 

@@ -1,6 +1,6 @@
 /** A rebuild or verify job as several commands print it: how long it took, and a verify's drift report. */
 import type { JobView } from '../application/admin-views.js';
-import { BIN } from './command.js';
+import { invocation } from './command.js';
 import { count, duration, table } from './format.js';
 
 /** From start to finish, or to now while the job runs. */
@@ -44,7 +44,7 @@ export function driftReport(job: JobView): string {
     text += `${count(result.pending)} documents are not reached by the live projection yet (paused or lagging): neither drift nor verified\n`;
   }
   if (result.drifted > result.repaired && !job.repair) {
-    text += `hint: "${BIN} verify ${job.projection} --repair" writes the expected documents over the drifted ones\n`;
+    text += `hint: "${invocation()} verify ${job.projection} --repair" writes the expected documents over the drifted ones\n`;
   }
   return text;
 }

@@ -5,8 +5,8 @@
 import type { JobView } from '../application/admin-views.js';
 import { ServiceError, UnreachableError } from './client.js';
 import {
-  BIN,
   EXIT,
+  invocation,
   positiveInteger,
   writeJson,
   type CommandContext,
@@ -16,10 +16,16 @@ import {
 import { count, ProgressRenderer, type Output } from './format.js';
 import { driftReport, took } from './job-text.js';
 
-/** `--interval`: how often a watched job is polled, in milliseconds. */
+/**
+ * `--interval`: how often a watched job is polled, in milliseconds. 250 by default: the service saves a
+ * job's progress at least every page or every 250 ms, and a countdown reads as one.
+ */
 export function watchInterval(values: OptionValues): number {
-  return positiveInteger(values.interval, 'interval', 60_000) ?? 500;
+  return positiveInteger(values.interval, 'interval', 60_000) ?? 250;
 }
+
+/** How long watching rides out a service that cannot be reached or answers 5xx (a restart: the job resumes). */
+const RIDE_OUT_MS = 10_000;
 
 /**
  * Polls the job until it ends, with a progress bar (on stdout; with --json on stderr when that is a
@@ -39,26 +45,27 @@ export async function watchAndReport(
   const unsubscribe = io.onInterrupt?.(() => interrupted.abort()) ?? (() => undefined);
   let job = first;
   try {
-    let failures = 0;
+    let failingSince: number | null = null;
     while (job.state === 'running') {
       renderer?.update(job);
       if (await interruptedWhileWaiting(interval, interrupted.signal)) {
         renderer?.interrupt();
         io.stderr.write(
           `stopped watching; the ${job.kind} of ${job.projection} goes on (job ${job.id}).\n` +
-            `  watch it again: ${BIN} job ${job.id} --watch\n` +
-            `  cancel it:      ${BIN} cancel ${job.id}\n`,
+            `  watch it again: ${invocation()} job ${job.id} --watch\n` +
+            `  cancel it:      ${invocation()} cancel ${job.id}\n`,
         );
         return EXIT.interrupted;
       }
       try {
         job = (await client.get<JobView>(location)).body;
-        failures = 0;
+        failingSince = null;
       } catch (error) {
         // A restarting service (the job resumes after a restart) or a blip: keep watching for a while.
         const transient =
           error instanceof UnreachableError || (error instanceof ServiceError && error.status >= 500);
-        if (!transient || ++failures >= 20) throw error;
+        failingSince ??= Date.now();
+        if (!transient || Date.now() - failingSince >= RIDE_OUT_MS) throw error;
       }
     }
   } finally {

@@ -1,6 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { JOB_KINDS, JOB_STATES, type JobKind, type JobState } from '../../read-side/runtime/jobs/job.js';
+import { ANY_JSON } from '../../shared/http/openapi.js';
+import { IsOmittable } from '../../shared/http/text.js';
 
 /** A projection (or process manager) name as it can appear in a path. */
 export const CONSUMER_NAME = /^[a-z][a-z0-9_-]{0,63}$/;
@@ -13,7 +15,7 @@ export class VerifyDto {
   @ApiPropertyOptional({
     description: 'Write the expected documents over the drifted ones (conditionally). Default false.',
   })
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   repair?: boolean;
 }
@@ -21,11 +23,12 @@ export class VerifyDto {
 /** `POST /admin/projections/:name/parked/replay` */
 export class ReplayParkedDto {
   @ApiPropertyOptional({
+    type: 'integer',
     minimum: 1,
     maximum: 100_000,
     description: 'Replay only the oldest N (default: all)',
   })
-  @IsOptional()
+  @IsOmittable()
   @IsInt()
   @Min(1)
   @Max(100_000)
@@ -34,7 +37,7 @@ export class ReplayParkedDto {
 
 /** `GET /admin/projections/:name/parked?limit=` */
 export class ParkedQueryDto {
-  @ApiPropertyOptional({ description: '1..1000, default 100', example: '100' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 1000, default: 100 })
   @IsOptional()
   @IsString()
   @Matches(/^(?:[1-9]\d{0,2}|1000)$/, { message: 'limit must be a whole number from 1 to 1000' })
@@ -43,13 +46,13 @@ export class ParkedQueryDto {
 
 /** `GET /admin/jobs?limit=&projection=&kind=&state=` */
 export class JobsQueryDto {
-  @ApiPropertyOptional({ description: '1..100, default 20', example: '20' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, default: 20 })
   @IsOptional()
   @IsString()
   @Matches(/^(?:[1-9]|[1-9]\d|100)$/, { message: 'limit must be a whole number from 1 to 100' })
   limit?: string;
 
-  @ApiPropertyOptional({ example: 'orders' })
+  @ApiPropertyOptional({ example: 'orders', pattern: CONSUMER_NAME.source })
   @IsOptional()
   @IsString()
   @Matches(CONSUMER_NAME, { message: 'projection must be a projection name' })
@@ -122,8 +125,8 @@ export class ProjectionListDto {
 class FieldDriftDto {
   @ApiProperty({ example: 'data.total', description: '`data.<path>`, `meta.revision` or `meta.position`' })
   path!: string;
-  @ApiProperty({ description: 'Live value (any JSON)' }) live!: unknown;
-  @ApiProperty({ description: 'Expected value (any JSON)' }) expected!: unknown;
+  @ApiProperty({ ...ANY_JSON, description: 'Live value (any JSON)' }) live!: unknown;
+  @ApiProperty({ ...ANY_JSON, description: 'Expected value (any JSON)' }) expected!: unknown;
   @ApiPropertyOptional({ enum: ['live-only', 'expected-only'] }) presence?: string;
 }
 
@@ -163,7 +166,14 @@ export class JobDto {
   @ApiProperty({ enum: JOB_KINDS }) kind!: string;
   @ApiProperty({ example: 'orders' }) projection!: string;
   @ApiProperty({ enum: JOB_STATES }) state!: string;
-  @ApiProperty({ enum: ['building', 'switching', 'draining', 'comparing', 'done'] }) phase!: string;
+  @ApiProperty({
+    enum: ['building', 'switching', 'draining', 'comparing', 'done'],
+    description:
+      'building: the new (or shadow) generation is filled from the events; switching: a final catch-up, then ' +
+      'the live pointer moves (rebuild); draining: the new generation is live, the replaced one is dropped ' +
+      'at dropAt; comparing: the shadow is diffed with the live generation (verify); done: finished',
+  })
+  phase!: string;
   @ApiProperty() generation!: number;
   @ApiProperty() fromGeneration!: number;
   @ApiProperty({ nullable: true, type: Number }) replacedGeneration!: number | null;
@@ -171,11 +181,26 @@ export class JobDto {
   @ApiProperty() eventsTotal!: number;
   @ApiProperty({ minimum: 0, maximum: 1 }) progress!: number;
   @ApiProperty({ description: 'events/s' }) rate!: number;
-  @ApiProperty({ nullable: true, type: Number }) etaSeconds!: number | null;
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    description:
+      'Estimated seconds left in building, from the recent rate (null until there is one); 0 once built. ' +
+      'The other phases are not estimated: draining ends at dropAt',
+  })
+  etaSeconds!: number | null;
   @ApiProperty({ nullable: true, type: Number }) position!: number | null;
   @ApiProperty({ format: 'date-time' }) startedAt!: string;
   @ApiProperty({ format: 'date-time' }) updatedAt!: string;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) switchedAt!: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    format: 'date-time',
+    description:
+      'When the replaced generation is dropped (switchedAt + REBUILD_DROP_GRACE_MS): the end of draining',
+  })
+  dropAt!: string | null;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) finishedAt!: string | null;
   @ApiProperty({ nullable: true, type: String }) error!: string | null;
   @ApiProperty() cancelRequested!: boolean;

@@ -19,7 +19,7 @@ export type RecordPaymentFailure = {
 };
 export type RecordRefundSettlement = {
   type: 'RecordRefundSettlement';
-  data: { paymentId: string; amount: number };
+  data: { paymentId: string; amount: number; currency: string };
 };
 export type ShipOrder = { type: 'ShipOrder'; data: { carrier: string; trackingNumber: string } };
 export type DeliverOrder = { type: 'DeliverOrder'; data: Record<string, never> };

@@ -95,8 +95,15 @@ export function decideOrder(command: OrderCommand, state: OrderState): OrderEven
     }
     case 'RecordRefundSettlement': {
       assertExists(state);
-      assertMinorUnits('amount', command.data.amount, { allowZero: false });
-      return [{ type: 'RefundSettled', data: { ...command.data } }];
+      const { paymentId, amount, currency } = command.data;
+      assertMinorUnits('amount', amount, { allowZero: false });
+      // Only what the shop refunded can be settled: anything else is for an operator, never silently counted.
+      if (currency !== state.currency || state.refundsSettled + amount > state.refunded) {
+        const reason: PaymentExceptionReason =
+          currency !== state.currency ? 'currency-mismatch' : 'refund-not-made';
+        return [{ type: 'PaymentExceptionRecorded', data: { paymentId, amount, currency, reason } }];
+      }
+      return [{ type: 'RefundSettled', data: { paymentId, amount } }];
     }
     case 'ShipOrder': {
       assertExists(state);

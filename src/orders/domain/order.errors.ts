@@ -13,17 +13,6 @@ export const OrderErrors = {
       { sku },
     ),
   empty: () => new DomainError('ORDER_EMPTY', 'An order needs at least one line', 'invalid'),
-  alreadyPaid: () => new DomainError('ORDER_ALREADY_PAID', 'The order has already been paid', 'conflict'),
-  amountMismatch: (total: number, amount: number) =>
-    new DomainError(
-      'PAYMENT_AMOUNT_MISMATCH',
-      `The payment must be exactly the order total ${total}, got ${amount}`,
-      'invalid',
-      {
-        total,
-        amount,
-      },
-    ),
   notPaid: (status: string) =>
     new DomainError('ORDER_NOT_PAID', `The order is ${status}: it has not been paid`, 'conflict', { status }),
   notShipped: (status: string) =>

@@ -12,7 +12,12 @@ export interface OrderLine {
 }
 
 /** Why a payment the provider captured did not settle the order. */
-export type PaymentExceptionReason = 'amount-mismatch' | 'currency-mismatch' | 'already-paid';
+export type PaymentExceptionReason =
+  | 'amount-mismatch'
+  | 'currency-mismatch'
+  | 'already-paid'
+  /** A refund the provider reports settled that the shop never made (or more than it made). */
+  | 'refund-not-made';
 
 export type OrderPlaced = DomainEvent<
   'OrderPlaced',

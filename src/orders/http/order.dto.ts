@@ -1,9 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { CURRENCY_PATTERN, MAX_MINOR_UNITS, SKU_PATTERN } from '../../shared/domain/index.js';
 import { REFUND_STATES } from '../read-model/order-search.projection.js';
 import { LineDto } from '../../shared/http/openapi.js';
-import { IsInstant, PageQueryDto, ReadMetaDto } from '../../shared/http/read-response.js';
+import { IsInstant, PageQueryDto, ReadMetaDto, instantDoc } from '../../shared/http/read-response.js';
+import { CodePointLength, NOT_BLANK } from '../../shared/http/text.js';
 import type { OrderSort } from '../read-model/list-orders.query.js';
 
 const ORDER_STATUSES = ['placed', 'paid', 'shipped', 'delivered', 'cancelled'] as const;
@@ -17,22 +18,31 @@ const ORDER_SORTS: readonly OrderSort[] = [
 ];
 
 const MINOR_UNITS = 'integer number of minor units (e.g. cents) of the order currency';
-const INSTANT_DOC = {
-  description: 'ISO-8601 instant with a zone (2026-05-02T14:03:00Z) or a date (00:00 UTC), inclusive',
-  example: '2026-05-02T14:03:00Z',
-};
+/** `minTotal`/`maxTotal`: up to 13 digits (`^\d{1,13}$`). */
+const MAX_TOTAL_FILTER = 9_999_999_999_999;
 
 const TOKEN = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
 
 /** An operator records a payment the provider did not report (a bank transfer, a till): with a reason. */
 export class ManualPaymentDto {
-  @ApiProperty({ minLength: 1, maxLength: 100, example: 'bank-transfer-2026-12-07-17' })
+  @ApiProperty({
+    minLength: 1,
+    maxLength: 100,
+    pattern: TOKEN.source,
+    example: 'bank-transfer-2026-12-07-17',
+    description: 'Printable ASCII without surrounding spaces',
+  })
   @IsString()
-  @Length(1, 100)
+  @CodePointLength(1, 100)
   @Matches(TOKEN, { message: 'paymentId must be printable ASCII without surrounding spaces' })
   paymentId!: string;
 
-  @ApiProperty({ minimum: 1, maximum: MAX_MINOR_UNITS, description: `The order total, ${MINOR_UNITS}` })
+  @ApiProperty({
+    type: 'integer',
+    minimum: 1,
+    maximum: MAX_MINOR_UNITS,
+    description: `The order total, ${MINOR_UNITS}`,
+  })
   @IsInt({ message: 'amount must be an integer number of minor units (e.g. cents)' })
   @Min(1)
   @Max(MAX_MINOR_UNITS)
@@ -43,29 +53,52 @@ export class ManualPaymentDto {
   @Matches(CURRENCY_PATTERN, { message: 'currency must be an ISO 4217 code in capitals, e.g. EUR' })
   currency!: string;
 
-  @ApiProperty({ minLength: 1, maxLength: 500, example: 'paid by bank transfer, ref 2026-17' })
+  @ApiProperty({
+    minLength: 1,
+    maxLength: 500,
+    pattern: NOT_BLANK.source,
+    example: 'paid by bank transfer, ref 2026-17',
+    description: 'Not blank',
+  })
   @IsString()
-  @Length(1, 500)
-  @Matches(/\S/, { message: 'reason must not be blank' })
+  @CodePointLength(1, 500)
+  @Matches(NOT_BLANK, { message: 'reason must not be blank' })
   reason!: string;
 }
 
 export class ShipOrderDto {
-  @ApiProperty({ minLength: 1, maxLength: 100, example: 'UPS' })
+  @ApiProperty({
+    minLength: 1,
+    maxLength: 100,
+    pattern: NOT_BLANK.source,
+    example: 'UPS',
+    description: 'Not blank',
+  })
   @IsString()
-  @Length(1, 100)
-  @Matches(/\S/, { message: 'carrier must not be blank' })
+  @CodePointLength(1, 100)
+  @Matches(NOT_BLANK, { message: 'carrier must not be blank' })
   carrier!: string;
 
-  @ApiProperty({ minLength: 1, maxLength: 100, example: '1Z999AA10123456784' })
+  @ApiProperty({
+    minLength: 1,
+    maxLength: 100,
+    pattern: TOKEN.source,
+    example: '1Z999AA10123456784',
+    description: 'Printable ASCII without surrounding spaces',
+  })
   @IsString()
-  @Length(1, 100)
+  @CodePointLength(1, 100)
   @Matches(TOKEN, { message: 'trackingNumber must be printable ASCII without surrounding spaces' })
   trackingNumber!: string;
 }
 
 export class RefundOrderDto {
-  @ApiProperty({ minimum: 1, maximum: MAX_MINOR_UNITS, description: `At most what was paid, ${MINOR_UNITS}` })
+  @ApiProperty({
+    type: 'integer',
+    minimum: 1,
+    maximum: MAX_MINOR_UNITS,
+    description: `At most what was paid, ${MINOR_UNITS}`,
+  })
   @IsInt({ message: 'amount must be an integer number of minor units (e.g. cents)' })
   @Min(1)
   @Max(MAX_MINOR_UNITS)
@@ -73,10 +106,16 @@ export class RefundOrderDto {
 }
 
 export class CancelOrderDto {
-  @ApiProperty({ minLength: 1, maxLength: 500, example: 'changed my mind' })
+  @ApiProperty({
+    minLength: 1,
+    maxLength: 500,
+    pattern: NOT_BLANK.source,
+    example: 'changed my mind',
+    description: 'Not blank',
+  })
   @IsString()
-  @Length(1, 500)
-  @Matches(/\S/, { message: 'reason must not be blank' })
+  @CodePointLength(1, 500)
+  @Matches(NOT_BLANK, { message: 'reason must not be blank' })
   reason!: string;
 }
 
@@ -87,23 +126,33 @@ export class ListOrdersDto extends PageQueryDto {
   @IsIn(ORDER_STATUSES, { message: `status must be one of: ${ORDER_STATUSES.join(', ')}` })
   status?: (typeof ORDER_STATUSES)[number];
 
-  @ApiPropertyOptional({ ...INSTANT_DOC, description: `Created at or after: ${INSTANT_DOC.description}` })
+  @ApiPropertyOptional(instantDoc('Created at or after (inclusive)'))
   @IsOptional()
   @IsInstant()
   from?: string;
 
-  @ApiPropertyOptional({ ...INSTANT_DOC, description: `Created at or before: ${INSTANT_DOC.description}` })
+  @ApiPropertyOptional(instantDoc('Created at or before (inclusive)'))
   @IsOptional()
   @IsInstant()
   to?: string;
 
-  @ApiPropertyOptional({ type: 'integer', minimum: 0, description: `Total at least, ${MINOR_UNITS}` })
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    maximum: MAX_TOTAL_FILTER,
+    description: `Total at least, ${MINOR_UNITS}`,
+  })
   @IsOptional()
   @IsString()
   @Matches(/^\d{1,13}$/, { message: 'minTotal must be a whole number of minor units' })
   minTotal?: string;
 
-  @ApiPropertyOptional({ type: 'integer', minimum: 0, description: `Total at most, ${MINOR_UNITS}` })
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    maximum: MAX_TOTAL_FILTER,
+    description: `Total at most, ${MINOR_UNITS}`,
+  })
   @IsOptional()
   @IsString()
   @Matches(/^\d{1,13}$/, { message: 'maxTotal must be a whole number of minor units' })
@@ -115,10 +164,14 @@ export class ListOrdersDto extends PageQueryDto {
   @Matches(SKU_PATTERN, { message: 'sku must be 1 to 64 characters of A-Z, a-z, 0-9, ".", "_" or "-"' })
   sku?: string;
 
-  @ApiPropertyOptional({ description: 'Operators and auditors only; a shopper always sees their own' })
+  @ApiPropertyOptional({
+    minLength: 1,
+    maxLength: 200,
+    description: 'Operators and auditors only; a shopper always sees their own',
+  })
   @IsOptional()
   @IsString()
-  @Length(1, 200)
+  @CodePointLength(1, 200)
   customerId?: string;
 
   @ApiPropertyOptional({
@@ -159,7 +212,7 @@ export class PaymentExceptionDto {
   amount!: number;
   @ApiProperty({ example: 'EUR' })
   currency!: string;
-  @ApiProperty({ enum: ['amount-mismatch', 'currency-mismatch', 'already-paid'] })
+  @ApiProperty({ enum: ['amount-mismatch', 'currency-mismatch', 'already-paid', 'refund-not-made'] })
   reason!: string;
 }
 

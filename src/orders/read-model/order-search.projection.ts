@@ -76,7 +76,13 @@ export const orderSearchProjection: Projection<OrderSearchRow, OrderEvent> = {
     }
     if (!doc) throw new Error(`${event.type} before OrderPlaced`);
     // Rows projected before the money fields existed read as none (a rebuild fills them in).
-    const row = { ...doc, paid: doc.paid ?? 0, refunded: doc.refunded ?? 0, updatedAt: at };
+    const row = {
+      ...doc,
+      paid: doc.paid ?? 0,
+      refunded: doc.refunded ?? 0,
+      paymentException: doc.paymentException ?? false,
+      updatedAt: at,
+    };
     switch (event.type) {
       case 'OrderPaid':
         return withMoney({

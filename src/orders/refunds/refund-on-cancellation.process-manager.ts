@@ -1,11 +1,11 @@
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import type { DeliveredEvent, DeliveryOutcome } from '../../event-store/consumer-groups.port.js';
 import { ConsumerRegistry } from '../../read-side/runtime/consumer-registry.js';
 import { causedBy, ProcessManager } from '../../read-side/runtime/process-manager.js';
 import { LogContext, NoLogContext } from '../../shared/application/log-context.js';
-import { DomainError, idInCategory } from '../../shared/domain/index.js';
+import { idInCategory } from '../../shared/domain/index.js';
 import { RunOrderCommand } from '../commands/order-command.js';
 import { orderAggregate } from '../order.aggregate.js';
 
@@ -25,8 +25,6 @@ export const REFUND_ON_CANCELLATION_GROUP = 'process-refund-on-cancellation';
  */
 @Injectable()
 export class RefundOnCancellation extends ProcessManager {
-  private readonly logger = new Logger('RefundOnCancellation');
-
   constructor(
     private readonly commands: CommandBus,
     @Inject(APP_CONFIG) config: AppConfig,
@@ -53,11 +51,7 @@ export class RefundOnCancellation extends ProcessManager {
       await this.commands.execute(new RunOrderCommand(orderId, { type: 'RefundBalance', data: {} }, context));
       return { action: 'ack' };
     } catch (error) {
-      const reason = `refunding order ${orderId} after ${event.type} failed: ${error instanceof Error ? error.message : String(error)}`;
-      // A rule violation will not heal by itself: park it for an operator. Anything else may be transient.
-      if (error instanceof DomainError) return { action: 'park', reason };
-      this.logger.warn(reason);
-      return { action: 'retry', reason };
+      return this.failed(`refunding order ${orderId} after ${event.type}`, error);
     }
   }
 }

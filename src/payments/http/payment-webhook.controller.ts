@@ -1,9 +1,10 @@
 import { Body, Controller, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { SignedByPaymentProvider } from '../../auth/roles.decorator.js';
 import { etag, revisionJson } from '../../shared/http/mutation-response.js';
+import { lenientBody } from '../../shared/http/validation.js';
 import { RecordProviderEvent } from '../record-provider-event.js';
 import { SIGNATURE_TOLERANCE_SECONDS } from '../webhook-signature.js';
 import { PaymentSignatureGuard } from './payment-signature.guard.js';
@@ -37,11 +38,14 @@ export class PaymentWebhookController {
     description: 't=<unix seconds>,v1=<hex HMAC-SHA256 over "<t>.<raw body>">',
   })
   @ApiResponse({ status: 200, type: PaymentWebhookResultDto, description: 'Applied (or applied before)' })
+  @ApiBody({ type: PaymentWebhookDto, description: 'Fields this service does not know are ignored' })
   async receive(
-    @Body() body: PaymentWebhookDto,
+    // Typed unknown: the global strict pipe must not see the class (a provider's extra fields are ignored).
+    @Body(lenientBody(PaymentWebhookDto)) received: unknown,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<PaymentWebhookResultDto> {
+    const body = received as PaymentWebhookDto;
     const result = await this.commands.execute(new RecordProviderEvent(body, request.correlationId));
     void reply.header('etag', etag(result.revision));
     if (result.replayed) void reply.header('idempotent-replayed', 'true');

@@ -7,13 +7,13 @@ import {
   IsOptional,
   IsString,
   IsUUID,
-  Length,
   Matches,
   Max,
   Min,
   ValidateNested,
 } from 'class-validator';
 import { CURRENCY_PATTERN, MAX_MINOR_UNITS } from '../../shared/domain/index.js';
+import { CodePointLength } from '../../shared/http/text.js';
 import { PROVIDER_EVENT_TYPES, type ProviderEventType } from '../provider-event.js';
 
 const TOKEN = /^[\x21-\x7e]+$/;
@@ -23,13 +23,18 @@ export class ProviderEventDataDto {
   @IsUUID('all', { message: 'data.orderId must be a UUID' })
   orderId!: string;
 
-  @ApiProperty({ minLength: 1, maxLength: 100, example: 'pi_3QxYz' })
+  @ApiProperty({ minLength: 1, maxLength: 100, pattern: TOKEN.source, example: 'pi_3QxYz' })
   @IsString()
-  @Length(1, 100)
+  @CodePointLength(1, 100)
   @Matches(TOKEN, { message: 'paymentId must be visible ASCII' })
   paymentId!: string;
 
-  @ApiProperty({ minimum: 1, maximum: MAX_MINOR_UNITS, description: 'Integer minor units (e.g. cents)' })
+  @ApiProperty({
+    type: 'integer',
+    minimum: 1,
+    maximum: MAX_MINOR_UNITS,
+    description: 'Integer minor units (e.g. cents)',
+  })
   @IsInt({ message: 'amount must be an integer number of minor units' })
   @Min(1)
   @Max(MAX_MINOR_UNITS)
@@ -40,18 +45,29 @@ export class ProviderEventDataDto {
   @Matches(CURRENCY_PATTERN, { message: 'currency must be an ISO 4217 code in capitals, e.g. EUR' })
   currency!: string;
 
-  @ApiPropertyOptional({ maxLength: 500, description: 'Why the payment failed (payment.failed)' })
+  @ApiPropertyOptional({
+    minLength: 1,
+    maxLength: 500,
+    nullable: true,
+    description: 'Why the payment failed (payment.failed); null: not given',
+  })
   @IsOptional()
   @IsString()
-  @Length(1, 500)
+  @CodePointLength(1, 500)
   failureReason?: string;
 }
 
 /** The payment provider's webhook body (signed: see the Payment-Signature header). */
 export class PaymentWebhookDto {
-  @ApiProperty({ minLength: 1, maxLength: 255, example: 'evt_1QxYz', description: "The provider's event id" })
+  @ApiProperty({
+    minLength: 1,
+    maxLength: 255,
+    pattern: TOKEN.source,
+    example: 'evt_1QxYz',
+    description: "The provider's event id",
+  })
   @IsString()
-  @Length(1, 255)
+  @CodePointLength(1, 255)
   @Matches(TOKEN, { message: 'id must be visible ASCII' })
   id!: string;
 

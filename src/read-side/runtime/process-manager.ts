@@ -1,8 +1,9 @@
-import type { BeforeApplicationShutdown, OnApplicationBootstrap } from '@nestjs/common';
+import { Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import type { DeliveredEvent, DeliveryOutcome } from '../../event-store/consumer-groups.port.js';
 import type { JsonObject } from '../../event-store/event-store.port.js';
 import type { CommandContext } from '../../shared/application/command-context.js';
 import type { LogContext } from '../../shared/application/log-context.js';
+import { DomainError } from '../../shared/domain/index.js';
 import type { ConsumerRegistry } from './consumer-registry.js';
 
 export interface ProcessManagerSettings {
@@ -21,11 +22,14 @@ export interface ProcessManagerSettings {
  * what a reaction logs carries the correlation id of the event that caused it.
  */
 export abstract class ProcessManager implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger: Logger;
+
   constructor(
     private readonly consumers: ConsumerRegistry,
     readonly settings: ProcessManagerSettings,
     logContext: LogContext,
   ) {
+    this.logger = new Logger(settings.name);
     consumers.register({
       name: settings.name,
       kind: 'process-manager',
@@ -46,6 +50,17 @@ export abstract class ProcessManager implements OnApplicationBootstrap, BeforeAp
 
   /** Reacts to one event; exposed for tests that redeliver on purpose. */
   abstract handle(delivered: DeliveredEvent): Promise<DeliveryOutcome>;
+
+  /**
+   * What a reaction that threw asks of the group: a rule violation will not heal by itself, so it is parked
+   * for an operator; anything else may be transient (a store down), so it is retried, and logged.
+   */
+  protected failed(what: string, error: unknown): DeliveryOutcome {
+    const reason = `${what} failed: ${error instanceof Error ? error.message : String(error)}`;
+    if (error instanceof DomainError) return { action: 'park', reason };
+    this.logger.warn(reason);
+    return { action: 'retry', reason };
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     await this.consumers.start(this.settings.name);

@@ -75,12 +75,22 @@ function errorText(error: unknown): string {
  * the batch goes on.
  */
 export class ProjectionRunner {
+  /**
+   * What this runner last wrote or read, by document id (least recently used dropped first): a document found
+   * here is not read again before its next step. Sound because a stale entry only ever costs a round: the
+   * write is conditional on the revision it was folded from, so a document someone else moved on conflicts
+   * and is read afresh. Worth it on servers where a read by id is slow (FerretDB 1.x scans for each).
+   */
+  private readonly cache = new Map<string, ReadDocument>();
+
   constructor(
     readonly projection: AnyProjection,
     readonly target: ProjectionTarget,
     private readonly events: EventStore,
     private readonly store: ReadStore,
     private readonly notifier?: ReadModelNotifier,
+    /** Documents kept by the write-through cache; 0 turns it off. */
+    private readonly cacheSize = 0,
   ) {}
 
   async handle(batch: readonly DeliveredEvent[]): Promise<DeliveryOutcome[]> {
@@ -112,15 +122,28 @@ export class ProjectionRunner {
       // nothing without a lookup and inserted (expected: absent). Should a document exist after all (a
       // redelivery), the insert conflicts and the next round reads it. New streams thus cost no read, and
       // reads by id are what some servers make slow (FerretDB 1.x scans the collection for each).
+      // Later rounds re-read what lost a race: whatever is cached for it is what lost.
+      const cached = new Map<string, ReadDocument>();
+      if (round === 0) {
+        for (const streamId of pending) {
+          const hit = this.cached(this.documentId(streamId));
+          if (hit) cached.set(hit.id, hit);
+        }
+      }
       const lookups =
         round === 0
-          ? pending.filter((streamId) => !this.startsInBatch(batch, byStream.get(streamId)!))
+          ? pending.filter(
+              (streamId) =>
+                !cached.has(this.documentId(streamId)) && !this.startsInBatch(batch, byStream.get(streamId)!),
+            )
           : pending;
       const current =
         lookups.length > 0
           ? await this.store.getMany(this.target.documents, lookups.map(this.documentId))
           : new Map<string, ReadDocument>();
       onProgress?.();
+      for (const doc of current.values()) this.remember(doc);
+      for (const [id, doc] of cached) current.set(id, doc);
       const writes: DocumentWrite[] = [];
       const entries: DocumentWrite[] = [];
       const streamOf = new Map<string, string>();
@@ -173,8 +196,14 @@ export class ProjectionRunner {
           ? await this.store.write(this.target.documents, writes, progress)
           : { conflicts: [] };
       const lost = new Set(conflicts);
+      const writtenAt = new Date();
       for (const write of writes) {
-        if (lost.has(write.id)) continue;
+        if (lost.has(write.id)) {
+          this.cache.delete(write.id);
+          continue;
+        }
+        const { id, revision, position, data } = write;
+        this.remember({ id, revision, position, data, projectedAt: writtenAt });
         const step = counted.get(write.id)!;
         applied += step.applied;
         healed += step.healed;
@@ -189,6 +218,23 @@ export class ProjectionRunner {
       }
     }
     return { outcomes, report: { applied, healed, failedStreams } };
+  }
+
+  private cached(id: string): ReadDocument | undefined {
+    const doc = this.cache.get(id);
+    if (doc) {
+      // Re-inserted: a Map iterates in insertion order, which makes it an LRU.
+      this.cache.delete(id);
+      this.cache.set(id, doc);
+    }
+    return doc;
+  }
+
+  private remember(doc: ReadDocument): void {
+    if (this.cacheSize <= 0) return;
+    this.cache.delete(doc.id);
+    this.cache.set(doc.id, doc);
+    if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
   }
 
   /** Whether the stream's first event (revision 0) is among the delivered ones. */

@@ -12,6 +12,8 @@ import { physicalCollection, type LiveGenerations } from './live-generations.js'
 export interface ProjectionSettings {
   readonly batchSize: number;
   readonly maxRetries: number;
+  /** Documents each runner keeps in its write-through cache (0: none). */
+  readonly documentCacheSize?: number;
 }
 
 /** The consumer group of a projection. */
@@ -79,6 +81,7 @@ export class ProjectionSupervisor {
       this.events,
       this.store,
       live ? this.notifier : undefined,
+      this.settings.documentCacheSize ?? 0,
     );
   }
 

@@ -10,6 +10,8 @@ export type FailureKind =
   | 'conflict'
   | 'precondition-failed'
   | 'unprocessable'
+  /** More than a store accepts at once (EventStoreDB: an append over its maximum size). */
+  | 'too-large'
   | 'unavailable';
 
 export class ApplicationError extends Error {

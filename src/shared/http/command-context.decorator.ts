@@ -6,8 +6,11 @@ import type { CommandContext } from '../application/command-context.js';
 import { randomId } from '../application/ids.js';
 import { HttpProblem } from './http-errors.js';
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+/** 1 to 255 visible ASCII characters (no space): what the OpenAPI document states too. */
+export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 const STRONG_ETAG = /^"(\d{1,18})"$/;
+/** `*`, or one strong ETag of a revision: what `If-Match` may say (the OpenAPI pattern). */
+export const IF_MATCH_PATTERN = '^(?:[*]|"[0-9]{1,18}")$';
 
 /** Parses `If-Match: "<revision>"`. `*` means "whatever is current" (no check). */
 export function parseIfMatch(header: string | string[] | undefined): bigint | null {

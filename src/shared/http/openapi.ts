@@ -1,6 +1,7 @@
 import { applyDecorators, type Type } from '@nestjs/common';
 import { ApiHeader, ApiProperty, ApiResponse } from '@nestjs/swagger';
 import { SKU_PATTERN } from '../domain/index.js';
+import { IDEMPOTENCY_KEY, IF_MATCH_PATTERN } from './command-context.decorator.js';
 
 export const SKU_DOC = {
   pattern: SKU_PATTERN.source,
@@ -23,6 +24,21 @@ export class LineDto {
   @ApiProperty({ description: `quantity × unitPrice, ${MINOR_UNITS}` })
   lineTotal!: number;
 }
+
+/**
+ * Any JSON value (or null) in an answer: OpenAPI 3.0 has no "any" type, and @nestjs/swagger would write a field
+ * typed `unknown` as `type: object`.
+ */
+export const ANY_JSON = {
+  oneOf: [
+    { type: 'string' },
+    { type: 'number' },
+    { type: 'boolean' },
+    { type: 'object' },
+    { type: 'array', items: {} },
+  ],
+  nullable: true,
+};
 
 /** `{id, revision}`: what every mutation answers. */
 export class MutationResultDto {
@@ -51,15 +67,20 @@ export function ApiMutation(
     ApiHeader({
       name: 'Idempotency-Key',
       required: false,
+      schema: { type: 'string', pattern: IDEMPOTENCY_KEY.source },
+      example: '7d1c2a4e-8f0b-4c7e-9a51-2f8e6b3d9c10',
       description:
-        'Retry-safe key (1–255 visible ASCII characters, e.g. a UUID): a retry with the same key and body ' +
-        'appends nothing and answers the original result',
+        'Retry-safe key (1–255 visible ASCII characters, no space, e.g. a UUID): a retry with the same key and ' +
+        'body appends nothing and answers the original result; anything else is 400 INVALID_IDEMPOTENCY_KEY',
     }),
     ApiHeader({
       name: 'If-Match',
       required: false,
+      schema: { type: 'string', pattern: IF_MATCH_PATTERN },
+      example: '*',
       description:
-        'Strong ETag of the revision the client decided on, e.g. "3": 412 if it is no longer current',
+        'Strong ETag of the revision the client decided on, e.g. "3" (412 if it is no longer current), or `*` ' +
+        '(no check); anything else is 400 INVALID_IF_MATCH',
     }),
     ApiResponse({
       status,
@@ -82,4 +103,15 @@ export function ApiMutation(
 /** OpenAPI of a single-resource read answered with an ETag. */
 export function ApiRead(type: Type<unknown>, description = 'The resource'): MethodDecorator {
   return applyDecorators(ApiResponse({ status: 200, type, description, headers: { ETag: ETAG } }));
+}
+
+/**
+ * The largest revision or position a query parameter takes (15 digits: far beyond any stream, and exact as a
+ * JavaScript number).
+ */
+export const MAX_QUERY_REVISION = 999_999_999_999_999;
+
+/** OpenAPI of a revision (or position) query parameter: what `^\d{1,15}$` accepts. */
+export function revisionDoc(description: string) {
+  return { type: 'integer', minimum: 0, maximum: MAX_QUERY_REVISION, description } as const;
 }

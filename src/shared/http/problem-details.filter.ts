@@ -1,7 +1,9 @@
 import { Catch, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PROBLEM_CONTENT_TYPE } from './problem.js';
+import { methodNotAllowed } from './method-not-allowed.js';
 import { toProblem } from './problem-mapper.js';
+import { logFailedRequest } from '../infrastructure/failure-log.js';
 
 /** One place where every error becomes application/problem+json. */
 @Catch()
@@ -20,18 +22,19 @@ export function sendProblem(
   error: unknown,
   logger: Logger,
 ): void {
-  const { body, unexpected } = toProblem(error);
-  if (unexpected) {
-    logger.error(
-      {
-        msg: 'request failed',
-        method: request.method,
-        url: request.url,
-        correlationId: request.correlationId,
-      },
-      error instanceof Error ? error.stack : String(error),
-    );
+  const mapped = toProblem(error);
+  const { unexpected } = mapped;
+  let { body } = mapped;
+  if (body.code === 'ROUTE_NOT_FOUND' || request.is404) {
+    // A path the app serves, with another method: 405 and what it does answer. (Also when Fastify refused the
+    // request before finding no route: a QUERY without Content-Type, a body too large for a method not served.)
+    const notAllowed = methodNotAllowed(request.server, request.method, request.url);
+    if (notAllowed) {
+      body = notAllowed.body;
+      void reply.header('allow', notAllowed.allow);
+    }
   }
+  if (unexpected) logFailedRequest(logger, error, body, request);
   body.instance = request.url;
   if (typeof body.currentRevision === 'number') void reply.header('etag', `"${body.currentRevision}"`);
   if (body.status === 503) void reply.header('retry-after', '1');

@@ -2,6 +2,7 @@ import { HttpException } from '@nestjs/common';
 import { DomainError, type DomainErrorKind } from '../domain/index.js';
 import { ApplicationError, type FailureKind } from '../application/errors.js';
 import { HttpProblem } from './http-errors.js';
+import { JSON_BODY_PROBLEMS } from './json-body.js';
 import { problem, type ProblemDetails } from './problem.js';
 
 const DOMAIN_STATUS: Readonly<Record<DomainErrorKind, number>> = {
@@ -17,6 +18,7 @@ const FAILURE_STATUS: Readonly<Record<FailureKind, number>> = {
   conflict: 409,
   'precondition-failed': 412,
   unprocessable: 422,
+  'too-large': 413,
   unavailable: 503,
 };
 
@@ -34,18 +36,14 @@ function fastifyProblem(error: FastifyLikeError): ProblemDetails | null {
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return problem(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return problem(
-        400,
-        'EMPTY_BODY',
-        'The body is empty but its Content-Type says JSON; send {} or no Content-Type',
-      );
+      return JSON_BODY_PROBLEMS.empty();
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return problem(400, 'BAD_CONTENT_LENGTH', 'Content-Length does not match the body');
     default:
       break;
   }
   if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
-    return problem(400, 'MALFORMED_JSON', 'The request body is not valid JSON');
+    return JSON_BODY_PROBLEMS.malformed();
   }
   const status = error.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500 && typeof error.code === 'string') {

@@ -65,8 +65,29 @@ export function freshnessResponse<View>(reply: FastifyReply, read: FreshnessRead
   };
 }
 
-/** An instant with an explicit zone (or a date, meaning 00:00 UTC): never read in the server's local time. */
-const INSTANT = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:\d{2}))?$/;
+/** Days of the calendar, leap days included: written out so that the pattern alone is the whole rule. */
+const MONTH_DAY =
+  '(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))';
+const LEAP_DAY = '(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)-02-29';
+const TIME =
+  'T(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\\.[0-9]{1,3})?)?(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])';
+
+/**
+ * An instant with an explicit zone (or a date, meaning 00:00 UTC): never read in the server's local time. The
+ * pattern checks the calendar too (2026-02-30 and 2026-02-29 are refused, 2028-02-29 taken), so the OpenAPI
+ * document states exactly the rule the server applies; plain character classes only, for any regex dialect.
+ */
+export const INSTANT_PATTERN = new RegExp(`^(?:[0-9]{4}-${MONTH_DAY}|${LEAP_DAY})(?:${TIME})?$`);
+
+/** OpenAPI of an instant parameter. */
+export function instantDoc(description: string) {
+  return {
+    type: 'string',
+    pattern: INSTANT_PATTERN.source,
+    example: '2026-05-02T14:03:00Z',
+    description: `${description}: an ISO-8601 instant with a zone (2026-05-02T14:03:00Z, 2026-05-02T16:03+02:00; at most milliseconds) or a date (00:00 UTC)`,
+  } as const;
+}
 
 /** `?limit&cursor` of a paged list. */
 export class PageQueryDto {
@@ -76,7 +97,10 @@ export class PageQueryDto {
   @Matches(/^(?:[1-9]|[1-9]\d|100)$/, { message: 'limit must be a whole number from 1 to 100' })
   limit?: string;
 
-  @ApiPropertyOptional({ description: 'The nextCursor of the previous page (only for the same query)' })
+  @ApiPropertyOptional({
+    pattern: '^[A-Za-z0-9_-]{1,512}$',
+    description: 'The nextCursor of the previous page (only for the same query; never empty)',
+  })
   @IsOptional()
   @IsString()
   @Matches(/^[A-Za-z0-9_-]{1,512}$/, { message: 'cursor must be a nextCursor this service returned' })
@@ -99,11 +123,7 @@ export function instant(value: string): string {
 }
 
 function isInstant(value: unknown): boolean {
-  if (typeof value !== 'string' || !INSTANT.test(value)) return false;
-  const [year, month, day] = value.slice(0, 10).split('-').map(Number) as [number, number, number];
-  // Date rolls 2026-02-30 over to March 2nd: the calendar date itself must exist.
-  const calendar = new Date(Date.UTC(year, month - 1, day));
-  if (calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== day) return false;
+  if (typeof value !== 'string' || !INSTANT_PATTERN.test(value)) return false;
   return !Number.isNaN(new Date(value.length === 10 ? `${value}T00:00:00Z` : value).getTime());
 }
 

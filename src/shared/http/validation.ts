@@ -3,7 +3,9 @@ import {
   ValidationPipe,
   type ArgumentMetadata,
   type PipeTransform,
+  type Type,
   type ValidationError,
+  type ValidationPipeOptions,
 } from '@nestjs/common';
 import { ResourceNotFoundError } from '../application/errors.js';
 import { UUID_PATTERN } from '../application/ids.js';
@@ -23,14 +25,9 @@ function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
   });
 }
 
-/**
- * Strict body validation: unknown fields, wrong types (no implicit conversion: "5" is not a number) and
- * out-of-range values are a 400 problem naming every offending field.
- */
-export function strictValidationPipe(): ValidationPipe {
+function bodyValidation(options: ValidationPipeOptions): ValidationPipe {
   return new ValidationPipe({
     whitelist: true,
-    forbidNonWhitelisted: true,
     forbidUnknownValues: true,
     transform: true,
     transformOptions: { enableImplicitConversion: false },
@@ -41,7 +38,26 @@ export function strictValidationPipe(): ValidationPipe {
         fields.map((f) => `${f.field}: ${f.message}`).join('; ') || 'The request body is invalid';
       return HttpProblem.badRequest('VALIDATION_FAILED', detail, { errors: fields });
     },
+    ...options,
   });
+}
+
+/**
+ * Strict body validation: unknown fields, wrong types (no implicit conversion: "5" is not a number) and
+ * out-of-range values are a 400 problem naming every offending field.
+ */
+export function strictValidationPipe(): ValidationPipe {
+  return bodyValidation({ forbidNonWhitelisted: true });
+}
+
+/**
+ * Validation of a body another system writes (the payment provider's webhook): the same checks and answers
+ * as the strict pipe, but fields it does not know are dropped, not refused — providers add fields over time,
+ * and refusing them would make the provider retry a delivery for ever. Use it as `@Body(lenientBody(Dto))`
+ * with the parameter typed `unknown` (so that the global strict pipe does not know the class).
+ */
+export function lenientBody(type: Type<unknown>): ValidationPipe {
+  return bodyValidation({ expectedType: type, forbidNonWhitelisted: false });
 }
 
 /** A body must be a JSON object (not an array, string or number) before its fields are validated. */
@@ -49,8 +65,9 @@ export function strictValidationPipe(): ValidationPipe {
 export class JsonObjectBodyPipe implements PipeTransform {
   transform(value: unknown, metadata: ArgumentMetadata): unknown {
     if (metadata.type !== 'body') return value;
-    if (value === undefined || value === null) return {};
-    if (typeof value !== 'object' || Array.isArray(value)) {
+    // No body at all is `{}`; a body that says `null` is a JSON value, and not an object.
+    if (value === undefined) return {};
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       throw HttpProblem.badRequest('BODY_NOT_AN_OBJECT', 'The request body must be a JSON object');
     }
     return value;

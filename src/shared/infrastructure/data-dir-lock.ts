@@ -1,8 +1,8 @@
-import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
-import { openSqlite } from './sqlite.js';
+import { openSqlite, whyNotWritable } from './sqlite.js';
 
 /** Another process holds the data directory: the embedded stores are one process's files. */
 export class DataDirInUseError extends Error {
@@ -19,6 +19,45 @@ export class DataDirInUseError extends Error {
   }
 }
 
+/** The data directory cannot be used: missing and not creatable, not a directory, read-only, full. */
+export class DataDirUnusableError extends Error {
+  constructor(
+    readonly dir: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `DATA_DIR ${dir} cannot be used: ${reason}. The embedded stores keep their files there (events.sqlite, ` +
+        'read.sqlite): give this process a writable directory (chown/chmod it, or set DATA_DIR to another one)',
+      options,
+    );
+    this.name = 'DataDirUnusableError';
+  }
+}
+
+/** The files the embedded stores write in the data directory (SQLite databases and their journals). */
+const STORE_FILE = /\.sqlite(?:-wal|-shm|-journal)?$|^\.ordertrail\.lock/;
+
+/**
+ * Throws DataDirUnusableError naming the directory (or the file in it) this process cannot write, and why:
+ * SQLite itself only says "unable to open database file" or "attempt to write a readonly database".
+ */
+function assertUsable(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    const why = whyNotWritable(dir, true);
+    throw new DataDirUnusableError(dir, why ?? (error as Error).message, why ? {} : { cause: error });
+  }
+  const why = whyNotWritable(dir, true);
+  if (why) throw new DataDirUnusableError(dir, why);
+  for (const name of readdirSync(dir)) {
+    if (!STORE_FILE.test(name)) continue;
+    const file = whyNotWritable(join(dir, name));
+    if (file) throw new DataDirUnusableError(dir, file);
+  }
+}
+
 const LOCK_FILE = '.ordertrail.lock';
 const HOLDER_FILE = '.ordertrail.lock.holder';
 
@@ -32,7 +71,7 @@ const held = new Map<string, { db: Database.Database; users: number }>();
  * message only; the lock itself is the truth).
  */
 export function lockDataDir(dir: string): { release(): void } {
-  mkdirSync(dir, { recursive: true });
+  assertUsable(dir);
   const key = realpathSync(dir);
   const mine = held.get(key);
   if (mine) {
@@ -47,8 +86,13 @@ export function lockDataDir(dir: string): { release(): void } {
     db.exec('CREATE TABLE IF NOT EXISTS holder (pid INTEGER, host TEXT, started TEXT); DELETE FROM holder');
   } catch (error) {
     db.close();
-    if ((error as { code?: string }).code?.startsWith('SQLITE_BUSY')) {
+    const code = (error as { code?: string }).code;
+    if (code?.startsWith('SQLITE_BUSY')) {
       throw new DataDirInUseError(key, holderOf(key));
+    }
+    // A read-only mount the checks above could not see, a full disk: the lock is the first write.
+    if (typeof code === 'string' && /^SQLITE_(READONLY|FULL|IOERR|CANTOPEN|PERM)/.test(code)) {
+      throw new DataDirUnusableError(key, `${(error as Error).message} (${code})`, { cause: error });
     }
     throw error;
   }

@@ -32,8 +32,16 @@ export const jobCommand: ServiceCommand = {
         ],
         [
           'rate',
-          `${count(job.rate)} events/s${job.state === 'running' ? `, ETA ${eta(job.etaSeconds)}` : ''}`,
+          `${count(job.rate)} events/s${job.state === 'running' && job.phase === 'building' ? `, ETA ${eta(job.etaSeconds)}` : ''}`,
         ],
+        ...(job.dropAt === null
+          ? []
+          : [
+              [
+                'drop',
+                `generation ${job.replacedGeneration ?? job.fromGeneration} at ${job.dropAt}`,
+              ] as const,
+            ]),
         [
           'generation',
           `${job.fromGeneration} → ${job.generation}${job.replacedGeneration === null ? '' : ` (replaced ${job.replacedGeneration})`}`,

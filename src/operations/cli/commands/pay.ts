@@ -1,7 +1,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { EXIT, positiveInteger, UsageError, writeJson, type ServiceCommand } from '../command.js';
-import { DEV_JWT_SECRET, DEV_PAYMENT_WEBHOOK_SECRET, signDevToken } from '../dev-token.js';
-import { count } from '../format.js';
+import { DEV_PAYMENT_WEBHOOK_SECRET, signDevToken, signingSecret } from '../dev-token.js';
+import { money } from '../format.js';
 
 interface OrderRead {
   readonly data: { readonly total: number; readonly currency: string; readonly status: string };
@@ -39,7 +39,7 @@ export const payCommand: ServiceCommand = {
         : client.withToken(
             signDevToken(
               { sub: 'payment-provider-dev', roles: ['operator'], ttlSeconds: 300 },
-              io.env.AUTH_JWT_SECRET || DEV_JWT_SECRET,
+              signingSecret(io.env).secret,
             ),
           );
       const order = (await reader.get<OrderRead>(`/orders/${encodeURIComponent(orderId)}?consistency=strong`))
@@ -63,7 +63,7 @@ export const payCommand: ServiceCommand = {
     if (json) writeJson(io, { event, answer: answer.body });
     else {
       io.stdout.write(
-        `order ${orderId}: payment.succeeded of ${count(amount)} ${currency} applied (event ${event.id}, ` +
+        `order ${orderId}: payment.succeeded of ${money(amount, currency)} applied (event ${event.id}, ` +
           `order revision ${answer.body.revision})\n`,
       );
     }

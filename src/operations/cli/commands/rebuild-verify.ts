@@ -1,5 +1,12 @@
 import type { JobView } from '../../application/admin-views.js';
-import { adminPath, BIN, EXIT, writeJson, type ServiceCommand, type ServiceContext } from '../command.js';
+import {
+  adminPath,
+  EXIT,
+  invocation,
+  writeJson,
+  type ServiceCommand,
+  type ServiceContext,
+} from '../command.js';
 import { watchAndReport, watchInterval } from '../watch-job.js';
 
 export const rebuildCommand: ServiceCommand = {
@@ -32,7 +39,7 @@ async function launchJob(context: ServiceContext, kind: 'rebuild' | 'verify'): P
     if (json) writeJson(io, job);
     else {
       io.stdout.write(`${kind} of ${name} started: job ${job.id}\n`);
-      io.stdout.write(`watch it: ${BIN} job ${job.id} --watch\n`);
+      io.stdout.write(`watch it: ${invocation()} job ${job.id} --watch\n`);
     }
     return EXIT.ok;
   }

@@ -1,4 +1,4 @@
-import { adminPath, BIN, EXIT, positiveInteger, writeJson, type ServiceCommand } from '../command.js';
+import { adminPath, EXIT, invocation, positiveInteger, writeJson, type ServiceCommand } from '../command.js';
 import { count } from '../format.js';
 
 export const replayParkedCommand: ServiceCommand = {
@@ -19,7 +19,7 @@ export const replayParkedCommand: ServiceCommand = {
         body.replayed === 0
           ? `no parked events to replay for ${name}\n`
           : `replayed ${count(body.replayed)} parked event${body.replayed === 1 ? '' : 's'} of ${name}: delivered again ` +
-              `(one that still fails is parked again; see "${BIN} parked ${name}")\n`,
+              `(one that still fails is parked again; see "${invocation()} parked ${name}")\n`,
       );
     }
     return EXIT.ok;

@@ -38,7 +38,8 @@ export interface JobPhaseOptions {
  *    catch-up applies what the live group applied meanwhile, the live pointer moves to the new generation
  *    (LiveGenerations.setLiveGeneration) and the hold is released: the group redelivers from its checkpoint into the
  *    new generation (what the catch-up already applied is ignored as duplicates).
- * 3. `draining`: after the grace delay the old generation is dropped (see `drain` for the last catch-up).
+ * 3. `draining`: at `dropAt`, the grace delay after the switch, the old generation is dropped (see `drain` for
+ *    the last catch-up).
  * Verify: `building` into a shadow generation, then `comparing` (Verifier), then the shadow is dropped.
  */
 export class JobPhases {
@@ -131,7 +132,13 @@ export class JobPhases {
         live !== generation ? live : (context.job.replacedGeneration ?? context.job.fromGeneration);
       context.checkpoint();
       if (live !== generation) await this.generations.setLiveGeneration(projection.name, generation);
-      context.set({ phase: 'draining', switchedAt: new Date().toISOString(), replacedGeneration: replaced });
+      const switchedAt = Date.now();
+      context.set({
+        phase: 'draining',
+        switchedAt: new Date(switchedAt).toISOString(),
+        dropAt: new Date(switchedAt + this.options.dropGraceMs).toISOString(),
+        replacedGeneration: replaced,
+      });
       await context.save(true);
     } finally {
       await release();
@@ -148,8 +155,12 @@ export class JobPhases {
    * guard, so it is harmless when there was nothing to fix.
    */
   private async drain(context: JobContext, projection: AnyProjection): Promise<void> {
-    const switchedAt = Date.parse(context.job.switchedAt ?? new Date().toISOString());
-    await context.waitUntil(switchedAt + this.options.dropGraceMs);
+    const { dropAt, switchedAt } = context.job;
+    // A job saved by a version without dropAt counts the grace from its switch.
+    const at = dropAt
+      ? Date.parse(dropAt)
+      : Date.parse(switchedAt ?? new Date().toISOString()) + this.options.dropGraceMs;
+    await context.waitUntil(at);
     await this.catchUpInto(context, projection, false);
     const { replacedGeneration, generation } = context.job;
     if (replacedGeneration !== null && replacedGeneration !== generation) {

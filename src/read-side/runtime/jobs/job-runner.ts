@@ -19,9 +19,16 @@ export interface JobRunnerOptions extends JobPhaseOptions {
    * orphan of a crash and is taken over at once, without waiting for its lease.
    */
   readonly exclusive: boolean;
-  /** How often a running job saves its progress (which also renews its lease). Default 500 ms. */
+  /**
+   * How often a running job saves its progress (which also renews its lease), at most: a page applied saves
+   * it when this long has passed since the last save. Default 250 ms, so a watched progress bar moves at
+   * least every page or every 250 ms, whichever is later (a compare-and-set of one small document each time).
+   */
   readonly saveEveryMs?: number;
 }
+
+/** See JobRunnerOptions.saveEveryMs. */
+export const DEFAULT_SAVE_EVERY_MS = 250;
 
 /** The job cannot be cancelled any more: it finished, or its new generation is live already. */
 export class JobNotCancellableError extends ApplicationError {
@@ -132,6 +139,7 @@ export class JobRunner {
       startedAt: now,
       updatedAt: now,
       switchedAt: null,
+      dropAt: null,
       finishedAt: null,
       error: null,
       cancelRequested: false,
@@ -206,7 +214,7 @@ export class JobRunner {
       record,
       this.instanceId,
       abort.signal,
-      this.options.saveEveryMs ?? 500,
+      this.options.saveEveryMs ?? DEFAULT_SAVE_EVERY_MS,
     );
     const done = this.run(context)
       .catch((error: unknown) => this.logger.error(`job ${record.id}: ${errorText(error)}`))

@@ -7,7 +7,8 @@ export type JobState = 'running' | 'succeeded' | 'failed' | 'cancelled';
  * Where a job is (persisted, so a restarted job resumes there):
  * - `building`: a filtered catch-up read from position 0 fills the new (or shadow) generation;
  * - `switching`: the live subscription is held, a final catch-up runs, the live pointer moves (rebuild);
- * - `draining`: the new generation is live; after a grace delay one more catch-up, then the old one is dropped;
+ * - `draining`: the new generation is live; at `dropAt` (the grace delay after the switch) one more catch-up,
+ *   then the old one is dropped;
  * - `comparing`: the shadow is diffed with the live generation (verify), repairing when asked;
  * - `done`: finished (whatever the state).
  */
@@ -97,6 +98,11 @@ export interface JobRecord {
   readonly startedAt: string;
   readonly updatedAt: string;
   readonly switchedAt: string | null;
+  /**
+   * When the replaced generation is dropped (switchedAt + REBUILD_DROP_GRACE_MS): the end of `draining`, a
+   * countdown rather than an estimate. Null before the switch (and in records of versions without it).
+   */
+  readonly dropAt: string | null;
   readonly finishedAt: string | null;
   readonly error: string | null;
   readonly cancelRequested: boolean;

@@ -1,6 +1,11 @@
 import { idInCategory, streamName } from '../../../shared/domain/index.js';
 import type { ConsumerGroups } from '../../../event-store/consumer-groups.port.js';
-import type { EventStore, JsonObject, RecordedEvent } from '../../../event-store/event-store.port.js';
+import {
+  InvalidPositionError,
+  type EventStore,
+  type JsonObject,
+  type RecordedEvent,
+} from '../../../event-store/event-store.port.js';
 import { sameJson } from '../../same-json.js';
 import type { DocumentWrite, ReadDocument, ReadStore } from '../../read-store.port.js';
 import type { AnyProjection } from '../projection.js';
@@ -245,10 +250,13 @@ export class Verifier {
     ]);
     const known = reference ?? found;
     if (!known) return { verdict: 'ok' };
-    const [event] = await events.readAll({ after: known.position - 1n, limit: 1 });
+    // The event at the entry's position (positions are the store's: never computed, see event-store.port.ts).
+    const event = await events.eventAt(known.position).catch((error: unknown) => {
+      if (error instanceof InvalidPositionError) return null;
+      throw error;
+    });
     const source =
       event &&
-      event.position === known.position &&
       (id === event.id || id.startsWith(`${event.id}:`)) &&
       idInCategory(projection.category, event.streamId) !== null
         ? event
