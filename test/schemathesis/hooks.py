@@ -21,7 +21,12 @@ Each hook is a deliberate choice, with its reason (the others are in schemathesi
    The document says so with JSON Schema's `propertyNames` and in words, but OpenAPI 3.0 has no such keyword
    and schemathesis does not read it there; a request meant to be valid gets its other keys renamed to codes.
 
-5. Not a choice of the service but a defect of the tool, worked around: schemathesis 4.32.5's coverage phase
+5. A position (`afterPosition` of GET /audit/events) is opaque like a cursor: only a position this event store
+   handed out (an event's `position`, a replay's `resumeAfterPosition`) is valid; any other
+   is 400 INVALID_POSITION (an EventStoreDB `$all` position must be a record boundary, so no store may accept
+   made-up ones). The document states its characters; a request meant to be valid is sent without one.
+
+6. Not a choice of the service but a defect of the tool, worked around: schemathesis 4.32.5's coverage phase
    sends `If-Match: 0` in a case it calls positive ("All required and 2 optional properties"), against the
    header's own pattern; the server rightly answers 400 INVALID_IF_MATCH. A request meant to be valid whose
    If-Match breaks the documented pattern is sent with `If-Match: *` (any revision) instead.
@@ -141,7 +146,7 @@ def before_call(context, case, kwargs):
         _order_ranges(case)
         if (case.method.upper(), case.operation.path) in PRICED:
             _currency_keys(case)
-    if _is_positive(case) and isinstance(case.query, dict) and "cursor" in case.query:
-        query = dict(case.query)
-        del query["cursor"]
-        case.query = query
+    if _is_positive(case) and isinstance(case.query, dict):
+        opaque = [name for name in ("cursor", "afterPosition") if name in case.query]
+        if opaque:
+            case.query = {key: value for key, value in case.query.items() if key not in opaque}

@@ -173,7 +173,11 @@ export class ReplayQueryDto {
   @IsInstant()
   to?: string;
 
-  @ApiPropertyOptional(revisionDoc('Resume: events strictly after this position'))
+  @ApiPropertyOptional(
+    revisionDoc(
+      "Resume: events strictly after this position, one the store returned (an event's `position`, a replay's `resumeAfterPosition`) (leave it out to start at the beginning); any other is 400 INVALID_POSITION",
+    ),
+  )
   @IsOptional()
   @IsString()
   @Matches(/^\d{1,15}$/, { message: 'afterPosition must be a position: a whole number from 0' })
