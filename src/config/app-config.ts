@@ -22,6 +22,12 @@ const toInt = ({ value }: { value: unknown }): unknown =>
 const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
 
+/** `name=ms` pairs separated by commas (spaces around them allowed). */
+const FRESHNESS_BUDGETS_SYNTAX =
+  /^\s*[a-z][a-z0-9_]{0,63}\s*=\s*\d{1,9}\s*(?:,\s*[a-z][a-z0-9_]{0,63}\s*=\s*\d{1,9}\s*)*$/;
+/** Bounds of a freshness budget, in milliseconds. */
+export const FRESHNESS_BUDGET_RANGE = { min: 1, max: 3_600_000 } as const;
+
 /** Variables whose values never appear in an error message (or anywhere else). */
 const SECRETS = new Set(['AUTH_JWT_SECRET', 'METRICS_TOKEN', 'PAYMENT_WEBHOOK_SECRET']);
 
@@ -84,6 +90,19 @@ class EnvironmentVariables {
   @Min(0)
   @Max(100)
   PROJECTION_MAX_RETRIES = 5;
+
+  /**
+   * Freshness budgets that replace the ones the projections declare: `carts=1000,order_search=5000` (names of
+   * projections, milliseconds). Checked against the projections the service runs at start.
+   */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @Matches(FRESHNESS_BUDGETS_SYNTAX, {
+    message:
+      'FRESHNESS_BUDGETS must be <projection>=<milliseconds> pairs separated by commas, e.g. carts=1000,order_search=5000',
+  })
+  FRESHNESS_BUDGETS?: string;
 
   /** Work waiting and no batch handled for this long: the projection is `stalled` (health turns red). */
   @Transform(toInt)
@@ -225,6 +244,11 @@ export interface AppConfig {
     readonly stallMs: number;
     /** Idle heartbeat period; also how often paused flags are re-read. */
     readonly heartbeatMs: number;
+    /**
+     * Freshness budgets set by FRESHNESS_BUDGETS, by projection name, in ms (the others keep the budget their
+     * projection declares). The names are checked against the projections at start (resolveFreshnessBudgets).
+     */
+    readonly freshnessBudgets: Readonly<Record<string, number>>;
   };
   readonly projectionJobs: {
     /** Events per page of a rebuild's catch-up read. */
@@ -264,6 +288,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     'PAYMENT_WEBHOOK_SECRET',
     'MONGODB_URI',
     'METRICS_TOKEN',
+    'FRESHNESS_BUDGETS',
   ]) {
     const value = env[key];
     if (value !== undefined && value !== '') raw[key] = value;
@@ -286,6 +311,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       'PAYMENT_WEBHOOK_SECRET is required (at least 32 characters, shared with the payment provider) unless NODE_ENV=development, which uses a public dev secret',
     );
   }
+  const freshnessBudgets = parseFreshnessBudgets(vars.FRESHNESS_BUDGETS, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const dataDir = vars.DATA_DIR.replace(/\/+$/, '') || '/';
@@ -305,6 +331,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       maxRetries: vars.PROJECTION_MAX_RETRIES,
       stallMs: vars.PROJECTION_STALL_MS,
       heartbeatMs: vars.PROJECTION_HEARTBEAT_MS,
+      freshnessBudgets,
     },
     projectionJobs: {
       pageSize: vars.REBUILD_PAGE_SIZE,
@@ -334,6 +361,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       rateLimitPerMinute: vars.RATE_LIMIT_PER_MINUTE,
     },
   };
+}
+
+/**
+ * `carts=1000, order_search=5000` → `{carts: 1000, order_search: 5000}` (the syntax is checked before); a
+ * budget out of range or a name given twice is a problem naming the variable.
+ */
+function parseFreshnessBudgets(value: string | undefined, problems: string[]): Record<string, number> {
+  const budgets: Record<string, number> = {};
+  if (value === undefined || !FRESHNESS_BUDGETS_SYNTAX.test(value)) return budgets;
+  const { min, max } = FRESHNESS_BUDGET_RANGE;
+  for (const pair of value.split(',')) {
+    const [name = '', ms = ''] = pair.split('=').map((part) => part.trim());
+    const budget = Number(ms);
+    if (Object.hasOwn(budgets, name)) {
+      problems.push(`FRESHNESS_BUDGETS: ${name} is given twice`);
+    } else if (budget < min || budget > max) {
+      problems.push(`FRESHNESS_BUDGETS: ${name}=${ms}: a budget is ${min} to ${max} milliseconds`);
+    }
+    budgets[name] = budget;
+  }
+  return budgets;
 }
 
 /** DI token for the validated configuration. */

@@ -18,6 +18,7 @@ import { ReadModelReader } from './runtime/read-model-reader.js';
 import { JobRunner } from './runtime/jobs/job-runner.js';
 import { JobStore } from './runtime/jobs/job-store.js';
 import { ConsumerRegistry } from './runtime/consumer-registry.js';
+import { FreshnessMonitor, resolveFreshnessBudgets } from './runtime/freshness.js';
 import { ProjectionSupervisor } from './runtime/projection-supervisor.js';
 import type { AnyProjection } from './runtime/projection.js';
 import { ReadModelNotifier } from './runtime/read-model-notifier.js';
@@ -82,6 +83,12 @@ export class ReadSideModule {
         },
         { provide: ReadModelNotifier, useValue: new ReadModelNotifier() },
         {
+          provide: FreshnessMonitor,
+          inject: [APP_CONFIG],
+          useFactory: (config: AppConfig) =>
+            new FreshnessMonitor(resolveFreshnessBudgets(projections, config.readSide.freshnessBudgets)),
+        },
+        {
           provide: LiveGenerations,
           inject: [ReadStore],
           useFactory: (store: ReadStore) => new LiveGenerations(store),
@@ -102,6 +109,7 @@ export class ReadSideModule {
             ReadModelNotifier,
             ConsumerRegistry,
             APP_CONFIG,
+            FreshnessMonitor,
           ],
           useFactory: (
             projections: readonly AnyProjection[],
@@ -111,6 +119,7 @@ export class ReadSideModule {
             notifier: ReadModelNotifier,
             consumers: ConsumerRegistry,
             config: AppConfig,
+            freshness: FreshnessMonitor,
           ) =>
             new ProjectionSupervisor(
               projections,
@@ -124,6 +133,7 @@ export class ReadSideModule {
                 documentCacheSize: config.readSide.documentCacheSize,
               },
               consumers,
+              freshness,
             ),
         },
         { provide: JobStore, inject: [ReadStore], useFactory: (store: ReadStore) => new JobStore(store) },
@@ -164,6 +174,7 @@ export class ReadSideModule {
         ReadStore,
         LiveGenerations,
         ReadModelNotifier,
+        FreshnessMonitor,
         ConsumerRegistry,
         ProjectionSupervisor,
         JobStore,
