@@ -69,7 +69,10 @@ const PROBLEMS: Record<string, string> = {
   '429': 'Rate limit (RATE_LIMIT_PER_MINUTE) exceeded; see Retry-After',
   '431': 'HEADERS_TOO_LARGE: the request line and headers are over the limit (16 KB by default)',
   '500': 'INTERNAL_ERROR: a fault of the service (logged; never a stack trace in the answer)',
-  '503': 'The event store or read store is unavailable; retry shortly (Retry-After)',
+  '503':
+    'The event store or read store is unavailable; retry shortly (Retry-After). On a list: READ_MODEL_TOO_STALE, ' +
+    'the read model is staler than max-stale / maxStaleMs allows (`staleness`, `maxStale` in ms; Retry-After: ' +
+    'its freshness budget)',
 };
 
 /** What any request may be answered, whatever its route: the HTTP layer's refusals, and a fault of ours. */

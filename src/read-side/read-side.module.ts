@@ -23,6 +23,7 @@ import { ProjectionSupervisor } from './runtime/projection-supervisor.js';
 import type { AnyProjection } from './runtime/projection.js';
 import { ReadModelNotifier } from './runtime/read-model-notifier.js';
 import { LiveGenerations } from './runtime/live-generations.js';
+import { ReadModelStaleness } from './runtime/staleness.js';
 
 /**
  * Starts the projections once the app is up, then resumes the rebuild/verify jobs a crash left running; on
@@ -87,6 +88,11 @@ export class ReadSideModule {
           inject: [APP_CONFIG],
           useFactory: (config: AppConfig) =>
             new FreshnessMonitor(resolveFreshnessBudgets(projections, config.readSide.freshnessBudgets)),
+        },
+        {
+          provide: ReadModelStaleness,
+          inject: [EventStore, ConsumerGroups],
+          useFactory: (events: EventStore, groups: ConsumerGroups) => new ReadModelStaleness(events, groups),
         },
         {
           provide: LiveGenerations,
@@ -159,13 +165,30 @@ export class ReadSideModule {
         },
         {
           provide: ReadModelReader,
-          inject: [LiveGenerations, ReadStore, ReadModelNotifier, APP_CONFIG],
+          inject: [
+            LiveGenerations,
+            ReadStore,
+            ReadModelNotifier,
+            APP_CONFIG,
+            ReadModelStaleness,
+            FreshnessMonitor,
+          ],
           useFactory: (
             generations: LiveGenerations,
             store: ReadStore,
             notifier: ReadModelNotifier,
             config: AppConfig,
-          ) => new ReadModelReader(generations, store, notifier, config.readSide.readWaitMs),
+            staleness: ReadModelStaleness,
+            freshness: FreshnessMonitor,
+          ) =>
+            new ReadModelReader(
+              generations,
+              store,
+              notifier,
+              config.readSide.readWaitMs,
+              staleness,
+              freshness.budgets,
+            ),
         },
         ReadSideLifecycle,
       ],

@@ -7,6 +7,12 @@ import {
   WINDOW_MS,
   WINDOW_SAMPLES,
 } from '../../src/read-side/runtime/freshness.js';
+import {
+  ageSeconds,
+  ReadModelTooStaleError,
+  stalenessAt,
+} from '../../src/shared/application/freshness-read.js';
+import { toProblem } from '../../src/shared/http/problem-mapper.js';
 import { TEST_JWT_SECRET, TEST_PAYMENT_WEBHOOK_SECRET } from '../support/secrets.js';
 
 const secrets = { AUTH_JWT_SECRET: TEST_JWT_SECRET, PAYMENT_WEBHOOK_SECRET: TEST_PAYMENT_WEBHOOK_SECRET };
@@ -134,5 +140,33 @@ describe('FreshnessMonitor', () => {
       Array.from({ length: WINDOW_SAMPLES }, () => now - 1),
     );
     expect(monitor.summary('orders')).toMatchObject({ samples: WINDOW_SAMPLES, p99Ms: 1 });
+  });
+});
+
+describe('staleness arithmetic', () => {
+  it('0 when nothing is missing; since the first missing append otherwise; never negative', () => {
+    expect(stalenessAt(10_000, null)).toBe(0);
+    expect(stalenessAt(10_000, 7_500)).toBe(2_500);
+    expect(stalenessAt(10_000, 12_000)).toBe(0);
+  });
+
+  it('Age is whole seconds, rounded down', () => {
+    expect([0, 999, 1000, 1999, 61_500].map(ageSeconds)).toEqual([0, 0, 1, 1, 61]);
+  });
+
+  it('a list too stale is a 503 with its figures, Retry-After its budget in whole seconds, and no error log', () => {
+    const { body, unexpected } = toProblem(new ReadModelTooStaleError('order_search', 7300, 2000, 5000));
+    expect(unexpected).toBe(false);
+    expect(body).toMatchObject({
+      status: 503,
+      code: 'READ_MODEL_TOO_STALE',
+      readModel: 'order_search',
+      staleness: 7300,
+      maxStale: 2000,
+      retryAfter: 5,
+      detail: 'order_search is 7300 ms stale, more than the 2000 ms the request accepts (max-stale)',
+    });
+    expect(new ReadModelTooStaleError('carts', 2, 1, 1).details.retryAfter).toBe(1);
+    expect(new ReadModelTooStaleError('carts', 2, 1, 1500).details.retryAfter).toBe(2);
   });
 });
