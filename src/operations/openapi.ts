@@ -9,7 +9,16 @@ import { OPENAPI_PUBLIC, OPENAPI_ROLES, OPENAPI_SIGNED } from '../auth/roles.dec
 import { SKU_PATTERN } from '../shared/domain/index.js';
 import { MAX_PATH_SEGMENT } from '../shared/http/http-hardening.js';
 import { PROBLEM_CONTENT_TYPE } from '../shared/http/problem.js';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { FreshnessMonitor } from '../read-side/runtime/freshness.js';
 import { CONSUMER_NAME } from './http/admin.dto.js';
+import {
+  contractExtension,
+  contractSentence,
+  openApiRoute,
+  READ_CONTRACTS,
+  type ReadContract,
+} from './read-contracts.js';
 
 export const DOCS_PATH = 'docs';
 export const DOCS_JSON_PATH = 'docs/json';
@@ -75,6 +84,12 @@ const PROBLEMS: Record<string, string> = {
     'its freshness budget)',
 };
 
+/** What the running service says of its read contracts: the budgets and READ_WAIT_MS in force. */
+export interface ContractRuntime {
+  readonly budgets?: ReadonlyMap<string, number>;
+  readonly readWaitMs?: number;
+}
+
 /** What any request may be answered, whatever its route: the HTTP layer's refusals, and a fault of ours. */
 const EVERY_ROUTE = ['400', '414', '431', '500'];
 
@@ -119,7 +134,10 @@ function problemResponse(description: string): unknown {
  * get it too: the bearer security scheme (none on public routes), the roles (from @Roles), and the
  * problem+json error answers the HTTP edge can give for that kind of route.
  */
-export function completeDocument(document: OpenAPIObject): OpenAPIObject {
+export function completeDocument(document: OpenAPIObject, runtime: ContractRuntime = {}): OpenAPIObject {
+  const contracts = new Map<string, ReadContract>(
+    Object.entries(READ_CONTRACTS).map(([route, contract]) => [openApiRoute(route), contract]),
+  );
   document.components ??= {};
   document.components.schemas ??= {};
   document.components.schemas.Problem = PROBLEM_SCHEMA;
@@ -167,6 +185,12 @@ export function completeDocument(document: OpenAPIObject): OpenAPIObject {
         operation.responses[status] ??= problemResponse(PROBLEMS[status]!);
       }
       completeRequestBody(document, operation, !isSigned);
+      const contract = method === 'get' ? contracts.get(`GET ${path}`) : undefined;
+      if (contract) {
+        operation['x-read-contract'] = contractExtension(contract, runtime);
+        const sentence = contractSentence(contract, runtime);
+        operation.description = operation.description ? `${operation.description}\n\n${sentence}` : sentence;
+      }
     }
   }
   return document;
@@ -229,7 +253,12 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       PAYMENT_SIGNATURE,
     )
     .build();
-  return completeDocument(SwaggerModule.createDocument(app, config));
+  const freshness = app.get(FreshnessMonitor, { strict: false });
+  const appConfig = app.get<AppConfig>(APP_CONFIG, { strict: false });
+  return completeDocument(SwaggerModule.createDocument(app, config), {
+    budgets: freshness.budgets,
+    readWaitMs: appConfig.readSide.readWaitMs,
+  });
 }
 
 const SWAGGER_UI_DIR = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
