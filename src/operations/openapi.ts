@@ -104,6 +104,19 @@ const CORRELATION_HEADER = {
   schema: { type: 'string' },
 };
 
+/** The request directive a bounded read honours (docs/consistency.md#bounding-staleness-max-stale). */
+const CACHE_CONTROL_HEADER = {
+  in: 'header',
+  name: 'Cache-Control',
+  required: false,
+  description:
+    '`max-stale=<seconds>`: the most stale the answer may be (RFC 9111 §5.2.1.2; a bare `max-stale` accepts ' +
+    'any staleness); with `?maxStaleMs` the stricter holds. A `max-stale` whose argument is not whole seconds ' +
+    'is 400 INVALID_CACHE_CONTROL; other directives are ignored.',
+  schema: { type: 'string' },
+  example: 'max-stale=2',
+};
+
 const UUID_ANY_CASE =
   '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$';
 
@@ -187,6 +200,12 @@ export function completeDocument(document: OpenAPIObject, runtime: ContractRunti
       completeRequestBody(document, operation, !isSigned);
       const contract = method === 'get' ? contracts.get(`GET ${path}`) : undefined;
       if (contract) {
+        if (
+          contract.clientBound &&
+          !operation.parameters.some((p) => p.in === 'header' && p.name === 'Cache-Control')
+        ) {
+          operation.parameters.push(CACHE_CONTROL_HEADER);
+        }
         operation['x-read-contract'] = contractExtension(contract, runtime);
         const sentence = contractSentence(contract, runtime);
         operation.description = operation.description ? `${operation.description}\n\n${sentence}` : sentence;

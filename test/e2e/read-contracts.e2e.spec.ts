@@ -2,7 +2,11 @@ import { openApiRoute, READ_CONTRACTS } from '../../src/operations/read-contract
 import { registeredRoutes } from '../../src/operations/openapi.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
-type Operation = { description?: string; 'x-read-contract'?: Record<string, unknown> };
+type Operation = {
+  description?: string;
+  parameters?: { in: string; name: string }[];
+  'x-read-contract'?: Record<string, unknown>;
+};
 
 /** Served by the docs themselves (UI, assets, the document): not part of the API. */
 const isDocsRoute = (url: string): boolean => url === '/docs' || url.startsWith('/docs/');
@@ -60,5 +64,13 @@ describe('the read contracts of the running service', () => {
     expect(cart['x-read-contract']).toMatchObject({ pattern: 'cached', readModel: 'carts', maxWaitMs: 1500 });
     expect(cart.description).toContain('Read contract: cached, from the `carts` read model');
     expect(paths['/audit/events']!.get!['x-read-contract']).toMatchObject({ pattern: 'consistent' });
+    // The bounded reads declare the request directive they honour; the others do not.
+    for (const [path, item] of Object.entries(paths)) {
+      const get = item.get;
+      if (!get) continue;
+      const header = get.parameters?.find((p) => p.in === 'header' && p.name === 'Cache-Control');
+      const bounded = (get['x-read-contract']?.clientBound as string[] | undefined)?.length ?? 0;
+      expect({ path, header: header !== undefined }).toEqual({ path, header: bounded > 0 });
+    }
   });
 });
