@@ -1,5 +1,6 @@
 import { openCart, placeOrder } from '../support/cart-fixtures.js';
 import { eventually } from '../support/eventually.js';
+import { readStoreEnvs } from '../support/read-store-env.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 interface Sample {
@@ -34,13 +35,14 @@ function value(samples: Sample[], name: string, labels: Record<string, string>):
  * counted; a rebuild's applications are not. The budgets are set by FRESHNESS_BUDGETS so that a paused
  * projection is surely over its budget (carts: 50 ms) and another surely within it (orders: an hour).
  */
-describe('freshness budgets and measurements', () => {
+describe.each(readStoreEnvs())('freshness budgets and measurements (%s)', (_name, env) => {
   let t: TestApp;
   let operator: string;
   let shopper: string;
 
   beforeAll(async () => {
     t = await startTestApp({
+      ...env(),
       FRESHNESS_BUDGETS: 'carts=50,orders=3600000',
       PROJECTION_HEARTBEAT_MS: '100',
       REBUILD_DROP_GRACE_MS: '100',
