@@ -10,6 +10,9 @@ const common = {
   setupFiles: ['reflect-metadata'],
 };
 export default {
+  // Real stores, servers and spawned processes (int, e2e): Jest's 5 s default would be a timing test on a loaded
+  // 2-core machine. (A global option: Jest ignores it inside a project.)
+  testTimeout: 30_000,
   projects: [
     {
       ...common,

@@ -8,6 +8,8 @@ import { Logger as PinoNestLogger, PinoLogger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { observeHttp } from './operations/http-observability.js';
+import { PROJECTIONS } from './projections.js';
+import { resolveFreshnessBudgets } from './read-side/runtime/freshness.js';
 import { AppMetrics } from './operations/metrics/app-metrics.js';
 import { collectRoutes, serveOpenApi } from './operations/openapi.js';
 import { lockDataDir } from './shared/infrastructure/data-dir-lock.js';
@@ -21,6 +23,8 @@ const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 /** Builds the whole HTTP application (used by main.ts, the tests and the benchmarks). */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+  // Configuration that names projections is checked before anything starts (a ConfigError naming it).
+  resolveFreshnessBudgets(PROJECTIONS, config.readSide.freshnessBudgets);
   // The embedded stores are one process's files: a second service on the same directory is refused here.
   const embedded = config.eventStore.kind === 'embedded' || config.readStore.kind === 'embedded';
   const dataDirLock = embedded ? lockDataDir(config.dataDir) : null;

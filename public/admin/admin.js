@@ -17,10 +17,12 @@ const SVG = 'http://www.w3.org/2000/svg';
  * @typedef {{ status?: number, title?: string, detail?: string, code?: string, jobId?: string,
  *   errors?: { field: string, message: string }[] }} Problem
  * @typedef {{ id: string, kind: string, phase: string, eventsDone: number, eventsTotal: number }} ActiveJob
+ * @typedef {{ budgetMs: number, p50Ms: number | null, p99Ms: number | null, samples: number,
+ *   windowSeconds: number, overBudget: number }} Freshness
  * @typedef {{ name: string, kind: string, status: string, healthy: boolean, paused: boolean,
  *   liveGeneration: number | null, position: number | null, headPosition: number, lagEvents: number,
- *   lagEventsCapped: boolean, lagMs: number, eventsPerSecond: number, parked: number,
- *   lastHeartbeat: string | null, lastError: string | null, owner: string | null,
+ *   lagEventsCapped: boolean, lagMs: number, freshness: Freshness | null, eventsPerSecond: number,
+ *   parked: number, lastHeartbeat: string | null, lastError: string | null, owner: string | null,
  *   job: ActiveJob | null }} Projection
  * @typedef {{ collection: string, id: string, kind: string, repaired: boolean,
  *   fields: { path: string, live: unknown, expected: unknown, presence?: string }[] }} Drift
@@ -32,8 +34,9 @@ const SVG = 'http://www.w3.org/2000/svg';
  *   startedAt: string, finishedAt: string | null, error: string | null,
  *   cancelRequested: boolean, skippedCount: number, result: VerifyResult | null, links: { self: string } }} Job
  * @typedef {{ tr: HTMLTableRowElement, status: HTMLElement, generation: HTMLElement, position: HTMLElement,
- *   lag: HTMLElement, chart: SVGSVGElement, rate: HTMLElement, parked: HTMLElement, replay: HTMLButtonElement,
- *   heartbeat: HTMLElement, owner: HTMLElement, pause: HTMLButtonElement, rebuild: HTMLButtonElement | null,
+ *   lag: HTMLElement, chart: SVGSVGElement, freshness: HTMLElement, rate: HTMLElement, parked: HTMLElement,
+ *   replay: HTMLButtonElement, heartbeat: HTMLElement, owner: HTMLElement, pause: HTMLButtonElement,
+ *   rebuild: HTMLButtonElement | null,
  *   verify: HTMLButtonElement | null }} Row
  * @typedef {{ li: HTMLLIElement, title: HTMLElement, state: HTMLElement, bar: HTMLElement, fill: HTMLElement,
  *   percent: HTMLElement, facts: HTMLElement, detail: HTMLElement, cancel: HTMLButtonElement }} JobItem
@@ -334,6 +337,7 @@ function createRow(projection) {
     svg('polyline', { class: 'line' }),
     svg('title'),
   );
+  const freshness = numeric();
   const rate = numeric();
   const parkedCount = h('span', { class: 'parked-count' });
   const replay = h(
@@ -377,6 +381,7 @@ function createRow(projection) {
     position,
     lag,
     h('td', {}, [chart]),
+    freshness,
     rate,
     parked,
     heartbeat,
@@ -390,6 +395,7 @@ function createRow(projection) {
     position,
     lag,
     chart,
+    freshness,
     rate,
     parked: parkedCount,
     replay,
@@ -432,6 +438,7 @@ function updateRow(row, p) {
   if (samples.length > SAMPLES) samples.splice(0, samples.length - SAMPLES);
   state.lag.set(p.name, samples);
   drawSparkline(row.chart, samples, p.lagMs);
+  updateFreshness(row.freshness, p.freshness);
   row.rate.textContent = count(p.eventsPerSecond);
   row.parked.textContent = count(p.parked);
   row.parked.dataset.parked = String(p.parked);
@@ -444,6 +451,26 @@ function updateRow(row, p) {
   row.pause.setAttribute('aria-label', `${p.paused ? 'Resume' : 'Pause'} ${p.name}`);
   if (row.rebuild) row.rebuild.disabled = p.job !== null;
   if (row.verify) row.verify.disabled = p.job !== null;
+}
+
+/**
+ * p50/p99 of the time from append to application, over the budget (red past it), or — with nothing applied
+ * lately (or for a process manager, which has no read model).
+ * @param {HTMLElement} cell @param {Freshness | null} f
+ */
+function updateFreshness(cell, f) {
+  if (!f) {
+    cell.replaceChildren('—');
+    delete cell.dataset.over;
+    return;
+  }
+  const measured = f.p50Ms === null || f.p99Ms === null ? '—' : `${duration(f.p50Ms)} / ${duration(f.p99Ms)}`;
+  cell.replaceChildren(
+    measured,
+    h('span', { class: 'muted small block' }, [`budget ${duration(f.budgetMs)}`]),
+  );
+  cell.dataset.over = String(f.p99Ms !== null && f.p99Ms > f.budgetMs);
+  cell.title = `p50 / p99 of ${count(f.samples)} applications in the last ${duration(f.windowSeconds * 1000)}; ${count(f.overBudget)} over budget since this instance started`;
 }
 
 /** @param {SVGSVGElement} chart @param {number[]} samples @param {number} lagMs */

@@ -23,6 +23,12 @@ const toInt = ({ value }: { value: unknown }): unknown =>
 const emptyToUndefined = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
 
+/** `name=ms` pairs separated by commas (spaces around them allowed). */
+const FRESHNESS_BUDGETS_SYNTAX =
+  /^\s*[a-z][a-z0-9_]{0,63}\s*=\s*\d{1,9}\s*(?:,\s*[a-z][a-z0-9_]{0,63}\s*=\s*\d{1,9}\s*)*$/;
+/** Bounds of a freshness budget, in milliseconds. */
+export const FRESHNESS_BUDGET_RANGE = { min: 1, max: 3_600_000 } as const;
+
 /** Variables whose values never appear in an error message (or anywhere else). */
 const SECRETS = new Set(['AUTH_JWT_SECRET', 'METRICS_TOKEN', 'PAYMENT_WEBHOOK_SECRET', 'POSTGRES_URL']);
 
@@ -104,6 +110,19 @@ class EnvironmentVariables {
   @Min(0)
   @Max(100)
   PROJECTION_MAX_RETRIES = 5;
+
+  /**
+   * Freshness budgets that replace the ones the projections declare: `carts=1000,order_search=5000` (names of
+   * projections, milliseconds). Checked against the projections the service runs at start.
+   */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  @Matches(FRESHNESS_BUDGETS_SYNTAX, {
+    message:
+      'FRESHNESS_BUDGETS must be <projection>=<milliseconds> pairs separated by commas, e.g. carts=1000,order_search=5000',
+  })
+  FRESHNESS_BUDGETS?: string;
 
   /** Work waiting and no batch handled for this long: the projection is `stalled` (health turns red). */
   @Transform(toInt)
@@ -260,6 +279,11 @@ export interface AppConfig {
     readonly heartbeatMs: number;
     /** Lease of a consumer group (PostgreSQL): taken over by another instance when not renewed for this long. */
     readonly leaseMs: number;
+    /**
+     * Freshness budgets set by FRESHNESS_BUDGETS, by projection name, in ms (the others keep the budget their
+     * projection declares). The names are checked against the projections at start (resolveFreshnessBudgets).
+     */
+    readonly freshnessBudgets: Readonly<Record<string, number>>;
   };
   readonly projectionJobs: {
     /** Events per page of a rebuild's catch-up read. */
@@ -300,6 +324,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     'PAYMENT_WEBHOOK_SECRET',
     'MONGODB_URI',
     'METRICS_TOKEN',
+    'FRESHNESS_BUDGETS',
   ]) {
     const value = env[key];
     if (value !== undefined && value !== '') raw[key] = value;
@@ -327,6 +352,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       'EVENTSTORE_CONNECTION_STRING and POSTGRES_URL both select an event store: set only one of them (they are mutually exclusive)',
     );
   }
+  const freshnessBudgets = parseFreshnessBudgets(vars.FRESHNESS_BUDGETS, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const dataDir = vars.DATA_DIR.replace(/\/+$/, '') || '/';
@@ -350,6 +376,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       stallMs: vars.PROJECTION_STALL_MS,
       heartbeatMs: vars.PROJECTION_HEARTBEAT_MS,
       leaseMs: vars.PROJECTION_LEASE_MS,
+      freshnessBudgets,
     },
     projectionJobs: {
       pageSize: vars.REBUILD_PAGE_SIZE,
@@ -379,6 +406,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       rateLimitPerMinute: vars.RATE_LIMIT_PER_MINUTE,
     },
   };
+}
+
+/**
+ * `carts=1000, order_search=5000` → `{carts: 1000, order_search: 5000}` (the syntax is checked before); a
+ * budget out of range or a name given twice is a problem naming the variable.
+ */
+function parseFreshnessBudgets(value: string | undefined, problems: string[]): Record<string, number> {
+  const budgets: Record<string, number> = {};
+  if (value === undefined || !FRESHNESS_BUDGETS_SYNTAX.test(value)) return budgets;
+  const { min, max } = FRESHNESS_BUDGET_RANGE;
+  for (const pair of value.split(',')) {
+    const [name = '', ms = ''] = pair.split('=').map((part) => part.trim());
+    const budget = Number(ms);
+    if (Object.hasOwn(budgets, name)) {
+      problems.push(`FRESHNESS_BUDGETS: ${name} is given twice`);
+    } else if (budget < min || budget > max) {
+      problems.push(`FRESHNESS_BUDGETS: ${name}=${ms}: a budget is ${min} to ${max} milliseconds`);
+    }
+    budgets[name] = budget;
+  }
+  return budgets;
 }
 
 /** DI token for the validated configuration. */

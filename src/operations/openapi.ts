@@ -9,7 +9,16 @@ import { OPENAPI_PUBLIC, OPENAPI_ROLES, OPENAPI_SIGNED } from '../auth/roles.dec
 import { SKU_PATTERN } from '../shared/domain/index.js';
 import { MAX_PATH_SEGMENT } from '../shared/http/http-hardening.js';
 import { PROBLEM_CONTENT_TYPE } from '../shared/http/problem.js';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { FreshnessMonitor } from '../read-side/runtime/freshness.js';
 import { CONSUMER_NAME } from './http/admin.dto.js';
+import {
+  contractExtension,
+  contractSentence,
+  openApiRoute,
+  READ_CONTRACTS,
+  type ReadContract,
+} from './read-contracts.js';
 
 export const DOCS_PATH = 'docs';
 export const DOCS_JSON_PATH = 'docs/json';
@@ -77,8 +86,17 @@ const PROBLEMS: Record<string, string> = {
   '429': 'Rate limit (RATE_LIMIT_PER_MINUTE) exceeded; see Retry-After',
   '431': 'HEADERS_TOO_LARGE: the request line and headers are over the limit (16 KB by default)',
   '500': 'INTERNAL_ERROR: a fault of the service (logged; never a stack trace in the answer)',
-  '503': 'The event store or read store is unavailable; retry shortly (Retry-After)',
+  '503':
+    'The event store or read store is unavailable; retry shortly (Retry-After). On a list: READ_MODEL_TOO_STALE, ' +
+    'the read model is staler than max-stale / maxStaleMs allows (`staleness`, `maxStale` in ms; Retry-After: ' +
+    'its freshness budget)',
 };
+
+/** What the running service says of its read contracts: the budgets and READ_WAIT_MS in force. */
+export interface ContractRuntime {
+  readonly budgets?: ReadonlyMap<string, number>;
+  readonly readWaitMs?: number;
+}
 
 /** What any request may be answered, whatever its route: the HTTP layer's refusals, and a fault of ours. */
 const EVERY_ROUTE = ['400', '414', '431', '500'];
@@ -92,6 +110,19 @@ const CORRELATION_HEADER = {
     'every event it causes. Any value is taken: 1–128 of A-Z a-z 0-9 . _ : - is used as it is, anything else ' +
     'is replaced by a new UUID (never refused).',
   schema: { type: 'string' },
+};
+
+/** The request directive a bounded read honours (docs/consistency.md#bounding-staleness-max-stale). */
+const CACHE_CONTROL_HEADER = {
+  in: 'header',
+  name: 'Cache-Control',
+  required: false,
+  description:
+    '`max-stale=<seconds>`: the most stale the answer may be (RFC 9111 §5.2.1.2; a bare `max-stale` accepts ' +
+    'any staleness); with `?maxStaleMs` the stricter holds. A `max-stale` whose argument is not whole seconds ' +
+    'is 400 INVALID_CACHE_CONTROL; other directives are ignored.',
+  schema: { type: 'string' },
+  example: 'max-stale=2',
 };
 
 const UUID_ANY_CASE =
@@ -124,7 +155,10 @@ function problemResponse(description: string): unknown {
  * get it too: the bearer security scheme (none on public routes), the roles (from @Roles), and the
  * problem+json error answers the HTTP edge can give for that kind of route.
  */
-export function completeDocument(document: OpenAPIObject): OpenAPIObject {
+export function completeDocument(document: OpenAPIObject, runtime: ContractRuntime = {}): OpenAPIObject {
+  const contracts = new Map<string, ReadContract>(
+    Object.entries(READ_CONTRACTS).map(([route, contract]) => [openApiRoute(route), contract]),
+  );
   document.components ??= {};
   document.components.schemas ??= {};
   document.components.schemas.Problem = PROBLEM_SCHEMA;
@@ -172,6 +206,18 @@ export function completeDocument(document: OpenAPIObject): OpenAPIObject {
         operation.responses[status] ??= problemResponse(PROBLEMS[status]!);
       }
       completeRequestBody(document, operation, !isSigned);
+      const contract = method === 'get' ? contracts.get(`GET ${path}`) : undefined;
+      if (contract) {
+        if (
+          contract.clientBound &&
+          !operation.parameters.some((p) => p.in === 'header' && p.name === 'Cache-Control')
+        ) {
+          operation.parameters.push(CACHE_CONTROL_HEADER);
+        }
+        operation['x-read-contract'] = contractExtension(contract, runtime);
+        const sentence = contractSentence(contract, runtime);
+        operation.description = operation.description ? `${operation.description}\n\n${sentence}` : sentence;
+      }
     }
   }
   return document;
@@ -234,7 +280,12 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       PAYMENT_SIGNATURE,
     )
     .build();
-  return completeDocument(SwaggerModule.createDocument(app, config));
+  const freshness = app.get(FreshnessMonitor, { strict: false });
+  const appConfig = app.get<AppConfig>(APP_CONFIG, { strict: false });
+  return completeDocument(SwaggerModule.createDocument(app, config), {
+    budgets: freshness.budgets,
+    readWaitMs: appConfig.readSide.readWaitMs,
+  });
 }
 
 const SWAGGER_UI_DIR = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));

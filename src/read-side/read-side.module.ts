@@ -18,10 +18,12 @@ import { ReadModelReader } from './runtime/read-model-reader.js';
 import { JobRunner } from './runtime/jobs/job-runner.js';
 import { JobStore } from './runtime/jobs/job-store.js';
 import { ConsumerRegistry } from './runtime/consumer-registry.js';
+import { FreshnessMonitor, resolveFreshnessBudgets } from './runtime/freshness.js';
 import { ProjectionSupervisor } from './runtime/projection-supervisor.js';
 import type { AnyProjection } from './runtime/projection.js';
 import { ReadModelNotifier } from './runtime/read-model-notifier.js';
 import { LiveGenerations } from './runtime/live-generations.js';
+import { ReadModelStaleness } from './runtime/staleness.js';
 
 /**
  * Starts the projections once the app is up, then resumes the rebuild/verify jobs a crash left running; on
@@ -82,6 +84,17 @@ export class ReadSideModule {
         },
         { provide: ReadModelNotifier, useValue: new ReadModelNotifier() },
         {
+          provide: FreshnessMonitor,
+          inject: [APP_CONFIG],
+          useFactory: (config: AppConfig) =>
+            new FreshnessMonitor(resolveFreshnessBudgets(projections, config.readSide.freshnessBudgets)),
+        },
+        {
+          provide: ReadModelStaleness,
+          inject: [EventStore, ConsumerGroups],
+          useFactory: (events: EventStore, groups: ConsumerGroups) => new ReadModelStaleness(events, groups),
+        },
+        {
           provide: LiveGenerations,
           inject: [ReadStore],
           useFactory: (store: ReadStore) => new LiveGenerations(store),
@@ -102,6 +115,7 @@ export class ReadSideModule {
             ReadModelNotifier,
             ConsumerRegistry,
             APP_CONFIG,
+            FreshnessMonitor,
           ],
           useFactory: (
             projections: readonly AnyProjection[],
@@ -111,6 +125,7 @@ export class ReadSideModule {
             notifier: ReadModelNotifier,
             consumers: ConsumerRegistry,
             config: AppConfig,
+            freshness: FreshnessMonitor,
           ) =>
             new ProjectionSupervisor(
               projections,
@@ -124,6 +139,7 @@ export class ReadSideModule {
                 documentCacheSize: config.readSide.documentCacheSize,
               },
               consumers,
+              freshness,
             ),
         },
         { provide: JobStore, inject: [ReadStore], useFactory: (store: ReadStore) => new JobStore(store) },
@@ -149,13 +165,30 @@ export class ReadSideModule {
         },
         {
           provide: ReadModelReader,
-          inject: [LiveGenerations, ReadStore, ReadModelNotifier, APP_CONFIG],
+          inject: [
+            LiveGenerations,
+            ReadStore,
+            ReadModelNotifier,
+            APP_CONFIG,
+            ReadModelStaleness,
+            FreshnessMonitor,
+          ],
           useFactory: (
             generations: LiveGenerations,
             store: ReadStore,
             notifier: ReadModelNotifier,
             config: AppConfig,
-          ) => new ReadModelReader(generations, store, notifier, config.readSide.readWaitMs),
+            staleness: ReadModelStaleness,
+            freshness: FreshnessMonitor,
+          ) =>
+            new ReadModelReader(
+              generations,
+              store,
+              notifier,
+              config.readSide.readWaitMs,
+              staleness,
+              freshness.budgets,
+            ),
         },
         ReadSideLifecycle,
       ],
@@ -164,6 +197,7 @@ export class ReadSideModule {
         ReadStore,
         LiveGenerations,
         ReadModelNotifier,
+        FreshnessMonitor,
         ConsumerRegistry,
         ProjectionSupervisor,
         JobStore,

@@ -64,7 +64,7 @@ describe.each(readStoreEnvs())('catalog over HTTP (%s)', (_name, env) => {
 
   it('starts empty outside development (no demo catalog in tests)', async () => {
     const res = await get('/catalog/products?status=all').expect(200);
-    expect(res.body).toEqual({ items: [], nextCursor: null });
+    expect(res.body).toEqual({ items: [], nextCursor: null, meta: { staleness: 0 } });
   });
 
   describe('an operator lists, reprices, withdraws and lists again', () => {
@@ -102,7 +102,14 @@ describe.each(readStoreEnvs())('catalog over HTTP (%s)', (_name, env) => {
       expect(strong.headers.etag).toBe('"0"');
       expect(strong.body).toEqual({
         data,
-        meta: { revision: 0, position: null, projectedAt: null, source: 'event-store', stale: false },
+        meta: {
+          revision: 0,
+          position: null,
+          projectedAt: null,
+          source: 'event-store',
+          stale: false,
+          staleness: 0,
+        },
       });
       expect(await projected(sku, 0)).toEqual(data);
       const cached = await get(`/catalog/products/${sku}`, auditor).expect(200);

@@ -68,8 +68,16 @@ describe('shopper journey: cart → order → paid → shipped → delivered', (
     expect(cart.headers.etag).toBe('"4"');
     expect(cart.body).toEqual({
       data: cartData,
-      meta: { revision: 4, position: null, projectedAt: null, source: 'event-store', stale: false },
+      meta: {
+        revision: 4,
+        position: null,
+        projectedAt: null,
+        source: 'event-store',
+        stale: false,
+        staleness: 0,
+      },
     });
+    expect(cart.headers.age).toBe('0');
     // The read model answers the same once the projection has caught up with the write.
     const cached = await t.http
       .get(`/carts/${cartId}?minRevision=4`)
@@ -84,8 +92,11 @@ describe('shopper journey: cart → order → paid → shipped → delivered', (
         projectedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
         source: 'read-store',
         stale: false,
+        // It reflects every event of its stream.
+        staleness: 0,
       },
     });
+    expect(cached.headers.age).toBe('0');
 
     const checkout = await t.http.post(`/carts/${cartId}/checkout`).set('authorization', shopper).expect(200);
     const orderId: string = checkout.body.orderId;

@@ -171,7 +171,7 @@ describe('operator CLI (ordertrail-ops)', () => {
   });
 
   describe('projections, pause, resume', () => {
-    it('projections prints the table: name, status, generation, position, lag, events/s, parked, heartbeat, owner', async () => {
+    it('projections prints the table: name, status, generation, position, lag, events/s, parked, heartbeat, freshness, budget, owner', async () => {
       const run = await ops('projections');
       expect(run).toMatchObject({ code: 0, stderr: '' });
       const [header, ...lines] = run.stdout.trimEnd().split('\n');
@@ -185,6 +185,8 @@ describe('operator CLI (ordertrail-ops)', () => {
         'EV/S',
         'PARKED',
         'HEARTBEAT',
+        'FRESH P50/P99',
+        'BUDGET',
         'OWNER',
       ]);
       expect(lines).toHaveLength(7);
@@ -196,8 +198,12 @@ describe('operator CLI (ordertrail-ops)', () => {
       expect(orders[3]).toMatch(/^[\d,]+$/);
       expect(orders.slice(4, 8)).toEqual(['0', '0', expect.stringMatching(/^[\d.,]+$/), '0']);
       expect(orders[8]).toMatch(/ ago$/);
+      // Freshness p50/p99 of what this instance applied lately (or -), and the budget of orders.
+      expect(orders[9]).toMatch(/^(?:-|\d+(?:\.\d)? m?s\/\d+(?:\.\d)? m?s)$/);
+      expect(orders[10]).toBe('1 s');
+      expect(table[5]!.slice(9, 11)).toEqual(['-', '-']); // a process manager has neither
       // The embedded store: this instance (INSTANCE_ID, by default <hostname>:<pid>) runs every group.
-      expect(orders[9]).toBe(`${hostname()}:${process.pid}`);
+      expect(orders[11]).toBe(`${hostname()}:${process.pid}`);
       expect(table[5]![2]).toBe('-'); // the process manager has no generation
       expect(run.stdout).not.toContain('\x1b['); // no colours when stdout is not a terminal
     });
@@ -225,6 +231,9 @@ describe('operator CLI (ordertrail-ops)', () => {
       expect(one.code).toBe(0);
       expect(one.stdout).toMatch(/^name:\s+order_timeline \(projection, group projection-order_timeline\)$/m);
       expect(one.stdout).toMatch(/^generation:\s+\d+ \(order_timeline_streams_g\d+, order_timeline_g\d+\)$/m);
+      expect(one.stdout).toMatch(
+        /^freshness:\s+(?:p50\/p99 .+ of [\d,]+ applied in the last 5 min|-), budget 5 s, [\d,]+ over budget$/m,
+      );
       expect(json(await ops('projections', 'orders', '--json'))).toMatchObject({
         name: 'orders',
         kind: 'projection',

@@ -145,7 +145,9 @@ describe.each(readStoreEnvs())('read side over HTTP (%s)', (_name, env) => {
         projectedAt: null,
         source: 'event-store',
         stale: false,
+        staleness: 0,
       });
+      expect(strong.headers.age).toBe('0');
       expect(cached.body.data).toEqual(strong.body.data);
     });
 

@@ -51,6 +51,20 @@ describe('starting the service', () => {
     expect(stderr).toContain('SNAPSHOT_EVERY');
   });
 
+  it('refuses a freshness budget for a projection it does not run, naming the variable and the projections', async () => {
+    const { code, stderr } = await exitOf({
+      AUTH_JWT_SECRET: 'a-long-enough-secret-0123456789',
+      PAYMENT_WEBHOOK_SECRET: 'a-long-enough-webhook-secret-0123456789',
+      DATA_DIR: dataDir,
+      FRESHNESS_BUDGETS: 'carts=500,cart=1000',
+    });
+    expect(code).not.toBe(0);
+    expect(stderr).toContain(
+      'FRESHNESS_BUDGETS: cart is not a projection (the projections: carts, orders, order_search, order_timeline, products)',
+    );
+    expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
   it('in development uses the dev secret, and `npm run token` prints a token it accepts', async () => {
     service = await startService({ NODE_ENV: 'development', DATA_DIR: dataDir });
     const { stdout } = await run(process.execPath, [

@@ -1,4 +1,16 @@
-import { Body, Controller, Query, Delete, Get, HttpCode, Param, Patch, Post, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Query,
+  Delete,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Res,
+} from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
@@ -53,12 +65,13 @@ export class CartsController {
   async get(
     @Param('id', cartId) id: string,
     @Query() query: ReadQueryDto,
+    @Headers('cache-control') cacheControl: string | undefined,
     @CurrentActor() actor: Actor,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     return freshnessResponse(
       reply,
-      await this.queries.execute(new GetCartQuery(id, actor, readOptions(query))),
+      await this.queries.execute(new GetCartQuery(id, actor, readOptions(query, cacheControl))),
     );
   }
 

@@ -12,6 +12,8 @@ import type { Projection } from '../../read-side/runtime/projection.js';
 export const cartsProjection: Projection<CartView, CartEvent> = {
   name: 'carts',
   category: cartAggregate.category,
+  // What a shopper reads right after changing the cart: 1 s (docs/consistency.md#freshness-budgets).
+  freshnessBudgetMs: 1000,
   eventTypes: CART_EVENT_TYPES,
   documents: { name: 'carts', indexes: [['customerId']] },
   readEvent: (recorded) => cartAggregate.toDomainEvent(recorded),

@@ -24,7 +24,7 @@ export class GetCartHandler implements IQueryHandler<GetCartQuery, FreshnessRead
     const read =
       options.consistency === 'strong'
         ? await this.strong(cartId).then((found) => found && ReadModelReader.folded(found))
-        : await this.cached.read(cartsProjection, cartId, options.minRevision, () => this.strong(cartId));
+        : await this.cached.read(cartsProjection, cartId, options, () => this.strong(cartId));
     const visible = read && maySee(cartAggregate.access, actor, read.data.customerId);
     if (!read || !visible) throw new ResourceNotFoundError('cart', cartId);
     return read;

@@ -1,4 +1,16 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Query,
+  Res,
+} from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
@@ -6,8 +18,15 @@ import { Roles } from '../../auth/roles.decorator.js';
 import type { Actor, CommandContext } from '../../shared/application/command-context.js';
 import { CommandCtx, CurrentActor } from '../../shared/http/command-context.decorator.js';
 import { mutationResponse } from '../../shared/http/mutation-response.js';
-import { ApiMutation, ApiRead } from '../../shared/http/openapi.js';
-import { freshnessResponse, page, ReadQueryDto, readOptions } from '../../shared/http/read-response.js';
+import { AGE_HEADER, ApiMutation, ApiRead } from '../../shared/http/openapi.js';
+import {
+  freshnessResponse,
+  listResponse,
+  page,
+  ReadQueryDto,
+  readOptions,
+} from '../../shared/http/read-response.js';
+import { maxStaleMs } from '../../shared/http/max-stale.js';
 import { SkuPathPipe } from '../../shared/http/validation.js';
 import { RunProductCommand } from '../commands/product-command.js';
 import type { ProductCommand } from '../domain/product.commands.js';
@@ -55,15 +74,27 @@ export class CatalogController {
   @ApiOperation({
     summary: 'Products by sku, filtered by status, sku prefix or name prefix, keyset-paginated',
   })
-  @ApiOkResponse({ type: ProductPageDto, description: 'A page of products, by sku ascending' })
-  async search(@Query() query: ListProductsDto) {
+  @ApiOkResponse({
+    type: ProductPageDto,
+    description: 'A page of products, by sku ascending',
+    headers: AGE_HEADER,
+  })
+  async search(
+    @Query() query: ListProductsDto,
+    @Headers('cache-control') cacheControl: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const { limit, cursor } = page(query);
     const filters: ProductFilters = {
       status: query.status ?? 'listed',
       ...(query.sku !== undefined && { skuPrefix: query.sku }),
       ...(query.name !== undefined && { namePrefix: query.name }),
     };
-    return this.queries.execute(new ListProductsQuery(filters, limit, cursor));
+    const maxStale = maxStaleMs(cacheControl, query.maxStaleMs);
+    return listResponse(
+      reply,
+      await this.queries.execute(new ListProductsQuery(filters, limit, cursor, maxStale)),
+    );
   }
 
   @Get(':sku')
@@ -73,12 +104,13 @@ export class CatalogController {
   async get(
     @Param('sku', sku) id: string,
     @Query() query: ReadQueryDto,
+    @Headers('cache-control') cacheControl: string | undefined,
     @CurrentActor() actor: Actor,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     return freshnessResponse(
       reply,
-      await this.queries.execute(new GetProductQuery(id, actor, readOptions(query))),
+      await this.queries.execute(new GetProductQuery(id, actor, readOptions(query, cacheControl))),
     );
   }
 

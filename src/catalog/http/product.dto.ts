@@ -3,7 +3,7 @@ import { IsIn, IsOptional, IsString, Matches, ValidateBy, type ValidationOptions
 import { CURRENCY_PATTERN, MAX_MINOR_UNITS, SKU_PATTERN } from '../../shared/domain/index.js';
 import { CodePointLength, IsItemName, IsNameSearch, IsOmittable, NOT_BLANK } from '../../shared/http/text.js';
 import { SKU_DOC } from '../../shared/http/openapi.js';
-import { PageQueryDto, ReadMetaDto } from '../../shared/http/read-response.js';
+import { CachedPageQueryDto, ListMetaDto, ReadMetaDto } from '../../shared/http/read-response.js';
 import { MAX_PRODUCT_PRICES, MAX_WITHDRAWAL_REASON_LENGTH } from '../domain/product.commands.js';
 import type { PriceChanges, Prices } from '../domain/product.events.js';
 import { PRODUCT_STATUS_FILTERS } from '../read-model/list-products.query.js';
@@ -109,7 +109,7 @@ export class WithdrawProductDto {
 }
 
 /** `GET /catalog/products` filters: every value a scalar string (arrays and bracketed keys are refused). */
-export class ListProductsDto extends PageQueryDto {
+export class ListProductsDto extends CachedPageQueryDto {
   @ApiPropertyOptional({ enum: PRODUCT_STATUS_FILTERS, default: 'listed' })
   @IsOptional()
   @IsIn(PRODUCT_STATUS_FILTERS, { message: `status must be one of: ${PRODUCT_STATUS_FILTERS.join(', ')}` })
@@ -178,6 +178,8 @@ export class ProductPageDto {
     description: 'Pass as ?cursor= for the next page; null: last page',
   })
   nextCursor!: string | null;
+  @ApiProperty({ type: ListMetaDto })
+  meta!: ListMetaDto;
 }
 
 export class ProductMutationResultDto {

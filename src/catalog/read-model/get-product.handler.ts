@@ -28,9 +28,7 @@ export class GetProductHandler implements IQueryHandler<GetProductQuery, Freshne
       options.consistency === 'strong'
         ? await this.strong(sku).then((found) => found && ReadModelReader.folded(found))
         : await this.cached
-            .read<ProductDocument | ProductView>(productsProjection, sku, options.minRevision, () =>
-              this.strong(sku),
-            )
+            .read<ProductDocument | ProductView>(productsProjection, sku, options, () => this.strong(sku))
             .then((found) => found && { ...found, data: withoutSearchKey(found.data) });
     if (!read || !maySee(productAggregate.access, actor, null)) {
       throw new ResourceNotFoundError('product', sku);

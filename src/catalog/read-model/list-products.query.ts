@@ -19,6 +19,8 @@ export interface ProductListItem extends ProductView {
 export interface ProductPage {
   readonly items: readonly ProductListItem[];
   readonly nextCursor: string | null;
+  /** Milliseconds the read model trails the event store (its lag in time; docs/consistency.md#staleness). */
+  readonly staleness: number;
 }
 
 /** Products by sku, ascending (the catalog is public to every authenticated role). */
@@ -27,6 +29,8 @@ export class ListProductsQuery extends Query<ProductPage> {
     readonly filters: ProductFilters,
     readonly limit: number,
     readonly cursor: string | null,
+    /** The most stale (ms) the caller accepts (max-stale); null: any. */
+    readonly maxStaleMs: number | null = null,
   ) {
     super();
   }

@@ -13,6 +13,8 @@ import { productStateOf, productView, type ProductDocument } from './product.vie
 export const productsProjection: Projection<ProductDocument, ProductEvent> = {
   name: 'products',
   category: productAggregate.category,
+  // A price an operator just changed, as shoppers see it: 1 s (docs/consistency.md#freshness-budgets).
+  freshnessBudgetMs: 1000,
   eventTypes: PRODUCT_EVENT_TYPES,
   documents: {
     name: 'products',

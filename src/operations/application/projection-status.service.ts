@@ -1,10 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { ConsumerGroups } from '../../event-store/consumer-groups.port.js';
 import { EventStore } from '../../event-store/event-store.port.js';
 import { JobStore } from '../../read-side/runtime/jobs/job-store.js';
 import type { JobRecord } from '../../read-side/runtime/jobs/job.js';
 import { ConsumerRegistry } from '../../read-side/runtime/consumer-registry.js';
+import { FreshnessMonitor, type FreshnessSummary } from '../../read-side/runtime/freshness.js';
 import type { ConsumerKind, ManagedConsumer } from '../../read-side/runtime/managed-consumer.js';
 import { ProjectionSupervisor } from '../../read-side/runtime/projection-supervisor.js';
 import { physicalCollection, LiveGenerations } from '../../read-side/runtime/live-generations.js';
@@ -51,6 +52,12 @@ export interface ProjectionStatus {
   readonly lagEventsCapped: boolean;
   /** Age of the oldest matching event after the checkpoint; 0 when caught up. */
   readonly lagMs: number;
+  /**
+   * Projections: the freshness budget, and p50/p99 of the time from append to application of the events this
+   * instance applied lately (a bounded window: the last 2,048 of the last five minutes); null for a process
+   * manager.
+   */
+  readonly freshness: FreshnessSummary | null;
   readonly eventsPerSecond: number;
   readonly eventsApplied: number;
   readonly parked: number;
@@ -92,6 +99,7 @@ export class ProjectionStatusService extends ProjectionObserver {
     private readonly supervisor: ProjectionSupervisor,
     private readonly jobs: JobStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Optional() private readonly freshness?: FreshnessMonitor,
   ) {
     super();
   }
@@ -190,6 +198,7 @@ export class ProjectionStatusService extends ProjectionObserver {
       lagEvents,
       lagEventsCapped: lagCap > 0 && lagEvents >= lagCap,
       lagMs,
+      freshness: projection ? (this.freshness?.summary(runtime.name) ?? null) : null,
       eventsPerSecond: Math.round(runtime.eventsPerSecond * 10) / 10,
       eventsApplied: runtime.eventsApplied,
       parked: info.parkedCount,

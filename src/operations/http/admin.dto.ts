@@ -80,6 +80,26 @@ class ActiveJobDto {
   @ApiProperty() eventsTotal!: number;
 }
 
+class FreshnessDto {
+  @ApiProperty({
+    description: 'Freshness budget in force (declared with the projection, or FRESHNESS_BUDGETS)',
+  })
+  budgetMs!: number;
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    description: 'Median time from append to application, ms (null: nothing applied in the window)',
+  })
+  p50Ms!: number | null;
+  @ApiProperty({ nullable: true, type: Number, description: '99th percentile of the same, ms' })
+  p99Ms!: number | null;
+  @ApiProperty({ description: 'Applications in the window (this instance)' }) samples!: number;
+  @ApiProperty({ description: 'The window: the last 2048 applications of this many seconds' })
+  windowSeconds!: number;
+  @ApiProperty({ description: 'Applications over budget by this instance since it started' })
+  overBudget!: number;
+}
+
 export class ProjectionStatusDto {
   @ApiProperty({ example: 'orders' }) name!: string;
   @ApiProperty({ enum: ['projection', 'process-manager'] }) kind!: string;
@@ -108,6 +128,12 @@ export class ProjectionStatusDto {
   lagEventsCapped!: boolean;
   @ApiProperty({ description: 'Age of the oldest unprocessed matching event; 0 when caught up' })
   lagMs!: number;
+  @ApiProperty({
+    nullable: true,
+    type: FreshnessDto,
+    description: 'Projections: freshness p50/p99 and budget (this instance); null for a process manager',
+  })
+  freshness!: FreshnessDto | null;
   @ApiProperty({ description: 'Events applied per second, last 10 s, this instance' })
   eventsPerSecond!: number;
   @ApiProperty({ description: 'Events applied by this instance since it started' }) eventsApplied!: number;

@@ -1,11 +1,20 @@
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { FreshnessMonitor } from '../../read-side/runtime/freshness.js';
 import type { CommandReport } from '../../write-path/command-observer.js';
 import { toProblem } from '../../shared/http/problem-mapper.js';
 import { ProjectionObserver, type ProjectionObservation } from '../application/projection-observer.js';
 
 /** Seconds; from 0.5 ms (a cached add-item) to 10 s. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * Seconds from an event's append to its application in a read model: from 1 ms to 5 min, with the default
+ * budgets (1 s and 5 s) among the bounds, so that `le="<budget>"` counts the applications within budget.
+ */
+export const FRESHNESS_BUCKETS = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300,
+];
 
 /** Label value of a request that matched no route: raw URLs never become label values. */
 export const UNMATCHED_ROUTE = '(unmatched)';
@@ -104,8 +113,12 @@ export class AppMetrics {
   >();
   private readonly appliedSeen = new Map<string, number>();
 
-  constructor(@Optional() private readonly projections?: ProjectionObserver) {
+  constructor(
+    @Optional() private readonly projections?: ProjectionObserver,
+    @Optional() freshness?: FreshnessMonitor,
+  ) {
     this.registerProjectionMetrics();
+    if (freshness) this.registerFreshnessMetrics(freshness);
   }
 
   /** The hot path: one histogram observation and a few counter increments, all in memory. */
@@ -158,6 +171,47 @@ export class AppMetrics {
   }
 
   readonly contentType = this.registry.contentType;
+
+  /**
+   * Per projection: a histogram of the time from each event's append to its application (observed for every
+   * event the live projections apply, never a rebuild's), a counter of the applications over budget, and the
+   * budget itself. The children exist from the start (a counter at 0 is a fact, not a missing series).
+   */
+  private registerFreshnessMetrics(freshness: FreshnessMonitor): void {
+    const histogram = new Histogram({
+      name: 'ordertrail_projection_freshness_seconds',
+      help: "Time from an event's append to its application in the read model (live projections, this process)",
+      labelNames: ['projection'] as const,
+      buckets: FRESHNESS_BUCKETS,
+      registers: [this.registry],
+    });
+    const overBudget = new Counter({
+      name: 'ordertrail_projection_freshness_over_budget_total',
+      help: 'Events applied later than the projection’s freshness budget after their append (this process)',
+      labelNames: ['projection'] as const,
+      registers: [this.registry],
+    });
+    const budget = new Gauge({
+      name: 'ordertrail_projection_freshness_budget_seconds',
+      help: 'Freshness budget of the projection (declared with it, or FRESHNESS_BUDGETS)',
+      labelNames: ['projection'] as const,
+      registers: [this.registry],
+    });
+    const children = new Map<string, { seconds: Histogram.Internal<'projection'>; over: Counter.Internal }>();
+    for (const [name, ms] of freshness.budgets) {
+      histogram.zero({ projection: name });
+      overBudget.inc({ projection: name }, 0);
+      children.set(name, { seconds: histogram.labels(name), over: overBudget.labels(name) });
+      budget.set({ projection: name }, ms / 1000);
+    }
+    // The hot path: one observation (and maybe an increment) per applied event, in memory.
+    freshness.onApplied((projection, ms, budgetMs) => {
+      const child = children.get(projection);
+      if (!child) return;
+      child.seconds.observe(ms / 1000);
+      if (ms > budgetMs) child.over.inc();
+    });
+  }
 
   private registerProjectionMetrics(): void {
     const projections = this.projections;

@@ -3,7 +3,13 @@ import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-vali
 import { CURRENCY_PATTERN, MAX_MINOR_UNITS, SKU_PATTERN } from '../../shared/domain/index.js';
 import { REFUND_STATES } from '../read-model/order-search.projection.js';
 import { LineDto } from '../../shared/http/openapi.js';
-import { IsInstant, PageQueryDto, ReadMetaDto, instantDoc } from '../../shared/http/read-response.js';
+import {
+  IsInstant,
+  CachedPageQueryDto,
+  ListMetaDto,
+  ReadMetaDto,
+  instantDoc,
+} from '../../shared/http/read-response.js';
 import { CodePointLength, NOT_BLANK } from '../../shared/http/text.js';
 import type { OrderSort } from '../read-model/list-orders.query.js';
 
@@ -120,7 +126,7 @@ export class CancelOrderDto {
 }
 
 /** `GET /orders` filters: every value a scalar string (arrays and bracketed keys are refused). */
-export class ListOrdersDto extends PageQueryDto {
+export class ListOrdersDto extends CachedPageQueryDto {
   @ApiPropertyOptional({ enum: ORDER_STATUSES })
   @IsOptional()
   @IsIn(ORDER_STATUSES, { message: `status must be one of: ${ORDER_STATUSES.join(', ')}` })
@@ -292,6 +298,8 @@ export class OrderPageDto {
     description: 'Pass as ?cursor= for the next page; null: last page',
   })
   nextCursor!: string | null;
+  @ApiProperty({ type: ListMetaDto })
+  meta!: ListMetaDto;
 }
 
 export class TimelineItemDto {
@@ -324,4 +332,6 @@ export class TimelinePageDto {
     description: 'Pass as ?cursor= for the next page; null: last page',
   })
   nextCursor!: string | null;
+  @ApiProperty({ type: ListMetaDto })
+  meta!: ListMetaDto;
 }

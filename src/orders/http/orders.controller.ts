@@ -1,4 +1,4 @@
-import { Body, Controller, Query, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Query, Get, Headers, HttpCode, Param, Post, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
@@ -6,15 +6,17 @@ import { RefuseOthersWith, Roles } from '../../auth/roles.decorator.js';
 import type { Actor, CommandContext } from '../../shared/application/command-context.js';
 import { CommandCtx, CurrentActor } from '../../shared/http/command-context.decorator.js';
 import { mutationResponse } from '../../shared/http/mutation-response.js';
-import { ApiMutation, ApiRead } from '../../shared/http/openapi.js';
+import { AGE_HEADER, ApiMutation, ApiRead } from '../../shared/http/openapi.js';
 import {
+  CachedPageQueryDto,
   freshnessResponse,
   instant,
+  listResponse,
   page,
-  PageQueryDto,
   ReadQueryDto,
   readOptions,
 } from '../../shared/http/read-response.js';
+import { maxStaleMs } from '../../shared/http/max-stale.js';
 import { GetOrderTimelineQuery } from '../read-model/get-order-timeline.query.js';
 import { ListOrdersQuery, type OrderFilters } from '../read-model/list-orders.query.js';
 import { EmptyBodyPipe, UuidPathPipe } from '../../shared/http/validation.js';
@@ -45,8 +47,17 @@ export class OrdersController {
   @Get()
   @Roles('shopper', 'operator', 'auditor')
   @ApiOperation({ summary: 'Search orders (a shopper: only their own), keyset-paginated' })
-  @ApiOkResponse({ type: OrderPageDto, description: 'A page of orders, newest first by default' })
-  async list(@Query() query: ListOrdersDto, @CurrentActor() actor: Actor) {
+  @ApiOkResponse({
+    type: OrderPageDto,
+    description: 'A page of orders, newest first by default',
+    headers: AGE_HEADER,
+  })
+  async list(
+    @Query() query: ListOrdersDto,
+    @Headers('cache-control') cacheControl: string | undefined,
+    @CurrentActor() actor: Actor,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const { limit, cursor } = page(query);
     const filters: OrderFilters = {
       ...(query.status !== undefined && { status: query.status }),
@@ -61,22 +72,36 @@ export class OrdersController {
       }),
       ...(query.customerId !== undefined && { customerId: query.customerId }),
     };
-    return this.queries.execute(
-      new ListOrdersQuery(actor, filters, query.sort ?? '-createdAt', limit, cursor),
+    const maxStale = maxStaleMs(cacheControl, query.maxStaleMs);
+    return listResponse(
+      reply,
+      await this.queries.execute(
+        new ListOrdersQuery(actor, filters, query.sort ?? '-createdAt', limit, cursor, maxStale),
+      ),
     );
   }
 
   @Get(':id/timeline')
   @Roles('shopper', 'operator', 'auditor')
   @ApiOperation({ summary: "An order's events, oldest first" })
-  @ApiOkResponse({ type: TimelinePageDto, description: "A page of the order's timeline" })
+  @ApiOkResponse({
+    type: TimelinePageDto,
+    description: "A page of the order's timeline",
+    headers: AGE_HEADER,
+  })
   async timeline(
     @Param('id', orderId) id: string,
-    @Query() query: PageQueryDto,
+    @Query() query: CachedPageQueryDto,
+    @Headers('cache-control') cacheControl: string | undefined,
     @CurrentActor() actor: Actor,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const { limit, cursor } = page(query);
-    return this.queries.execute(new GetOrderTimelineQuery(id, actor, limit, cursor));
+    const maxStale = maxStaleMs(cacheControl, query.maxStaleMs);
+    return listResponse(
+      reply,
+      await this.queries.execute(new GetOrderTimelineQuery(id, actor, limit, cursor, maxStale)),
+    );
   }
 
   @Get(':id')
@@ -86,12 +111,13 @@ export class OrdersController {
   async get(
     @Param('id', orderId) id: string,
     @Query() query: ReadQueryDto,
+    @Headers('cache-control') cacheControl: string | undefined,
     @CurrentActor() actor: Actor,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     return freshnessResponse(
       reply,
-      await this.queries.execute(new GetOrderQuery(id, actor, readOptions(query))),
+      await this.queries.execute(new GetOrderQuery(id, actor, readOptions(query, cacheControl))),
     );
   }
 

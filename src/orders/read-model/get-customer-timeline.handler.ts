@@ -1,6 +1,7 @@
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { ReadStore } from '../../read-side/read-store.port.js';
 import { LiveGenerations } from '../../read-side/runtime/live-generations.js';
+import { ReadModelReader } from '../../read-side/runtime/read-model-reader.js';
 import { CUSTOMER_DATA, maySee } from '../../shared/application/access-policy.js';
 import { ResourceNotFoundError } from '../../shared/application/errors.js';
 import { timelinePage, type TimelinePage } from './timeline-page.js';
@@ -12,12 +13,25 @@ export class GetCustomerTimelineHandler implements IQueryHandler<GetCustomerTime
   constructor(
     private readonly generations: LiveGenerations,
     private readonly store: ReadStore,
+    private readonly reader: ReadModelReader,
   ) {}
 
-  async execute({ customerId, actor, limit, cursor }: GetCustomerTimelineQuery): Promise<TimelinePage> {
+  async execute({
+    customerId,
+    actor,
+    limit,
+    cursor,
+    maxStaleMs,
+  }: GetCustomerTimelineQuery): Promise<TimelinePage> {
     if (!maySee(CUSTOMER_DATA, actor, customerId)) {
       throw new ResourceNotFoundError('customer', customerId);
     }
-    return timelinePage(this.generations, this.store, { customerId }, limit, cursor);
+    return timelinePage(
+      this.reader,
+      this.generations,
+      this.store,
+      { customerId },
+      { limit, cursor, maxStaleMs },
+    );
   }
 }

@@ -2,6 +2,7 @@ import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { AggregateStore } from '../../write-path/aggregate-store.js';
 import { ReadStore } from '../../read-side/read-store.port.js';
 import { LiveGenerations } from '../../read-side/runtime/live-generations.js';
+import { ReadModelReader } from '../../read-side/runtime/read-model-reader.js';
 import { ResourceNotFoundError } from '../../shared/application/errors.js';
 import { canSee } from '../../write-path/aggregate-type.js';
 import { orderAggregate } from '../order.aggregate.js';
@@ -15,12 +16,19 @@ export class GetOrderTimelineHandler implements IQueryHandler<GetOrderTimelineQu
     private readonly aggregates: AggregateStore,
     private readonly generations: LiveGenerations,
     private readonly store: ReadStore,
+    private readonly reader: ReadModelReader,
   ) {}
 
-  async execute({ orderId, actor, limit, cursor }: GetOrderTimelineQuery): Promise<TimelinePage> {
+  async execute({ orderId, actor, limit, cursor, maxStaleMs }: GetOrderTimelineQuery): Promise<TimelinePage> {
     // Existence and ownership come from the source of truth, so a lagging projection never hides an order.
     const { state } = await this.aggregates.loadConsistent(orderAggregate, orderId);
     if (!canSee(orderAggregate, actor, state)) throw new ResourceNotFoundError('order', orderId);
-    return timelinePage(this.generations, this.store, { orderId }, limit, cursor);
+    return timelinePage(
+      this.reader,
+      this.generations,
+      this.store,
+      { orderId },
+      { limit, cursor, maxStaleMs },
+    );
   }
 }

@@ -8,6 +8,8 @@ export class GetOrderTimelineQuery extends Query<TimelinePage> {
     readonly actor: Actor,
     readonly limit: number,
     readonly cursor: string | null,
+    /** The most stale (ms) the caller accepts (max-stale); null: any. */
+    readonly maxStaleMs: number | null = null,
   ) {
     super();
   }

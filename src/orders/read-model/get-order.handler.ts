@@ -24,7 +24,7 @@ export class GetOrderHandler implements IQueryHandler<GetOrderQuery, FreshnessRe
     const read =
       options.consistency === 'strong'
         ? await this.strong(orderId).then((found) => found && ReadModelReader.folded(found))
-        : await this.cached.read(ordersProjection, orderId, options.minRevision, () => this.strong(orderId));
+        : await this.cached.read(ordersProjection, orderId, options, () => this.strong(orderId));
     const visible = read && maySee(orderAggregate.access, actor, read.data.customerId);
     if (!read || !visible) throw new ResourceNotFoundError('order', orderId);
     return read;

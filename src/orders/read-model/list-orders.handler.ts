@@ -2,6 +2,7 @@ import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { orderSearchProjection, type OrderSearchRow } from './order-search.projection.js';
 import { ReadStore, type FieldCondition, type FindQuery } from '../../read-side/read-store.port.js';
 import { LiveGenerations } from '../../read-side/runtime/live-generations.js';
+import { ReadModelReader } from '../../read-side/runtime/read-model-reader.js';
 import { CUSTOMER_DATA, seesEveryone } from '../../shared/application/access-policy.js';
 import { decodeCursor, encodeCursor, queryFingerprint } from '../../shared/application/cursor.js';
 import { AccessDeniedError, InvalidRequestError } from '../../shared/application/errors.js';
@@ -13,9 +14,10 @@ export class ListOrdersHandler implements IQueryHandler<ListOrdersQuery, OrderPa
   constructor(
     private readonly generations: LiveGenerations,
     private readonly store: ReadStore,
+    private readonly reader: ReadModelReader,
   ) {}
 
-  async execute({ actor, filters, sort, limit, cursor }: ListOrdersQuery): Promise<OrderPage> {
+  async execute({ actor, filters, sort, limit, cursor, maxStaleMs }: ListOrdersQuery): Promise<OrderPage> {
     const privileged = seesEveryone(CUSTOMER_DATA, actor);
     if (!privileged && filters.customerId !== undefined && filters.customerId !== actor.id) {
       throw new AccessDeniedError('A shopper can only list their own orders');
@@ -60,6 +62,8 @@ export class ListOrdersHandler implements IQueryHandler<ListOrdersQuery, OrderPa
       ...(cursor !== null && { after: decodeCursor(cursor, fingerprint) }),
     };
 
+    // Measured before the query: what it reads is at least that fresh. Past maxStaleMs: refused (503).
+    const staleness = await this.reader.listStaleness(orderSearchProjection, maxStaleMs);
     const docs = await this.store.find(await this.generations.collection(orderSearchProjection), query);
     const page = docs.slice(0, limit);
     const items = page.map((doc): OrderListItem => {
@@ -87,6 +91,6 @@ export class ListOrdersHandler implements IQueryHandler<ListOrdersQuery, OrderPa
             fingerprint,
           )
         : null;
-    return { items, nextCursor };
+    return { items, nextCursor, staleness };
   }
 }

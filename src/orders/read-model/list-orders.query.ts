@@ -36,6 +36,8 @@ export interface OrderListItem {
 export interface OrderPage {
   readonly items: readonly OrderListItem[];
   readonly nextCursor: string | null;
+  /** Milliseconds the read model trails the event store (its lag in time; docs/consistency.md#staleness). */
+  readonly staleness: number;
 }
 
 export class ListOrdersQuery extends Query<OrderPage> {
@@ -45,6 +47,8 @@ export class ListOrdersQuery extends Query<OrderPage> {
     readonly sort: OrderSort,
     readonly limit: number,
     readonly cursor: string | null,
+    /** The most stale (ms) the caller accepts (max-stale); null: any. */
+    readonly maxStaleMs: number | null = null,
   ) {
     super();
   }

@@ -37,6 +37,8 @@ export const ORDER_SEARCH_SORT_FIELDS = ['createdAt', 'updatedAt', 'total'] as c
 export const orderSearchProjection: Projection<OrderSearchRow, OrderEvent> = {
   name: 'order_search',
   category: orderAggregate.category,
+  // Searched and browsed, ten indexes per write: 5 s (docs/consistency.md#freshness-budgets).
+  freshnessBudgetMs: 5000,
   eventTypes: ORDER_EVENT_TYPES,
   documents: {
     name: 'order_search',

@@ -73,6 +73,8 @@ type StreamDoc = OrderTimelineStream & { readonly currency: string };
 export const orderTimelineProjection: Projection<StreamDoc, OrderEvent> = {
   name: 'order_timeline',
   category: orderAggregate.category,
+  // Histories, read after the fact, an entry per event: 5 s (docs/consistency.md#freshness-budgets).
+  freshnessBudgetMs: 5000,
   eventTypes: ORDER_EVENT_TYPES,
   documents: { name: 'order_timeline_streams', indexes: [] },
   entries: {

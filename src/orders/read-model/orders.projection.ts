@@ -12,6 +12,8 @@ import type { Projection } from '../../read-side/runtime/projection.js';
 export const ordersProjection: Projection<OrderView, OrderEvent> = {
   name: 'orders',
   category: orderAggregate.category,
+  // What a shopper reads right after checkout or payment: 1 s (docs/consistency.md#freshness-budgets).
+  freshnessBudgetMs: 1000,
   eventTypes: ORDER_EVENT_TYPES,
   documents: { name: 'orders', indexes: [['customerId']] },
   readEvent: (recorded) => orderAggregate.toDomainEvent(recorded),

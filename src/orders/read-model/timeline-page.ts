@@ -1,6 +1,7 @@
 import { orderTimelineProjection, type OrderTimelineEntry } from './order-timeline.projection.js';
 import type { ReadStore } from '../../read-side/read-store.port.js';
 import type { LiveGenerations } from '../../read-side/runtime/live-generations.js';
+import type { ReadModelReader } from '../../read-side/runtime/read-model-reader.js';
 import { decodeCursor, encodeCursor, queryFingerprint } from '../../shared/application/cursor.js';
 
 export interface TimelineItem extends OrderTimelineEntry {
@@ -12,16 +13,23 @@ export interface TimelineItem extends OrderTimelineEntry {
 export interface TimelinePage {
   readonly items: readonly TimelineItem[];
   readonly nextCursor: string | null;
+  /** Milliseconds the read model trails the event store (its lag in time; docs/consistency.md#staleness). */
+  readonly staleness: number;
 }
 
-/** A page of `order_timeline` entries of one order or one customer, in global position order. */
+/**
+ * A page of `order_timeline` entries of one order or one customer, in global position order, with the read
+ * model's staleness (measured first: past `maxStaleMs` the page is refused, see ReadModelReader.listStaleness).
+ */
 export async function timelinePage(
+  reader: ReadModelReader,
   generations: LiveGenerations,
   store: ReadStore,
   by: { readonly orderId: string } | { readonly customerId: string },
-  limit: number,
-  cursor: string | null,
+  page: { readonly limit: number; readonly cursor: string | null; readonly maxStaleMs: number | null },
 ): Promise<TimelinePage> {
+  const { limit, cursor } = page;
+  const staleness = await reader.listStaleness(orderTimelineProjection, page.maxStaleMs);
   const [field, value] = 'orderId' in by ? ['orderId', by.orderId] : ['customerId', by.customerId];
   const where = { [field]: { eq: value } };
   const orderBy = { field: 'position', direction: 'asc' } as const;
@@ -42,5 +50,5 @@ export async function timelinePage(
     docs.length > limit && last
       ? encodeCursor({ value: last.position, id: last.eventId }, fingerprint)
       : null;
-  return { items, nextCursor };
+  return { items, nextCursor, staleness };
 }

@@ -2,6 +2,7 @@ import { idInCategory } from '../../shared/domain/index.js';
 import type { DeliveredEvent, DeliveryOutcome } from '../../event-store/consumer-groups.port.js';
 import type { EventStore, JsonObject, RecordedEvent } from '../../event-store/event-store.port.js';
 import type { DocumentWrite, ReadDocument, ReadStore } from '../read-store.port.js';
+import type { FreshnessMonitor } from './freshness.js';
 import type { AnyProjection, ProjectedEvent } from './projection.js';
 import type { ReadModelNotifier } from './read-model-notifier.js';
 
@@ -91,6 +92,11 @@ export class ProjectionRunner {
     private readonly notifier?: ReadModelNotifier,
     /** Documents kept by the write-through cache; 0 turns it off. */
     private readonly cacheSize = 0,
+    /**
+     * Told the append time of every event applied (the live runner's only: a rebuild's applications are not
+     * freshness).
+     */
+    private readonly freshness?: FreshnessMonitor,
   ) {}
 
   async handle(batch: readonly DeliveredEvent[]): Promise<DeliveryOutcome[]> {
@@ -148,7 +154,10 @@ export class ProjectionRunner {
       const entries: DocumentWrite[] = [];
       const streamOf = new Map<string, string>();
       /** What each write would count once it is known not to have lost a race. */
-      const counted = new Map<string, { applied: number; healed: number; failed: boolean }>();
+      const counted = new Map<
+        string,
+        { applied: number; healed: number; failed: boolean; created: readonly number[] }
+      >();
       for (const streamId of pending) {
         const indices = byStream.get(streamId)!;
         // This round decides the stream's outcomes afresh (an earlier round's lost race decided nothing).
@@ -171,7 +180,12 @@ export class ProjectionRunner {
           });
           entries.push(...step.entries);
           streamOf.set(id, streamId);
-          counted.set(id, { applied: step.applied, healed: step.healed, failed: step.failure !== undefined });
+          counted.set(id, {
+            applied: step.applied,
+            healed: step.healed,
+            failed: step.failure !== undefined,
+            created: step.created,
+          });
           if (step.failure) {
             // The events before the poison are written; it and everything after it wait for a redelivery.
             const reason = `${this.projection.name} cannot apply ${streamId}@${step.failure.revision}: ${errorText(step.failure.error)}`;
@@ -197,6 +211,7 @@ export class ProjectionRunner {
           : { conflicts: [] };
       const lost = new Set(conflicts);
       const writtenAt = new Date();
+      const appliedAt = writtenAt.getTime();
       for (const write of writes) {
         if (lost.has(write.id)) {
           this.cache.delete(write.id);
@@ -208,6 +223,7 @@ export class ProjectionRunner {
         applied += step.applied;
         healed += step.healed;
         if (step.failed) failedStreams++;
+        this.freshness?.applied(this.projection.name, appliedAt, step.created);
         this.notifier?.applied(this.projection.name, write.id, write.revision);
       }
       pending = conflicts.map((id) => streamOf.get(id)!);
@@ -259,6 +275,8 @@ export class ProjectionRunner {
     entries: DocumentWrite[];
     applied: number;
     healed: number;
+    /** Append times (epoch ms) of the events applied, when freshness is measured (else empty). */
+    created: number[];
     /** The first event that could not be applied (the document stops right before it). */
     failure?: { revision: bigint; error: unknown };
   } | null> {
@@ -286,6 +304,8 @@ export class ProjectionRunner {
     const entries: DocumentWrite[] = [];
     let last: RecordedEvent | null = null;
     let applied = 0;
+    const created: number[] = [];
+    const measure = this.freshness !== undefined;
     for (const recorded of run) {
       let next: object;
       let made: DocumentWrite[];
@@ -299,6 +319,7 @@ export class ProjectionRunner {
           entries,
           applied,
           healed,
+          created,
           failure: { revision: recorded.revision, error },
         };
       }
@@ -306,7 +327,8 @@ export class ProjectionRunner {
       entries.push(...made);
       last = recorded;
       applied++;
+      if (measure) created.push(recorded.created.getTime());
     }
-    return { data: data as JsonObject, last: last!, entries, applied, healed };
+    return { data: data as JsonObject, last: last!, entries, applied, healed, created };
   }
 }

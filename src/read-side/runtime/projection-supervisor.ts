@@ -4,6 +4,7 @@ import type { EventStore } from '../../event-store/event-store.port.js';
 import type { ReadStore } from '../read-store.port.js';
 import type { ConsumerRegistry } from './consumer-registry.js';
 import type { ManagedConsumer } from './managed-consumer.js';
+import type { FreshnessMonitor } from './freshness.js';
 import type { AnyProjection } from './projection.js';
 import { ProjectionRunner } from './projection-runner.js';
 import type { ReadModelNotifier } from './read-model-notifier.js';
@@ -44,6 +45,8 @@ export class ProjectionSupervisor {
     private readonly settings: ProjectionSettings,
     /** The consumer groups of this process: the projections' are registered here. */
     readonly consumers: ConsumerRegistry,
+    /** Told of every event the live runners apply (freshness); rebuild runners never tell it. */
+    private readonly freshness?: FreshnessMonitor,
   ) {
     for (const projection of projections) {
       this.consumers.register({
@@ -132,7 +135,15 @@ export class ProjectionSupervisor {
     const current = this.live.get(projection.name);
     if (current?.generation === generation) return current.runner;
     const target = await ensureGeneration(this.store, projection, generation);
-    const runner = new ProjectionRunner(projection, target, this.events, this.store, this.notifier);
+    const runner = new ProjectionRunner(
+      projection,
+      target,
+      this.events,
+      this.store,
+      this.notifier,
+      0,
+      this.freshness,
+    );
     this.live.set(projection.name, { generation, runner });
     return runner;
   }

@@ -31,6 +31,12 @@ export interface Projection<Doc extends object = object, Event extends DomainEve
   readonly name: string;
   /** Stream category it folds (`cart` for `cart-<id>` streams). The document id is the stream's `<id>`. */
   readonly category: string;
+  /**
+   * Freshness budget, in milliseconds: how long after its append an event should be applied to this read
+   * model (what `/metrics` counts applications over, and what `/admin/projections` shows beside the measured
+   * p50/p99). Declared here, once; `FRESHNESS_BUDGETS` overrides it (docs/consistency.md#freshness-budgets).
+   */
+  readonly freshnessBudgetMs: number;
   readonly eventTypes: readonly Event['type'][];
   /** The per-stream documents (name is the logical collection name). */
   readonly documents: CollectionSpec;

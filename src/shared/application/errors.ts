@@ -12,7 +12,9 @@ export type FailureKind =
   | 'unprocessable'
   /** More than a store accepts at once (EventStoreDB: an append over its maximum size). */
   | 'too-large'
-  | 'unavailable';
+  | 'unavailable'
+  /** A read model staler than the caller accepts (max-stale): the answer is refused, nothing is broken. */
+  | 'too-stale';
 
 export class ApplicationError extends Error {
   constructor(

@@ -100,9 +100,20 @@ export function ApiMutation(
   );
 }
 
-/** OpenAPI of a single-resource read answered with an ETag. */
+/** HTTP's `Age`: whole seconds the answer's data trails the event store. */
+export const AGE_HEADER = {
+  Age: {
+    description:
+      'Whole seconds the data trails the event store (`meta.staleness` rounded down); 0 when current',
+    schema: { type: 'integer', minimum: 0 },
+  },
+} as const;
+
+/** OpenAPI of a single-resource read answered with an ETag and an Age. */
 export function ApiRead(type: Type<unknown>, description = 'The resource'): MethodDecorator {
-  return applyDecorators(ApiResponse({ status: 200, type, description, headers: { ETag: ETAG } }));
+  return applyDecorators(
+    ApiResponse({ status: 200, type, description, headers: { ETag: ETAG, ...AGE_HEADER } }),
+  );
 }
 
 /**

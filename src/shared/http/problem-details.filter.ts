@@ -37,6 +37,8 @@ export function sendProblem(
   if (unexpected) logFailedRequest(logger, error, body, request);
   body.instance = request.url;
   if (typeof body.currentRevision === 'number') void reply.header('etag', `"${body.currentRevision}"`);
-  if (body.status === 503) void reply.header('retry-after', '1');
+  if (body.status === 503) {
+    void reply.header('retry-after', String(typeof body.retryAfter === 'number' ? body.retryAfter : 1));
+  }
   void reply.status(body.status).header('content-type', PROBLEM_CONTENT_TYPE).send(body);
 }

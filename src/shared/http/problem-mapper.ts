@@ -20,6 +20,7 @@ const FAILURE_STATUS: Readonly<Record<FailureKind, number>> = {
   unprocessable: 422,
   'too-large': 413,
   unavailable: 503,
+  'too-stale': 503,
 };
 
 /** What Fastify puts on the errors it raises itself (body parsing, limits, routing). */
@@ -68,8 +69,9 @@ export function toProblem(error: unknown): { body: ProblemDetails; unexpected: b
     const status = FAILURE_STATUS[error.kind];
     return {
       body: problem(status, error.code, error.publicMessage, { ...error.details }),
-      // A store that is down is worth a line in the log; the client's own mistakes are not.
-      unexpected: status >= 500,
+      // A store that is down is worth a line in the log; the client's own mistakes are not, nor a read model
+      // that trails by more than a client accepts (the metrics say how fresh read models are).
+      unexpected: status >= 500 && error.kind !== 'too-stale',
     };
   }
   if (error instanceof HttpException) {

@@ -1,8 +1,16 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, Matches, ValidateBy, type ValidationOptions } from 'class-validator';
 import type { FastifyReply } from 'fastify';
-import type { FreshnessRead, ReadOptions } from '../application/freshness-read.js';
+import { ageSeconds, type FreshnessRead, type ReadOptions } from '../application/freshness-read.js';
+import { maxStaleMs, MAX_STALE_MS_PATTERN } from './max-stale.js';
 import { etag, revisionJson } from './mutation-response.js';
+
+const MAX_STALE_DOC = {
+  pattern: MAX_STALE_MS_PATTERN.source,
+  description:
+    'The most stale the answer may be, in milliseconds (for clients that cannot send `Cache-Control: ' +
+    'max-stale=<seconds>`; with both, the stricter holds). See the operation’s read contract.',
+} as const;
 
 /** `?consistency=strong|cached&minRevision=N` of a single-resource read. */
 export class ReadQueryDto {
@@ -22,14 +30,30 @@ export class ReadQueryDto {
   @IsString()
   @Matches(/^\d{1,15}$/, { message: 'minRevision must be a revision: a whole number from 0' })
   minRevision?: string;
+
+  @ApiPropertyOptional(MAX_STALE_DOC)
+  @IsOptional()
+  @IsString()
+  @Matches(MAX_STALE_MS_PATTERN, { message: 'maxStaleMs must be milliseconds: a whole number from 0' })
+  maxStaleMs?: string;
 }
 
-export function readOptions(query: ReadQueryDto): ReadOptions {
+/**
+ * The options of a single-resource read: `?consistency`, `?minRevision`, and the staleness bound of
+ * `Cache-Control: max-stale` and `?maxStaleMs` (a malformed max-stale is a 400).
+ */
+export function readOptions(query: ReadQueryDto, cacheControl?: string | string[]): ReadOptions {
   return {
     consistency: query.consistency ?? 'cached',
     minRevision: query.minRevision === undefined ? null : BigInt(query.minRevision),
+    maxStaleMs: maxStaleMs(cacheControl, query.maxStaleMs),
   };
 }
+
+const STALENESS_DOC =
+  'Milliseconds the data trails the event store: since the append of the first event of its stream it does ' +
+  'not reflect; 0 when it reflects them all (always 0 from the event store). `Age` says the same in whole ' +
+  'seconds.';
 
 /** What a single-resource read says about its freshness. */
 export class ReadMetaDto {
@@ -48,11 +72,29 @@ export class ReadMetaDto {
   source!: string;
   @ApiProperty({ description: 'True when ?minRevision was not reached within READ_WAIT_MS' })
   stale!: boolean;
+  @ApiProperty({ minimum: 0, description: STALENESS_DOC })
+  staleness!: number;
 }
 
-/** `{data, meta: {revision, position, projectedAt, source, stale}}` with `ETag: "<revision>"`. */
+/** What a list says about its freshness. */
+export class ListMetaDto {
+  @ApiProperty({
+    minimum: 0,
+    description:
+      'Milliseconds the read model trails the event store (its lag in time: since the append of the oldest ' +
+      'event it has not applied; 0 when none), measured when the list was read. `Age` says the same in ' +
+      'whole seconds.',
+  })
+  staleness!: number;
+}
+
+/**
+ * `{data, meta: {revision, position, projectedAt, source, stale, staleness}}` with `ETag: "<revision>"` and
+ * `Age`.
+ */
 export function freshnessResponse<View>(reply: FastifyReply, read: FreshnessRead<View>) {
   void reply.header('etag', etag(read.revision));
+  void reply.header('age', String(ageSeconds(read.staleness)));
   return {
     data: read.data,
     meta: {
@@ -61,8 +103,18 @@ export function freshnessResponse<View>(reply: FastifyReply, read: FreshnessRead
       projectedAt: read.projectedAt?.toISOString() ?? null,
       source: read.source,
       stale: read.stale,
+      staleness: read.staleness,
     },
   };
+}
+
+/** A page of a list as the API answers it: `{items, nextCursor, meta: {staleness}}`, with `Age`. */
+export function listResponse<Item>(
+  reply: FastifyReply,
+  page: { readonly items: readonly Item[]; readonly nextCursor: string | null; readonly staleness: number },
+) {
+  void reply.header('age', String(ageSeconds(page.staleness)));
+  return { items: page.items, nextCursor: page.nextCursor, meta: { staleness: page.staleness } };
 }
 
 /** Days of the calendar, leap days included: written out so that the pattern alone is the whole rule. */
@@ -105,6 +157,15 @@ export class PageQueryDto {
   @IsString()
   @Matches(/^[A-Za-z0-9_-]{1,512}$/, { message: 'cursor must be a nextCursor this service returned' })
   cursor?: string;
+}
+
+/** `?limit&cursor&maxStaleMs` of a paged list of a read model (QP-3). */
+export class CachedPageQueryDto extends PageQueryDto {
+  @ApiPropertyOptional(MAX_STALE_DOC)
+  @IsOptional()
+  @IsString()
+  @Matches(MAX_STALE_MS_PATTERN, { message: 'maxStaleMs must be milliseconds: a whole number from 0' })
+  maxStaleMs?: string;
 }
 
 export const DEFAULT_PAGE_SIZE = 20;

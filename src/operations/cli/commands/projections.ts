@@ -6,7 +6,7 @@ import { lagEvents, statusText } from '../projection-text.js';
 export const projectionsCommand: ServiceCommand = {
   usage: 'projections [name]',
   summary:
-    'every projection: status, generation, position, lag, events/s, parked, heartbeat, owner (or one, in detail)',
+    'every projection: status, generation, position, lag, events/s, parked, heartbeat, freshness p50/p99 and budget, owner (or one, in detail)',
   args: ['name?'],
   options: [],
   async run({ client, args, io, json, paint }) {
@@ -42,6 +42,12 @@ export const projectionsCommand: ServiceCommand = {
           align: 'right',
         },
         { header: 'HEARTBEAT', value: (p) => ago(p.lastHeartbeat, now) },
+        { header: 'FRESH P50/P99', value: freshnessText, align: 'right' },
+        {
+          header: 'BUDGET',
+          value: (p) => (p.freshness ? duration(p.freshness.budgetMs) : '-'),
+          align: 'right',
+        },
         { header: 'OWNER', value: (p) => p.owner ?? '-' },
       ]),
     );
@@ -60,6 +66,12 @@ function projectionDetails(p: ProjectionStatus, paint: CommandContext['paint']):
     ['generation', p.liveGeneration === null ? '-' : `${p.liveGeneration} (${p.collections.join(', ')})`],
     ['position', `${p.position === null ? '-' : count(p.position)} of ${count(p.headPosition)}`],
     ['lag', `${lagEvents(p)} events, ${duration(p.lagMs)}`],
+    [
+      'freshness',
+      p.freshness
+        ? `p50/p99 ${freshnessText(p)} of ${count(p.freshness.samples)} applied in the last ${window(p.freshness.windowSeconds)}, budget ${duration(p.freshness.budgetMs)}, ${count(p.freshness.overBudget)} over budget`
+        : '-',
+    ],
     ['rate', `${count(p.eventsPerSecond)} events/s (${count(p.eventsApplied)} applied by this instance)`],
     ['parked', count(p.parked)],
     ['heartbeat', ago(p.lastHeartbeat, now)],
@@ -71,4 +83,16 @@ function projectionDetails(p: ProjectionStatus, paint: CommandContext['paint']):
       p.job ? `${p.job.kind} ${p.job.id} (${p.job.phase}, ${p.job.eventsDone}/${p.job.eventsTotal})` : '-',
     ],
   ]);
+}
+
+/** `3 ms/14 ms` (p50/p99 of the recent window), `-` with nothing applied lately or for a process manager. */
+function freshnessText(p: ProjectionStatus): string {
+  const f = p.freshness;
+  if (!f || f.p50Ms === null || f.p99Ms === null) return '-';
+  return `${duration(f.p50Ms)}/${duration(f.p99Ms)}`;
+}
+
+/** 300 → `5 min`, 90 → `90 s`. */
+function window(seconds: number): string {
+  return seconds % 60 === 0 ? `${seconds / 60} min` : `${seconds} s`;
 }
