@@ -156,10 +156,15 @@ export class JobPhases {
    */
   private async drain(context: JobContext, projection: AnyProjection): Promise<void> {
     const { dropAt, switchedAt } = context.job;
-    // A job saved by a version without dropAt counts the grace from its switch.
-    const at = dropAt
-      ? Date.parse(dropAt)
-      : Date.parse(switchedAt ?? new Date().toISOString()) + this.options.dropGraceMs;
+    // The grace runs from the switch under this process's REBUILD_DROP_GRACE_MS: an operator who restarts
+    // with a shorter grace (or a job saved by a version without dropAt) gets it, and the countdown says so.
+    // A longer grace never postpones a drop already announced.
+    const graceEnds = Date.parse(switchedAt ?? new Date().toISOString()) + this.options.dropGraceMs;
+    const at = dropAt ? Math.min(Date.parse(dropAt), graceEnds) : graceEnds;
+    if (dropAt === null || at < Date.parse(dropAt)) {
+      context.set({ dropAt: new Date(at).toISOString() });
+      await context.save(true);
+    }
     await context.waitUntil(at);
     await this.catchUpInto(context, projection, false);
     const { replacedGeneration, generation } = context.job;
