@@ -128,7 +128,7 @@ describe.each(isolatedReadStores())('projection jobs on the %s read store', (_na
       // The old generation is gone.
       expect(await dumpGeneration(isolated.store, projection, 1)).toEqual({ documents: [], entries: [] });
     }
-  }, 90_000);
+  }, 240_000);
 
   it('the build saves its progress page by page (the default: at most every 250 ms), so a watched bar moves', async () => {
     // Pages slower than the save period (a pause of 300 ms after each): every page shows.
@@ -173,7 +173,7 @@ describe.each(isolatedReadStores())('projection jobs on the %s read store', (_na
     expect(await jobEnded(runtime.jobs, again.id)).toMatchObject({ state: 'succeeded', error: null });
     expect(await jobEnded(runtime.jobs, other.id)).toMatchObject({ state: 'succeeded', error: null });
     await expect(runtime.runner.cancel(again.id)).rejects.toThrow(/already succeeded/);
-  }, 90_000);
+  }, 240_000);
 
   it('a job whose instance died is taken over and resumes where it got (building, switching, draining)', async () => {
     runtime = await startRuntime(events, isolated.store, { jobs: { pageSize: 25 } });
@@ -258,7 +258,7 @@ describe.each(isolatedReadStores())('projection jobs on the %s read store', (_na
     await second.stop();
     await second.store.close();
     runtime = undefined as unknown as Runtime;
-  }, 90_000);
+  }, 240_000);
 
   it('a shutdown mid-rebuild frees the job; the next start resumes it', async () => {
     await writeHistory(events, { carts: 60, steps: 12, seed: 9 });
@@ -278,7 +278,7 @@ describe.each(isolatedReadStores())('projection jobs on the %s read store', (_na
     expect(await dumpLive(isolated.store, runtime.generations, orders)).toEqual(
       await cleanRebuild(events, isolated.store, orders),
     );
-  }, 90_000);
+  }, 240_000);
 
   it('verify reports every drifted document and field, changes nothing, repairs on request', async () => {
     runtime = await startRuntime(events, isolated.store);
@@ -358,7 +358,7 @@ describe.each(isolatedReadStores())('projection jobs on the %s read store', (_na
       (await runtime.runner.launch('verify', 'orders', { requestedBy: 'test' })).id,
     );
     expect(again.result!.drift.map((d) => d.id)).toEqual(['ghost']);
-  }, 90_000);
+  }, 240_000);
 
   it('verify while the live projection keeps applying reports no drift (lag is not drift)', async () => {
     runtime = await startRuntime(events, isolated.store, { jobs: { pageSize: 20, pageDelayMs: 5 } });
@@ -368,7 +368,7 @@ describe.each(isolatedReadStores())('projection jobs on the %s read store', (_na
     const jobs = await Promise.all(
       PROJECTIONS.map((p) => runtime.runner.launch('verify', p.name, { requestedBy: 'test' })),
     );
-    const ended = await Promise.all(jobs.map((job) => jobEnded(runtime.jobs, job.id, 60_000)));
+    const ended = await Promise.all(jobs.map((job) => jobEnded(runtime.jobs, job.id)));
     await writer.stop();
     // The live projections had work to do during the comparison.
     expect(await events.headPosition()).toBeGreaterThan(headBefore);
@@ -379,7 +379,7 @@ describe.each(isolatedReadStores())('projection jobs on the %s read store', (_na
         drift: [],
       });
     }
-  }, 90_000);
+  }, 240_000);
 
   it('pause stops applying (writes go on), survives a restart, and resume catches up', async () => {
     runtime = await startRuntime(events, isolated.store);

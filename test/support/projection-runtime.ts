@@ -226,8 +226,11 @@ export async function cleanRebuild(
   return dump;
 }
 
-/** Waits until a job has ended; answers it. */
-export async function jobEnded(jobs: JobStore, id: string, ms = 30_000): Promise<JobRecord> {
+/**
+ * Waits until a job has ended; answers it. The default wait is long because the slowest case is FerretDB on a
+ * loaded 2-core machine (a few ms per command unloaded, 100 ms and more under load, several per page).
+ */
+export async function jobEnded(jobs: JobStore, id: string, ms = 120_000): Promise<JobRecord> {
   let job: JobRecord | null = null;
   try {
     await until(
