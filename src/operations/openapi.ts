@@ -77,11 +77,15 @@ const PROBLEMS: Record<string, string> = {
   '429': 'Rate limit (RATE_LIMIT_PER_MINUTE) exceeded; see Retry-After',
   '431': 'HEADERS_TOO_LARGE: the request line and headers are over the limit (16 KB by default)',
   '500': 'INTERNAL_ERROR: a fault of the service (logged; never a stack trace in the answer)',
-  '503': 'The event store or read store is unavailable; retry shortly (Retry-After)',
+  '503':
+    'The event store or read store is unavailable, or this instance is stopping (SERVICE_STOPPING); retry shortly (Retry-After)',
 };
 
-/** What any request may be answered, whatever its route: the HTTP layer's refusals, and a fault of ours. */
-const EVERY_ROUTE = ['400', '414', '431', '500'];
+/**
+ * What any request may be answered, whatever its route: the HTTP layer's refusals, a fault of ours, and 503
+ * SERVICE_STOPPING (a request on a connection kept alive into a stop).
+ */
+const EVERY_ROUTE = ['400', '414', '431', '500', '503'];
 
 const CORRELATION_HEADER = {
   in: 'header',
