@@ -44,7 +44,8 @@ async function buildApp(config: AppConfig, releaseDataDir: () => void): Promise<
     // logger (pino-http, which takes Fastify's id) and every other layer agree on it.
     requestIdHeader: false,
     genReqId: (raw: IncomingMessage) => correlationIdOf(raw),
-    return503OnClosing: true,
+    // A request that arrives while the service stops is answered 503 SERVICE_STOPPING, a problem (hardenHttp).
+    return503OnClosing: false,
     ...hardenedServerOptions(),
     // Errors Fastify's router raises before any handler (a malformed %-escape, an over-long path segment)
     // are problems like every other error, never Fastify's own JSON shape.

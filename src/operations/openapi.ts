@@ -87,9 +87,9 @@ const PROBLEMS: Record<string, string> = {
   '431': 'HEADERS_TOO_LARGE: the request line and headers are over the limit (16 KB by default)',
   '500': 'INTERNAL_ERROR: a fault of the service (logged; never a stack trace in the answer)',
   '503':
-    'The event store or read store is unavailable; retry shortly (Retry-After). On a list: READ_MODEL_TOO_STALE, ' +
-    'the read model is staler than max-stale / maxStaleMs allows (`staleness`, `maxStale` in ms; Retry-After: ' +
-    'its freshness budget)',
+    'The event store or read store is unavailable, or this instance is stopping (SERVICE_STOPPING); retry ' +
+    'shortly (Retry-After). On a list: READ_MODEL_TOO_STALE, the read model is staler than max-stale / ' +
+    'maxStaleMs allows (`staleness`, `maxStale` in ms; Retry-After: its freshness budget)',
 };
 
 /** What the running service says of its read contracts: the budgets and READ_WAIT_MS in force. */
@@ -98,8 +98,11 @@ export interface ContractRuntime {
   readonly readWaitMs?: number;
 }
 
-/** What any request may be answered, whatever its route: the HTTP layer's refusals, and a fault of ours. */
-const EVERY_ROUTE = ['400', '414', '431', '500'];
+/**
+ * What any request may be answered, whatever its route: the HTTP layer's refusals, a fault of ours, and 503
+ * SERVICE_STOPPING (a request on a connection kept alive into a stop).
+ */
+const EVERY_ROUTE = ['400', '414', '431', '500', '503'];
 
 const CORRELATION_HEADER = {
   in: 'header',

@@ -149,6 +149,11 @@ export class AggregateStore {
     return { state, revision, event: last, snapshotRevision: snapshot?.revision ?? null };
   }
 
+  /** Whether `load` would answer this stream from the cache (which may be behind the store). */
+  isCached(streamId: string): boolean {
+    return this.cache.has(streamId);
+  }
+
   invalidate(streamId: string): void {
     this.cache.delete(streamId);
   }

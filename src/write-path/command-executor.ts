@@ -119,8 +119,23 @@ export class CommandExecutor {
     spec: CommandSpec<State, Event>,
     trace: RunTrace,
   ): Promise<CommandOutcome<State>> {
-    for (let attempt = 0; ; attempt++) {
+    // Whether the state this run decides on is known to be current. One read from the store (a cache miss)
+    // is: it comes after the request, so it holds every revision the client can have seen. A cached aggregate
+    // may be behind when another instance (or process) appended since; an append on it fails its revision
+    // check and is decided again, but a refusal (412, a domain error) or a "nothing to change" appends
+    // nothing, so it is sent only once the revision it was decided on is checked against the store's.
+    let verified = false;
+    const streamId = streamName(type.category, id);
+    for (;;) {
+      if (!this.aggregates.isCached(streamId)) verified = true;
       const current = await this.aggregates.load(type, id);
+      /** True when the store has moved past `current`: decide again on fresh state (at most once a run). */
+      const behind = async (): Promise<boolean> => {
+        if (verified) return false;
+        verified = true;
+        const fresh = await this.aggregates.loadConsistent(type, id);
+        return fresh.revision !== current.revision;
+      };
       const allowed = type.exists(current.state)
         ? canChange(type, context.actor, current.state)
         : spec.creates;
@@ -137,13 +152,23 @@ export class CommandExecutor {
 
       const revision = current.revision === 'no_stream' ? null : current.revision;
       if (context.expectedRevision !== null && context.expectedRevision !== revision) {
+        // The client may have read a newer revision from another instance than this cache holds.
+        if (await behind()) continue;
         throw new PreconditionFailedError(current.streamId, revision);
       }
 
-      const events = spec.decide(current.state);
+      let events: Event[];
+      try {
+        events = spec.decide(current.state);
+      } catch (error) {
+        // A refusal (ITEM_NOT_IN_CART, CART_EMPTY, …) must not come from a state another instance moved past.
+        if (await behind()) continue;
+        throw error;
+      }
       if (events.length === 0) {
         // Nothing to change (e.g. a price set to what it is, no refund due): answered as it stands.
         if (current.revision === 'no_stream') throw new ResourceNotFoundError(type.category, id);
+        if (await behind()) continue;
         return this.outcome(id, current, current.revision, null, false);
       }
       if (current.revision === 'no_stream') {
@@ -170,7 +195,8 @@ export class CommandExecutor {
         const actual = error.actual === 'no_stream' ? null : error.actual;
         // A client that named the revision it decided on must decide again itself.
         if (context.expectedRevision !== null) throw new PreconditionFailedError(current.streamId, actual);
-        if (attempt >= this.options.retries) throw new ConcurrencyConflictError(current.streamId, actual);
+        if (trace.conflicts > this.options.retries)
+          throw new ConcurrencyConflictError(current.streamId, actual);
       }
     }
   }
