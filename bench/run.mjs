@@ -13,10 +13,18 @@
  * Part 2 (load): aggregate load time vs stream length, with and without snapshots (bench/aggregate-load.mjs).
  * Part audit: time travel (state at a revision / an instant, diffs) on a 100k-event stream and NDJSON replay
  * throughput, through HTTP on the built service (bench/audit.mjs).
+ * Part postgres: add-item on PostgreSQL with 1 and 3 instances beside the embedded store (same load, CPU per
+ * command, lost updates), and failover seconds after kill -9 of a group's owner (bench/postgres.mjs); skipped,
+ * saying so, without POSTGRES_URL (and its MongoDB rows without MONGODB_URI).
  *
  * Environment:
  *   BENCH_ONLY=http,load,...    run only these parts (http, load, projection, freshness, rebuild, audit,
- *                               memory)
+ *                               memory, postgres)
+ *   POSTGRES_URL, POSTGRES_DIR  the postgres part's server (scripts/postgres.sh start exports both; POSTGRES_DIR
+ *                               lets it count PostgreSQL's CPU)
+ *   FERRETDB_PID                FerretDB's process, to count its CPU (scripts/ferretdb.sh start exports it)
+ *   BENCH_PG_CARTS=1000         carts of the postgres part's add-item rows
+ *   BENCH_FAILOVER_TRIALS=3     kills per lease in the postgres part's failover
  *   BENCH_MEMORY_EVENTS=n       events in the store at the end of the memory part (default 1,000,000)
  *   BENCH_FRESHNESS_RATE=n      command rate of the freshness part (default: half the spread-c16 maximum
  *                               measured in this run, else 1500)
@@ -38,6 +46,7 @@ import { performance } from 'node:perf_hooks';
 import { fmt, percentile, runAggregateLoadBench } from './aggregate-load.mjs';
 import { auditTable, runAuditBench } from './audit.mjs';
 import { memoryTable, runMemoryBench } from './memory.mjs';
+import { postgresTable, runPostgresBench } from './postgres.mjs';
 import { projectionTable, runProjectionBench } from './projections.mjs';
 import { rebuildTable, runRebuildBench } from './rebuild.mjs';
 import { signJwt, freePort, rssMegabytes } from './common.mjs';
@@ -58,7 +67,7 @@ function numberFromEnv(name, fallback, { integer = false, min = 0 } = {}) {
 const DURATION = numberFromEnv('BENCH_DURATION', 10, { min: 1 });
 const WARMUP = numberFromEnv('BENCH_WARMUP', 2, { min: 0 });
 const RUNS = numberFromEnv('BENCH_RUNS', 1, { integer: true, min: 1 });
-const PARTS = ['http', 'load', 'projection', 'freshness', 'rebuild', 'audit', 'memory'];
+const PARTS = ['http', 'load', 'projection', 'freshness', 'rebuild', 'audit', 'memory', 'postgres'];
 const ONLY = (env.BENCH_ONLY?.trim() || PARTS.join(',')).split(',').map((p) => p.trim());
 for (const part of ONLY)
   if (!PARTS.includes(part)) throw new Error(`BENCH_ONLY=${env.BENCH_ONLY}: parts are ${PARTS.join(', ')}`);
@@ -66,6 +75,8 @@ const FRESHNESS_RATE = env.BENCH_FRESHNESS_RATE
   ? numberFromEnv('BENCH_FRESHNESS_RATE', 1500, { min: 1 })
   : undefined;
 const MEMORY_EVENTS = numberFromEnv('BENCH_MEMORY_EVENTS', 1_000_000, { integer: true, min: 1 });
+const PG_CARTS = numberFromEnv('BENCH_PG_CARTS', 1000, { integer: true, min: 1 });
+const FAILOVER_TRIALS = numberFromEnv('BENCH_FAILOVER_TRIALS', 3, { integer: true, min: 1 });
 const ONLY_SCENARIOS = env.BENCH_SCENARIOS?.split(',')
   .map((s) => s.trim())
   .filter(Boolean);
@@ -166,8 +177,19 @@ async function startService({ env: extraEnv = {}, prepare } = {}) {
   tempDirs.add(dataDir);
   if (prepare) await prepare(dataDir);
   const port = await freePort();
+  // The embedded stores unless `extraEnv` names others: the stores this shell exports are not inherited (with
+  // POSTGRES_URL exported for the postgres part, the http part would otherwise run on PostgreSQL).
+  const inherited = { ...env };
+  for (const name of [
+    'EVENTSTORE_CONNECTION_STRING',
+    'MONGODB_URI',
+    'POSTGRES_URL',
+    'POSTGRES_SCHEMA',
+    'INSTANCE_ID',
+  ])
+    delete inherited[name];
   const childEnv = {
-    ...env,
+    ...inherited,
     NODE_ENV: 'test',
     AUTH_JWT_SECRET: SECRET,
     PAYMENT_WEBHOOK_SECRET,
@@ -177,8 +199,6 @@ async function startService({ env: extraEnv = {}, prepare } = {}) {
     LOG_LEVEL: 'error',
     ...extraEnv,
   };
-  delete childEnv.EVENTSTORE_CONNECTION_STRING; // always the embedded stores
-  delete childEnv.MONGODB_URI;
   const child = track(
     spawn(process.execPath, [mainJs], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] }),
   );
@@ -288,12 +308,24 @@ async function seedCarts(service, count) {
   });
 }
 
-/** Runs bench/load.mjs in its own process and returns its JSON summary. */
-async function runLoad(service, carts, connections, duration, rate) {
-  const configFile = join(service.dataDir, `load-${randomUUID()}.json`);
+/**
+ * Runs bench/load.mjs in its own process and returns its JSON summary. Given several services (instances of one
+ * deployment), the connections are spread over them, as a load balancer would.
+ */
+async function runLoad(target, carts, connections, duration, rate) {
+  const services = Array.isArray(target) ? target : [target];
+  const configFile = join(services[0].dataDir, `load-${randomUUID()}.json`);
   await writeFile(
     configFile,
-    JSON.stringify({ url: service.base, token: TOKEN, carts, skus: SKUS, connections, duration, rate }),
+    JSON.stringify({
+      urls: services.map((service) => service.base),
+      token: TOKEN,
+      carts,
+      skus: SKUS,
+      connections,
+      duration,
+      rate,
+    }),
   );
   const child = track(
     spawn(process.execPath, [join(ROOT, 'bench', 'load.mjs'), `@${configFile}`], {
@@ -729,6 +761,33 @@ async function main() {
       failed = true;
       sections.push(`### Service memory\n\nFAILED: ${error?.stack ?? error}`);
       log(`memory part failed: ${error?.stack ?? error}`);
+    }
+  }
+
+  if (ONLY.includes('postgres')) {
+    try {
+      const result = await runPostgresBench({
+        log,
+        startService,
+        stopService,
+        listProducts,
+        seedCarts,
+        runLoad,
+        verifyCarts,
+        call,
+        operatorToken: OPERATOR_TOKEN,
+        duration: DURATION,
+        warmup: WARMUP,
+        carts: PG_CARTS,
+        trials: FAILOVER_TRIALS,
+      });
+      if (result.skipped) log(`postgres part skipped: ${result.skipped}`);
+      sections.push(postgresTable(result));
+      if (result.correctnessFailed) failed = true;
+    } catch (error) {
+      failed = true;
+      sections.push(`### PostgreSQL event store\n\nFAILED: ${error?.stack ?? error}`);
+      log(`postgres part failed: ${error?.stack ?? error}`);
     }
   }
 

@@ -14,6 +14,7 @@ export class ServiceCluster {
   /** Everything the stopped or killed processes wrote, for a failure's message. */
   private readonly history: string[] = [];
   private dataDir: string | null = null;
+  private readonly starting = new Set<Promise<ServiceProcess>>();
 
   constructor(
     private readonly env: Record<string, string>,
@@ -31,7 +32,9 @@ export class ServiceCluster {
    */
   async startAll(): Promise<void> {
     this.dataDir ??= await mkdtemp(join(tmpdir(), 'ordertrail-cluster-'));
-    await Promise.all(
+    // Settled, not Promise.all: when one start fails, the others are still starting, and must be known (to be
+    // stopped) before the failure is reported — else they outlive the suite.
+    const starts = await Promise.allSettled(
       this.ids.map(async (id, i) => {
         try {
           await this.start(i);
@@ -46,10 +49,23 @@ export class ServiceCluster {
         }
       }),
     );
+    const failed = starts.find((start) => start.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /** Starts instance `i` (a no-op when it runs) and waits until it answers /health/live. */
-  async start(i: number): Promise<ServiceProcess> {
+  start(i: number): Promise<ServiceProcess> {
+    const starting = this.launch(i);
+    // stopAll waits for starts still under way (a case that failed meanwhile), so none outlives the suite.
+    this.starting.add(starting);
+    void starting.then(
+      () => this.starting.delete(starting),
+      () => this.starting.delete(starting),
+    );
+    return starting;
+  }
+
+  private async launch(i: number): Promise<ServiceProcess> {
     const running = this.services[i];
     if (running && running.child.exitCode === null && running.child.signalCode === null) return running;
     this.dataDir ??= await mkdtemp(join(tmpdir(), 'ordertrail-cluster-'));
@@ -108,6 +124,7 @@ export class ServiceCluster {
   }
 
   async stopAll(): Promise<void> {
+    await Promise.allSettled([...this.starting]);
     await Promise.all(this.ids.map((_, i) => this.stop(i)));
     if (this.dataDir) await rm(this.dataDir, { recursive: true, force: true });
     this.dataDir = null;
