@@ -28,6 +28,8 @@
  *   BENCH_MEMORY_EVENTS=n       events in the store at the end of the memory part (default 1,000,000)
  *   BENCH_FRESHNESS_RATE=n      command rate of the freshness part (default: half the spread-c16 maximum
  *                               measured in this run, else 1500)
+ *   BENCH_REBUILD_EVENTS=100000,1000000  store sizes the rebuild part rebuilds every projection from
+ *   BENCH_REBUILD_MONGO_MAX=100000  the largest of them also rebuilt into MONGODB_URI (FerretDB: 1M is minutes)
  *   MONGODB_URI                 also measure projections into this MongoDB-wire server
  *   BENCH_DURATION=10           seconds measured per scenario run (warm-up BENCH_WARMUP=2 s not counted)
  *   BENCH_RUNS=1                runs per scenario (fresh service each); the table shows medians
@@ -48,7 +50,7 @@ import { auditTable, runAuditBench } from './audit.mjs';
 import { memoryTable, runMemoryBench } from './memory.mjs';
 import { postgresTable, runPostgresBench } from './postgres.mjs';
 import { projectionTable, runProjectionBench } from './projections.mjs';
-import { rebuildTable, runRebuildBench } from './rebuild.mjs';
+import { rebuildSizes, rebuildTable, runRebuildBench } from './rebuild.mjs';
 import { signJwt, freePort, rssMegabytes } from './common.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -74,6 +76,8 @@ for (const part of ONLY)
 const FRESHNESS_RATE = env.BENCH_FRESHNESS_RATE
   ? numberFromEnv('BENCH_FRESHNESS_RATE', 1500, { min: 1 })
   : undefined;
+const REBUILD_EVENTS = rebuildSizes(env.BENCH_REBUILD_EVENTS, [100_000, 1_000_000]);
+const REBUILD_MONGO_MAX = numberFromEnv('BENCH_REBUILD_MONGO_MAX', 100_000, { integer: true, min: 0 });
 const MEMORY_EVENTS = numberFromEnv('BENCH_MEMORY_EVENTS', 1_000_000, { integer: true, min: 1 });
 const PG_CARTS = numberFromEnv('BENCH_PG_CARTS', 1000, { integer: true, min: 1 });
 const FAILOVER_TRIALS = numberFromEnv('BENCH_FAILOVER_TRIALS', 3, { integer: true, min: 1 });
@@ -713,6 +717,8 @@ async function main() {
             stopService,
             operatorToken: OPERATOR_TOKEN,
             duration: Math.max(3, Math.min(DURATION, 10)),
+            sizes: REBUILD_EVENTS,
+            mongoMax: REBUILD_MONGO_MAX,
           }),
         ),
       );
