@@ -13,6 +13,8 @@
  * Part 2 (load): aggregate load time vs stream length, with and without snapshots (bench/aggregate-load.mjs).
  * Part audit: time travel (state at a revision / an instant, diffs) on a 100k-event stream and NDJSON replay
  * throughput, through HTTP on the built service (bench/audit.mjs).
+ * The freshness part also prints each projection's p50/p99 freshness against its budget, as the service
+ * measured it (bench/freshness.mjs).
  * Part postgres: add-item on PostgreSQL with 1 and 3 instances beside the embedded store (same load, CPU per
  * command, lost updates), and failover seconds after kill -9 of a group's owner (bench/postgres.mjs); skipped,
  * saying so, without POSTGRES_URL (and its MongoDB rows without MONGODB_URI).
@@ -47,6 +49,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { fmt, percentile, runAggregateLoadBench } from './aggregate-load.mjs';
 import { auditTable, runAuditBench } from './audit.mjs';
+import {
+  FRESHNESS_ROWS_NOTE,
+  SIDE_PRODUCTS,
+  freshnessRows,
+  freshnessRowsTable,
+  freshnessSnapshot,
+  projectionStatus,
+  sideTraffic,
+} from './freshness.mjs';
 import { memoryTable, runMemoryBench } from './memory.mjs';
 import { postgresTable, runPostgresBench } from './postgres.mjs';
 import { projectionTable, runProjectionBench } from './projections.mjs';
@@ -509,9 +520,12 @@ async function runFreshnessPart(rate) {
   const service = await startService();
   try {
     const probes = Array.from({ length: 80 }, (_, n) => ({ sku: `probe-${n}`, name: 'probe', unitPrice: 1 }));
-    await listProducts(service, probes);
+    await listProducts(service, [...probes, ...SIDE_PRODUCTS]);
     const carts = await seedCarts(service, 1000);
     const [probeCart] = await seedCarts(service, 1);
+    await caughtUp(service, 30_000);
+    const before = await freshnessSnapshot(service, call, OPERATOR_TOKEN);
+    const side = sideTraffic({ service, call, operatorToken: OPERATOR_TOKEN, ...FRESHNESS_SIDE_TRAFFIC });
     const samples = [];
     let stale = 0;
     let stop = false;
@@ -532,7 +546,13 @@ async function runFreshnessPart(rate) {
     const load = await runLoad(service, carts, 32, DURATION, Math.round(rate));
     stop = true;
     await probe;
+    const sideCounts = await side.stop();
+    // Events still waiting when the load stops are measured when they are applied: count them too.
+    await caughtUp(service, 60_000);
+    const projections = freshnessRows(before, await freshnessSnapshot(service, call, OPERATOR_TOKEN));
     return {
+      projections,
+      side: sideCounts,
       rate,
       achieved: load['2xx'] / load.duration,
       p50: percentile(samples, 50),
@@ -547,6 +567,20 @@ async function runFreshnessPart(rate) {
   }
 }
 
+/** Every projection's lag is 0 (all it was sent has been applied), or `ms` have passed: then it throws. */
+async function caughtUp(service, ms) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const status = await projectionStatus(service, call, OPERATOR_TOKEN);
+    if ([...status.values()].every((p) => p.lagEvents === 0)) return;
+    if (Date.now() > deadline) throw new Error(`the projections did not catch up within ${ms / 1000} s`);
+    await sleep(100);
+  }
+}
+
+/** Checkouts and price changes during the freshness run, so that every projection has something to apply. */
+const FRESHNESS_SIDE_TRAFFIC = { checkoutsPerSecond: 5, repricesPerSecond: 2 };
+
 function freshnessTable(r) {
   return [
     `### Write → read-model freshness (embedded stores, ${DURATION} s at a steady ${Math.round(r.rate)} add-item/s)`,
@@ -556,6 +590,14 @@ function freshnessTable(r) {
     `| ${Math.round(r.rate)} | ${Math.round(r.achieved)} | ${r.samples} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.max)} | ${r.stale} | ${r.p99 <= 50 && r.stale === 0 ? '✓' : '✗'} (p99 ≤ 50 ms) |`,
     '',
     'Freshness = time of `GET /carts/:id?minRevision=<revision just written>` issued right after the write was acknowledged (includes one loopback round trip).',
+    '',
+    `#### Freshness per projection, as the service measured it, in the same run`,
+    '',
+    freshnessRowsTable(r.projections),
+    '',
+    `Besides the add-item load: ${r.side.checkouts} checkouts (${FRESHNESS_SIDE_TRAFFIC.checkoutsPerSecond}/s: a cart opened, one item, checked out) and ${r.side.reprices} price changes ` +
+      `(${FRESHNESS_SIDE_TRAFFIC.repricesPerSecond}/s), so that orders, order_search, order_timeline and products apply events too` +
+      `${r.side.failed ? `; ${r.side.failed} of them failed (${r.side.failureSamples.join(' | ')})` : ''}. ${FRESHNESS_ROWS_NOTE}`,
   ].join('\n');
 }
 
