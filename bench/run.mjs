@@ -13,15 +13,17 @@
  * Part 2 (load): aggregate load time vs stream length, with and without snapshots (bench/aggregate-load.mjs).
  * Part audit: time travel (state at a revision / an instant, diffs) on a 100k-event stream and NDJSON replay
  * throughput, through HTTP on the built service (bench/audit.mjs).
- * The freshness part also prints each projection's p50/p99 freshness against its budget, as the service
- * measured it (bench/freshness.mjs).
+ * Part recovery: seconds from the end of a read-store outage (a FerretDB of its own killed -9 under load; on the
+ * embedded read store, every projection paused) until every projection's freshness budget holds again, with
+ * the backlog (bench/recovery.mjs). The freshness part also prints each projection's p50/p99 freshness against
+ * its budget, as the service measured it (bench/freshness.mjs).
  * Part postgres: add-item on PostgreSQL with 1 and 3 instances beside the embedded store (same load, CPU per
  * command, lost updates), and failover seconds after kill -9 of a group's owner (bench/postgres.mjs); skipped,
  * saying so, without POSTGRES_URL (and its MongoDB rows without MONGODB_URI).
  *
  * Environment:
- *   BENCH_ONLY=http,load,...    run only these parts (http, load, projection, freshness, rebuild, audit,
- *                               memory, postgres)
+ *   BENCH_ONLY=http,load,...    run only these parts (http, load, projection, freshness, rebuild, recovery,
+ *                               audit, memory, postgres)
  *   POSTGRES_URL, POSTGRES_DIR  the postgres part's server (scripts/postgres.sh start exports both; POSTGRES_DIR
  *                               lets it count PostgreSQL's CPU)
  *   FERRETDB_PID                FerretDB's process, to count its CPU (scripts/ferretdb.sh start exports it)
@@ -32,6 +34,9 @@
  *                               measured in this run, else 1500)
  *   BENCH_REBUILD_EVENTS=100000,1000000  store sizes the rebuild part rebuilds every projection from
  *   BENCH_REBUILD_MONGO_MAX=100000  the largest of them also rebuilt into MONGODB_URI (FerretDB: 1M is minutes)
+ *   BENCH_RECOVERY_RATE=10      add-item/s during the recovery part (FerretDB on 2 shared cores keeps up with
+ *                               about that; checkouts and price changes come on top)
+ *   BENCH_RECOVERY_OUTAGE=20    seconds the read store is down (or the projections paused) in the recovery part
  *   MONGODB_URI                 also measure projections into this MongoDB-wire server
  *   BENCH_DURATION=10           seconds measured per scenario run (warm-up BENCH_WARMUP=2 s not counted)
  *   BENCH_RUNS=1                runs per scenario (fresh service each); the table shows medians
@@ -62,6 +67,7 @@ import { memoryTable, runMemoryBench } from './memory.mjs';
 import { postgresTable, runPostgresBench } from './postgres.mjs';
 import { projectionTable, runProjectionBench } from './projections.mjs';
 import { rebuildSizes, rebuildTable, runRebuildBench } from './rebuild.mjs';
+import { recoveryTable, runRecoveryBench } from './recovery.mjs';
 import { signJwt, freePort, rssMegabytes } from './common.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -80,7 +86,17 @@ function numberFromEnv(name, fallback, { integer = false, min = 0 } = {}) {
 const DURATION = numberFromEnv('BENCH_DURATION', 10, { min: 1 });
 const WARMUP = numberFromEnv('BENCH_WARMUP', 2, { min: 0 });
 const RUNS = numberFromEnv('BENCH_RUNS', 1, { integer: true, min: 1 });
-const PARTS = ['http', 'load', 'projection', 'freshness', 'rebuild', 'audit', 'memory', 'postgres'];
+const PARTS = [
+  'http',
+  'load',
+  'projection',
+  'freshness',
+  'rebuild',
+  'recovery',
+  'audit',
+  'memory',
+  'postgres',
+];
 const ONLY = (env.BENCH_ONLY?.trim() || PARTS.join(',')).split(',').map((p) => p.trim());
 for (const part of ONLY)
   if (!PARTS.includes(part)) throw new Error(`BENCH_ONLY=${env.BENCH_ONLY}: parts are ${PARTS.join(', ')}`);
@@ -89,6 +105,8 @@ const FRESHNESS_RATE = env.BENCH_FRESHNESS_RATE
   : undefined;
 const REBUILD_EVENTS = rebuildSizes(env.BENCH_REBUILD_EVENTS, [100_000, 1_000_000]);
 const REBUILD_MONGO_MAX = numberFromEnv('BENCH_REBUILD_MONGO_MAX', 100_000, { integer: true, min: 0 });
+const RECOVERY_RATE = numberFromEnv('BENCH_RECOVERY_RATE', 10, { min: 1 });
+const RECOVERY_OUTAGE = numberFromEnv('BENCH_RECOVERY_OUTAGE', 20, { min: 3 });
 const MEMORY_EVENTS = numberFromEnv('BENCH_MEMORY_EVENTS', 1_000_000, { integer: true, min: 1 });
 const PG_CARTS = numberFromEnv('BENCH_PG_CARTS', 1000, { integer: true, min: 1 });
 const FAILOVER_TRIALS = numberFromEnv('BENCH_FAILOVER_TRIALS', 3, { integer: true, min: 1 });
@@ -768,6 +786,29 @@ async function main() {
       failed = true;
       sections.push(`### Projection rebuild\n\nFAILED: ${error?.stack ?? error}`);
       log(`rebuild part failed: ${error?.stack ?? error}`);
+    }
+  }
+
+  if (ONLY.includes('recovery')) {
+    try {
+      const recovery = await runRecoveryBench({
+        root: ROOT,
+        log,
+        rate: RECOVERY_RATE,
+        outageSeconds: RECOVERY_OUTAGE,
+        startService,
+        stopService,
+        listProducts,
+        seedCarts,
+        call,
+        operatorToken: OPERATOR_TOKEN,
+      });
+      if (recovery.skipped) log(`recovery: MongoDB row skipped: ${recovery.skipped}`);
+      sections.push(recoveryTable(recovery));
+    } catch (error) {
+      failed = true;
+      sections.push(`### Recovery after a read-store outage\n\nFAILED: ${error?.stack ?? error}`);
+      log(`recovery part failed: ${error?.stack ?? error}`);
     }
   }
 
