@@ -313,14 +313,16 @@ export function rebuildTable({ rates, mongoSkipped = [], reads, mongo }) {
     );
   }
   const skippedNote = mongoSkipped.length
-    ? ` MongoDB rows not measured at ${mongoSkipped.map((n) => n.toLocaleString('en-US')).join(', ')} events (BENCH_REBUILD_MONGO_MAX).`
+    ? `MongoDB rows not measured at ${mongoSkipped.map((n) => n.toLocaleString('en-US')).join(', ')} events (BENCH_REBUILD_MONGO_MAX).`
     : '';
   out.push(
     '',
     `Half of the events in each store are cart events, half order events (10 per cart and its order); each projection reads only its own types ` +
       `(carts: the cart events; orders, order_search, order_timeline: the order events; products has none here and no row). ${
-        mongo ? '' : 'MongoDB rows skipped: MONGODB_URI is not set (`scripts/ferretdb.sh start` gives one).'
-      }${skippedNote}`,
+        mongo
+          ? skippedNote
+          : 'MongoDB rows skipped: MONGODB_URI is not set (`scripts/ferretdb.sh start` gives one).'
+      }`,
     '',
     `### GET /orders/:id during a rebuild of orders vs at rest (the service process, embedded stores, ${READERS} connections)`,
     '',
