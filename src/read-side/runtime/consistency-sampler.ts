@@ -251,7 +251,8 @@ export class ConsistencySampler {
       });
       if (walk.page.length > 0) walk.after = walk.page[walk.page.length - 1]!.id;
       else {
-        if (walk.after !== undefined && attempt === 0 && !this.isEntries(s, walk.collection)) {
+        // The end of the collection (an empty one ends at once): a pass, and round again from the start.
+        if (attempt === 0 && !this.isEntries(s, walk.collection)) {
           s.passes += 1;
           // Documents not remembered (past DRIFT_REMEMBERED) are found again by the next pass.
           s.overflow = 0;
