@@ -7,17 +7,6 @@ import { startTestApp, type TestApp } from '../support/test-app.js';
 /** Made by Prometheus itself for every target, not by the service. */
 const PROMETHEUS_OWN = new Set(['up']);
 
-/**
- * Named by the freshness burn-rate rules, exported by the freshness budgets (issue 15, items 1–3: another
- * branch). Until that lands, these are the only names allowed to be missing from /metrics; once it has, this
- * test fails until they are removed from here, so the exception never outlives its reason.
- */
-const PENDING_FROM_FRESHNESS = new Set([
-  'ordertrail_projection_freshness_seconds_count',
-  'ordertrail_projection_freshness_over_budget_total',
-  'ordertrail_projection_freshness_budget_seconds',
-]);
-
 /** The sample names a metric family of the exposition stands for. */
 function sampleNames(family: string, type: string): string[] {
   if (type === 'histogram') return [`${family}_bucket`, `${family}_sum`, `${family}_count`];
@@ -93,15 +82,7 @@ describe('alert rules (deploy/prometheus/alerts.yml)', () => {
       const named = new Set(rules.flatMap((rule) => metricNames(parse(rule.expr))));
       expect(named.size).toBeGreaterThan(8);
       const missing = [...named].filter((name) => !exported.has(name) && !PROMETHEUS_OWN.has(name));
-      const pending = missing.filter((name) => PENDING_FROM_FRESHNESS.has(name));
-      if (pending.length > 0) {
-        process.stdout.write(
-          `alert rules: ${pending.join(', ')} are pending from the freshness budgets (issue 15 items 1-3), not exported yet\n`,
-        );
-      }
-      expect(missing.filter((name) => !PENDING_FROM_FRESHNESS.has(name))).toEqual([]);
-      // An exception that no longer applies must go.
-      expect([...PENDING_FROM_FRESHNESS].filter((name) => exported.has(name))).toEqual([]);
+      expect(missing).toEqual([]);
     });
   });
 });
