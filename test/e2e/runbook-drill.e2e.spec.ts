@@ -168,7 +168,7 @@ describe('the runbook drill (embedded stores)', () => {
   beforeAll(async () => {
     d = await drilled({});
     shopper = d.t.bearer('drill-shopper', 'shopper');
-    await writeHistory(d.t.events, { carts: 20, steps: 6, seed: 15 });
+    await writeHistory(d.t.events, { carts: 10, steps: 6, seed: 15 });
     await until(
       async () =>
         (await d.t.http.get('/admin/projections').set('authorization', `Bearer ${d.token}`)).body.items.every(
