@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
+import { parser as promqlParser } from '@prometheus-io/lezer-promql';
 import { ALERTS_FILE, readAlertRules, runbookCommands, runbookSection } from '../support/alert-rules.js';
 import { metricNames, parse, parseExposition } from '../support/promql.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -57,6 +58,22 @@ describe('alert rules (deploy/prometheus/alerts.yml)', () => {
         ]);
       }
     }
+  });
+
+  it('parse as PromQL with the Prometheus project’s own grammar (its published parser, as its web UI uses)', () => {
+    /** Where the grammar found no way on: positions of the error nodes of the parse tree. */
+    const syntaxErrors = (expr: string): number[] => {
+      const at: number[] = [];
+      promqlParser.parse(expr).iterate({
+        enter: (node) => {
+          if (node.type.isError) at.push(node.from);
+        },
+      });
+      return at;
+    };
+    // The check can fail: a broken expression is found.
+    expect(syntaxErrors('sum(rate(ordertrail_http_requests_total[5m]) >')).not.toEqual([]);
+    for (const rule of rules) expect([rule.alert, syntaxErrors(rule.expr)]).toEqual([rule.alert, []]);
   });
 
   it('use only the PromQL the drill can evaluate', () => {

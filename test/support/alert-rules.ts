@@ -14,8 +14,8 @@ export interface AlertRule {
 
 /**
  * The alerting rules of deploy/prometheus/alerts.yml, read the way the file is written: `- alert:` items with
- * an `expr:` (inline, or a block scalar), `labels:` and `annotations:` maps. promtool (in CI) reads it as the
- * YAML it is; this reader refuses anything it does not recognise rather than guessing, and the test that uses
+ * an `expr:` (inline, or a block scalar), `labels:` and `annotations:` maps. promtool (scripts/promtool.sh) reads it as
+ * the YAML it is; this reader refuses anything it does not recognise rather than guessing, and the test that uses
  * it checks it found as many rules as the file has `alert:` lines.
  */
 export function readAlertRules(text = readFileSync(ALERTS_FILE, 'utf8')): AlertRule[] {
