@@ -148,6 +148,16 @@ class EnvironmentVariables {
   @Max(600_000)
   PROJECTION_LEASE_MS = 10_000;
 
+  /**
+   * Documents each projection compares with a fold of its stream per second, in the background (continuous
+   * consistency monitoring); 0 turns it off.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(1000)
+  CONSISTENCY_SAMPLES_PER_SECOND = 2;
+
   /** Events per page of a rebuild's (or verify's) catch-up read. */
   @Transform(toInt)
   @IsInt()
@@ -284,6 +294,8 @@ export interface AppConfig {
      * projection declares). The names are checked against the projections at start (resolveFreshnessBudgets).
      */
     readonly freshnessBudgets: Readonly<Record<string, number>>;
+    /** Documents each projection's consistency sampler compares per second (0: off). */
+    readonly consistencySamplesPerSecond: number;
   };
   readonly projectionJobs: {
     /** Events per page of a rebuild's catch-up read. */
@@ -377,6 +389,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       heartbeatMs: vars.PROJECTION_HEARTBEAT_MS,
       leaseMs: vars.PROJECTION_LEASE_MS,
       freshnessBudgets,
+      consistencySamplesPerSecond: vars.CONSISTENCY_SAMPLES_PER_SECOND,
     },
     projectionJobs: {
       pageSize: vars.REBUILD_PAGE_SIZE,
