@@ -1,10 +1,9 @@
 import { execFile, spawn } from 'node:child_process';
 import { jest } from '@jest/globals';
-import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PROJECTIONS } from '../../src/projections.js';
 import { openSqlite } from '../../src/shared/infrastructure/sqlite.js';
@@ -13,6 +12,13 @@ import { readAlertRules, runbookCommand } from '../support/alert-rules.js';
 import { addItem, openCart } from '../support/cart-fixtures.js';
 import { writeHistory } from '../support/event-history.js';
 import { runOps, type OpsRun } from '../support/operator-tools.js';
+import {
+  databaseUri,
+  ferretDbBuilt,
+  startPrivateFerretDb,
+  stopPrivateFerretDb,
+  type PrivateFerretDb,
+} from '../support/private-ferretdb.js';
 import { until } from '../support/projection-runtime.js';
 import { evaluate, parse, parseExposition, SeriesStore, type Element, type Node } from '../support/promql.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -37,7 +43,6 @@ import { startTestApp, type TestApp } from '../support/test-app.js';
  */
 
 const run = promisify(execFile);
-const ROOT = resolve(import.meta.dirname, '../..');
 const SCRAPE_MS = 200;
 
 const rules = new Map(readAlertRules().map((r) => [r.alert, parse(r.expr)]));
@@ -46,16 +51,6 @@ const rule = (alert: string): Node => {
   if (!node) throw new Error(`deploy/prometheus/alerts.yml has no alert ${alert}`);
   return node;
 };
-
-function ferretDbBuilt(): boolean {
-  const cache = join(ROOT, '.cache');
-  return (
-    existsSync(cache) &&
-    readdirSync(cache).some(
-      (name) => name.startsWith('ferretdb-') && existsSync(join(cache, name, 'bin/ferretdb')),
-    )
-  );
-}
 
 /** A service listening on a real port, its /metrics scraped in the background into a series store. */
 interface Drilled {
@@ -308,29 +303,19 @@ describe('the runbook drill (embedded stores)', () => {
 });
 
 (ferretDbBuilt() ? describe : describe.skip)('the runbook drill (read store on a private FerretDB)', () => {
-  const SCRIPT = join(ROOT, 'scripts/ferretdb.sh');
   let dir: string;
-  let ferret: { uri: string; pid: string; port: string };
+  let ferret: PrivateFerretDb;
   let d: Drilled;
-
-  async function startFerretDb(port?: string): Promise<void> {
-    const { stdout } = await run('bash', [SCRIPT, 'start', dir], {
-      env: { ...process.env, ...(port && { FERRETDB_PORT: port }) },
-    });
-    const value = (name: string) => new RegExp(`export ${name}=(\\S+)`).exec(stdout)?.[1] ?? '';
-    const uri = value('MONGODB_URI');
-    ferret = { uri, pid: value('FERRETDB_PID'), port: new URL(uri).port };
-  }
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ordertrail-drill-'));
-    await startFerretDb();
-    d = await drilled({ MONGODB_URI: `${ferret.uri.replace(/\/[^/]*$/, '')}/drill` });
+    ferret = await startPrivateFerretDb(dir);
+    d = await drilled({ MONGODB_URI: databaseUri(ferret, 'drill') });
   }, 60_000);
 
   afterAll(async () => {
     await d?.stop();
-    if (ferret?.pid) await run('bash', [SCRIPT, 'stop', ferret.pid, dir]).catch(() => undefined);
+    await stopPrivateFerretDb(ferret);
     await rm(dir, { recursive: true, force: true });
   }, 30_000);
 
@@ -364,7 +349,7 @@ describe('the runbook drill (embedded stores)', () => {
       expect(check.stderr).toMatch(/503/);
 
       // The fix: the read store back (same port, same files). Nothing else.
-      await startFerretDb(ferret.port);
+      ferret = await startPrivateFerretDb(dir, ferret.port);
       await alertBecomes(d, 'ReadStoreDown', 'cleared', { ms: 20_000 });
       const confirm = await runbook(d, runbookCommand('ReadStoreDown', /curl .*health\/ready/));
       expect([confirm.code, JSON.parse(confirm.stdout || '{}').components?.readStore]).toEqual([0, 'up']);
