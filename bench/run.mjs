@@ -14,8 +14,9 @@
  * Part audit: time travel (state at a revision / an instant, diffs) on a 100k-event stream and NDJSON replay
  * throughput, through HTTP on the built service (bench/audit.mjs).
  * Part postgres: add-item on PostgreSQL with 1 and 3 instances beside the embedded store (same load, CPU per
- * command, lost updates), and failover seconds after kill -9 of a group's owner (bench/postgres.mjs); skipped,
- * saying so, without POSTGRES_URL (and its MongoDB rows without MONGODB_URI).
+ * command, lost updates), failover seconds after kill -9 of a group's owner, and the rebuild rate from PostgreSQL
+ * into the embedded read store and MongoDB (bench/postgres.mjs); skipped, saying so, without POSTGRES_URL (and its
+ * MongoDB rows without MONGODB_URI).
  *
  * Environment:
  *   BENCH_ONLY=http,load,...    run only these parts (http, load, projection, freshness, rebuild, audit,
@@ -25,6 +26,11 @@
  *   FERRETDB_PID                FerretDB's process, to count its CPU (scripts/ferretdb.sh start exports it)
  *   BENCH_PG_CARTS=1000         carts of the postgres part's add-item rows
  *   BENCH_FAILOVER_TRIALS=3     kills per lease in the postgres part's failover
+ *   BENCH_PG_STEPS=add-item,failover,rebuild
+ *                               the steps of the postgres part to run (rebuild: from PostgreSQL and from the embedded
+ *                               store into the embedded read store and MONGODB_URI, 100k events)
+ *   FERRETDB_BACKEND=postgresql not read by the bench: scripts/ferretdb.sh's, to start FerretDB on PostgreSQL; the
+ *                               tables say which backend FERRETDB_PID runs on
  *   BENCH_MEMORY_EVENTS=n       events in the store at the end of the memory part (default 1,000,000)
  *   BENCH_FRESHNESS_RATE=n      command rate of the freshness part (default: half the spread-c16 maximum
  *                               measured in this run, else 1500)
@@ -46,7 +52,7 @@ import { performance } from 'node:perf_hooks';
 import { fmt, percentile, runAggregateLoadBench } from './aggregate-load.mjs';
 import { auditTable, runAuditBench } from './audit.mjs';
 import { memoryTable, runMemoryBench } from './memory.mjs';
-import { postgresTable, runPostgresBench } from './postgres.mjs';
+import { postgresTable, runPostgresBench, STEPS as PG_STEP_NAMES } from './postgres.mjs';
 import { projectionTable, runProjectionBench } from './projections.mjs';
 import { rebuildTable, runRebuildBench } from './rebuild.mjs';
 import { signJwt, freePort, rssMegabytes } from './common.mjs';
@@ -77,6 +83,10 @@ const FRESHNESS_RATE = env.BENCH_FRESHNESS_RATE
 const MEMORY_EVENTS = numberFromEnv('BENCH_MEMORY_EVENTS', 1_000_000, { integer: true, min: 1 });
 const PG_CARTS = numberFromEnv('BENCH_PG_CARTS', 1000, { integer: true, min: 1 });
 const FAILOVER_TRIALS = numberFromEnv('BENCH_FAILOVER_TRIALS', 3, { integer: true, min: 1 });
+const PG_STEPS = (env.BENCH_PG_STEPS?.trim() || PG_STEP_NAMES.join(',')).split(',').map((s) => s.trim());
+for (const step of PG_STEPS)
+  if (!PG_STEP_NAMES.includes(step))
+    throw new Error(`BENCH_PG_STEPS=${env.BENCH_PG_STEPS}: steps are ${PG_STEP_NAMES.join(', ')}`);
 const ONLY_SCENARIOS = env.BENCH_SCENARIOS?.split(',')
   .map((s) => s.trim())
   .filter(Boolean);
@@ -767,7 +777,10 @@ async function main() {
   if (ONLY.includes('postgres')) {
     try {
       const result = await runPostgresBench({
+        root: ROOT,
         log,
+        onTempDir: (dir) => tempDirs.add(dir),
+        steps: PG_STEPS,
         startService,
         stopService,
         listProducts,
