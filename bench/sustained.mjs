@@ -311,7 +311,7 @@ export function sustainedTable(r) {
     `Offered: autocannon's overallRate over ${CONNECTIONS} connections, each request an add-item to a random cart (the http part's body); ` +
       `"target rate reached" means at least ${REACHED * 100} % of it acknowledged (2xx) per second. ` +
       `Lag: \`GET /admin/projections\` sampled every ${SAMPLE_MS} ms during the load — lag events = matching events after the group's checkpoint, lag ms = the age of the oldest of them (0 when caught up); ` +
-      'append → applied: the p50/p99 the service itself reports over its last 2,048 applications (`freshness`), read once the projections caught up after the load. ' +
+      'append → applied: the p50/p99 the service itself reports over its last 2,048 applications (`freshness`), read at the end of the wait after the load (when the projections had caught up, or when the wait gave up). ' +
       'Every projection runs in the one service process; the load generator, FerretDB and its store share the same two cores. ' +
       `The projections had caught up with the opened carts before the load started (${rows.join('; ')}).`,
   );
