@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { MongoClient } from 'mongodb';
 
 /** Imports a compiled module of the service (dist/, built by `npm run bench`). */
 export async function importDist(root, relative) {
@@ -46,4 +47,35 @@ export function rssMegabytes(pid) {
   } catch {
     return NaN;
   }
+}
+
+/**
+ * What serves a MongoDB URI, for a table's heading: FerretDB and its version when `buildInfo` says so, and its
+ * backend when FERRETDB_PID is a FerretDB process listening on the URI's port (its command line names the
+ * handler: the server itself does not tell).
+ */
+export async function describeMongo(uri) {
+  const { host } = new URL(uri);
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 5_000 });
+  let info;
+  try {
+    info = await client.db('admin').command({ buildInfo: 1 });
+  } finally {
+    await client.close();
+  }
+  if (typeof info.ferretdbVersion !== 'string') return `MongoDB ${info.version} at ${host}`;
+  let backend = 'an unknown backend (FERRETDB_PID is not the server at MONGODB_URI)';
+  try {
+    const args = readFileSync(`/proc/${process.env.FERRETDB_PID}/cmdline`, 'utf8').split('\0');
+    const listen = args
+      .find((a) => a.startsWith('--listen-addr='))
+      ?.split(':')
+      .pop();
+    const handler = args.find((a) => a.startsWith('--handler='))?.slice('--handler='.length);
+    if (listen === new URL(uri).port)
+      backend = { postgresql: 'PostgreSQL', sqlite: 'SQLite' }[handler] ?? `handler ${handler ?? 'unknown'}`;
+  } catch {
+    // no FERRETDB_PID, or that process is gone
+  }
+  return `FerretDB ${info.ferretdbVersion} on ${backend}`;
 }

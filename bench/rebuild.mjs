@@ -24,8 +24,8 @@ import { fmt, percentile } from './aggregate-load.mjs';
 import { writeEvents } from './projections.mjs';
 import { importDist } from './common.mjs';
 
-const PAIRS = 10_000; // 100k events, for the reads during a rebuild
-const PAGE_SIZE = 2000;
+export const PAIRS = 10_000; // 100k events: the reads during a rebuild, and the postgres part's rebuild rows
+export const PAGE_SIZE = 2000;
 const READERS = 8;
 /** A cart and its order: 5 events each. */
 const EVENTS_PER_PAIR = 10;
@@ -41,8 +41,25 @@ export function rebuildSizes(raw, fallback) {
   });
 }
 
+/** The compiled modules a rebuild runs on (the postgres part's rebuild rows use them too). */
+export async function rebuildDist(root) {
+  return {
+    store: await importDist(root, 'event-store/embedded/embedded-event-store.js'),
+    postgresStore: await importDist(root, 'event-store/postgres/postgres-event-store.js'),
+    embeddedRead: await importDist(root, 'read-side/embedded/embedded-read-store.js'),
+    mongoRead: await importDist(root, 'read-side/mongo/mongo-read-store.js'),
+    projections: await importDist(root, 'projections.js'),
+    generations: await importDist(root, 'read-side/runtime/live-generations.js'),
+    consumers: await importDist(root, 'read-side/runtime/consumer-registry.js'),
+    supervisor: await importDist(root, 'read-side/runtime/projection-supervisor.js'),
+    notifier: await importDist(root, 'read-side/runtime/read-model-notifier.js'),
+    jobStore: await importDist(root, 'read-side/runtime/jobs/job-store.js'),
+    jobRunner: await importDist(root, 'read-side/runtime/jobs/job-runner.js'),
+  };
+}
+
 /** Rebuilds every projection with the service's JobRunner; one row per projection. */
-async function rebuildAll(dist, events, store) {
+export async function rebuildAll(dist, events, store) {
   const { PROJECTIONS } = dist.projections;
   const generations = new dist.generations.LiveGenerations(store);
   const consumers = new dist.consumers.ConsumerRegistry(events.consumerGroups, store, { heartbeatMs: 1000 });
@@ -93,18 +110,7 @@ async function rebuildAll(dist, events, store) {
 }
 
 async function rebuildRates({ root, log, dir, mongoUri, sizes, mongoMax }) {
-  const dist = {
-    store: await importDist(root, 'event-store/embedded/embedded-event-store.js'),
-    embeddedRead: await importDist(root, 'read-side/embedded/embedded-read-store.js'),
-    mongoRead: await importDist(root, 'read-side/mongo/mongo-read-store.js'),
-    projections: await importDist(root, 'projections.js'),
-    generations: await importDist(root, 'read-side/runtime/live-generations.js'),
-    consumers: await importDist(root, 'read-side/runtime/consumer-registry.js'),
-    supervisor: await importDist(root, 'read-side/runtime/projection-supervisor.js'),
-    notifier: await importDist(root, 'read-side/runtime/read-model-notifier.js'),
-    jobStore: await importDist(root, 'read-side/runtime/jobs/job-store.js'),
-    jobRunner: await importDist(root, 'read-side/runtime/jobs/job-runner.js'),
-  };
+  const dist = await rebuildDist(root);
   const results = [];
   const mongoSkipped = [];
   for (const size of sizes) {
@@ -288,7 +294,7 @@ export async function runRebuildBench({
   return { rates: results, mongoSkipped, reads, mongo: Boolean(mongoUri) };
 }
 
-const TARGETS = { embedded: 25_000, mongo: 10_000 };
+export const TARGETS = { embedded: 25_000, mongo: 10_000 };
 
 export function rebuildTable({ rates, mongoSkipped = [], reads, mongo }) {
   const out = [

@@ -18,17 +18,29 @@
  * the backlog (bench/recovery.mjs). The freshness part also prints each projection's p50/p99 freshness against
  * its budget, as the service measured it (bench/freshness.mjs).
  * Part postgres: add-item on PostgreSQL with 1 and 3 instances beside the embedded store (same load, CPU per
- * command, lost updates), and failover seconds after kill -9 of a group's owner (bench/postgres.mjs); skipped,
- * saying so, without POSTGRES_URL (and its MongoDB rows without MONGODB_URI).
+ * command, lost updates), failover seconds after kill -9 of a group's owner, and the rebuild rate from PostgreSQL
+ * into the embedded read store and MongoDB (bench/postgres.mjs); skipped, saying so, without POSTGRES_URL (and its
+ * MongoDB rows without MONGODB_URI).
+ * Part sustained: a steady add-item rate for a minute with the read store on MongoDB (FerretDB), the projections'
+ * write-through cache off and on: each projection's lag (events, ms) sampled every 250 ms, stalls, readiness
+ * (bench/sustained.mjs); skipped, saying so, without MONGODB_URI.
  *
  * Environment:
  *   BENCH_ONLY=http,load,...    run only these parts (http, load, projection, freshness, rebuild, recovery,
- *                               audit, memory, postgres)
+ *                               audit, memory, postgres, sustained)
  *   POSTGRES_URL, POSTGRES_DIR  the postgres part's server (scripts/postgres.sh start exports both; POSTGRES_DIR
  *                               lets it count PostgreSQL's CPU)
  *   FERRETDB_PID                FerretDB's process, to count its CPU (scripts/ferretdb.sh start exports it)
  *   BENCH_PG_CARTS=1000         carts of the postgres part's add-item rows
  *   BENCH_FAILOVER_TRIALS=3     kills per lease in the postgres part's failover
+ *   BENCH_PG_STEPS=add-item,failover,rebuild
+ *                               the steps of the postgres part to run (rebuild: from PostgreSQL and from the embedded
+ *                               store into the embedded read store and MONGODB_URI, 100k events)
+ *   BENCH_SUSTAINED_SECONDS=60  seconds of the sustained part's load (each of its two runs)
+ *   BENCH_SUSTAINED_RATE=1000   add-item commands/s it offers (achieved rate reported beside it)
+ *   BENCH_SUSTAINED_CARTS=10000 carts it spreads them over
+ *   FERRETDB_BACKEND=postgresql not read by the bench: scripts/ferretdb.sh's, to start FerretDB on PostgreSQL; the
+ *                               tables say which backend FERRETDB_PID runs on
  *   BENCH_MEMORY_EVENTS=n       events in the store at the end of the memory part (default 1,000,000)
  *   BENCH_FRESHNESS_RATE=n      command rate of the freshness part (default: half the spread-c16 maximum
  *                               measured in this run, else 1500)
@@ -64,10 +76,11 @@ import {
   sideTraffic,
 } from './freshness.mjs';
 import { memoryTable, runMemoryBench } from './memory.mjs';
-import { postgresTable, runPostgresBench } from './postgres.mjs';
+import { postgresTable, runPostgresBench, STEPS as PG_STEP_NAMES } from './postgres.mjs';
 import { projectionTable, runProjectionBench } from './projections.mjs';
 import { rebuildSizes, rebuildTable, runRebuildBench } from './rebuild.mjs';
 import { recoveryTable, runRecoveryBench } from './recovery.mjs';
+import { runSustainedBench, sustainedTable } from './sustained.mjs';
 import { signJwt, freePort, rssMegabytes } from './common.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -96,6 +109,7 @@ const PARTS = [
   'audit',
   'memory',
   'postgres',
+  'sustained',
 ];
 const ONLY = (env.BENCH_ONLY?.trim() || PARTS.join(',')).split(',').map((p) => p.trim());
 for (const part of ONLY)
@@ -110,6 +124,13 @@ const RECOVERY_OUTAGE = numberFromEnv('BENCH_RECOVERY_OUTAGE', 20, { min: 3 });
 const MEMORY_EVENTS = numberFromEnv('BENCH_MEMORY_EVENTS', 1_000_000, { integer: true, min: 1 });
 const PG_CARTS = numberFromEnv('BENCH_PG_CARTS', 1000, { integer: true, min: 1 });
 const FAILOVER_TRIALS = numberFromEnv('BENCH_FAILOVER_TRIALS', 3, { integer: true, min: 1 });
+const PG_STEPS = (env.BENCH_PG_STEPS?.trim() || PG_STEP_NAMES.join(',')).split(',').map((s) => s.trim());
+for (const step of PG_STEPS)
+  if (!PG_STEP_NAMES.includes(step))
+    throw new Error(`BENCH_PG_STEPS=${env.BENCH_PG_STEPS}: steps are ${PG_STEP_NAMES.join(', ')}`);
+const SUSTAINED_SECONDS = numberFromEnv('BENCH_SUSTAINED_SECONDS', 60, { min: 1 });
+const SUSTAINED_RATE = numberFromEnv('BENCH_SUSTAINED_RATE', 1000, { min: 1 });
+const SUSTAINED_CARTS = numberFromEnv('BENCH_SUSTAINED_CARTS', 10_000, { integer: true, min: 1 });
 const ONLY_SCENARIOS = env.BENCH_SCENARIOS?.split(',')
   .map((s) => s.trim())
   .filter(Boolean);
@@ -856,7 +877,10 @@ async function main() {
   if (ONLY.includes('postgres')) {
     try {
       const result = await runPostgresBench({
+        root: ROOT,
         log,
+        onTempDir: (dir) => tempDirs.add(dir),
+        steps: PG_STEPS,
         startService,
         stopService,
         listProducts,
@@ -877,6 +901,33 @@ async function main() {
       failed = true;
       sections.push(`### PostgreSQL event store\n\nFAILED: ${error?.stack ?? error}`);
       log(`postgres part failed: ${error?.stack ?? error}`);
+    }
+  }
+
+  if (ONLY.includes('sustained')) {
+    try {
+      const result = await runSustainedBench({
+        root: ROOT,
+        log,
+        startService,
+        stopService,
+        listProducts,
+        seedCarts,
+        runLoad,
+        verifyCarts,
+        call,
+        operatorToken: OPERATOR_TOKEN,
+        seconds: SUSTAINED_SECONDS,
+        rate: SUSTAINED_RATE,
+        carts: SUSTAINED_CARTS,
+      });
+      if (result.skipped) log(`sustained part skipped: ${result.skipped}`);
+      sections.push(sustainedTable(result));
+      if (result.correctnessFailed) failed = true;
+    } catch (error) {
+      failed = true;
+      sections.push(`### Sustained load on the MongoDB read store\n\nFAILED: ${error?.stack ?? error}`);
+      log(`sustained part failed: ${error?.stack ?? error}`);
     }
   }
 

@@ -23,7 +23,9 @@ const SVG = 'http://www.w3.org/2000/svg';
  *   liveGeneration: number | null, position: number | null, headPosition: number, lagEvents: number,
  *   lagEventsCapped: boolean, lagMs: number, freshness: Freshness | null, eventsPerSecond: number,
  *   parked: number, lastHeartbeat: string | null, lastError: string | null, owner: string | null,
- *   job: ActiveJob | null }} Projection
+ *   job: ActiveJob | null, degraded?: boolean,
+ *   consistency?: { driftedCount: number, drifted: { id: string, streamId: string | null, fields: string[] }[] }
+ *     | null }} Projection
  * @typedef {{ collection: string, id: string, kind: string, repaired: boolean,
  *   fields: { path: string, live: unknown, expected: unknown, presence?: string }[] }} Drift
  * @typedef {{ compared: number, drifted: number, repaired: number, pending: number, truncated: boolean,
@@ -417,15 +419,20 @@ function svg(tag, attributes = {}) {
 /** @param {Row} row @param {Projection} p */
 function updateRow(row, p) {
   const share = p.job && p.job.eventsTotal > 0 ? ` ${percent(p.job.eventsDone / p.job.eventsTotal)}%` : '';
+  // Degraded: the consistency sampler found documents that differ from their streams (verify --repair fixes them).
+  const degraded = p.degraded === true ? ', degraded' : '';
   row.status.textContent = p.job
-    ? `${p.status}${p.status === 'rebuilding' ? '' : ` (${p.job.kind})`}${share}`
-    : p.status;
-  row.status.dataset.status = p.status;
+    ? `${p.status}${p.status === 'rebuilding' ? '' : ` (${p.job.kind})`}${share}${degraded}`
+    : `${p.status}${degraded}`;
+  row.status.dataset.status = p.degraded === true && p.status === 'running' ? 'degraded' : p.status;
+  const drifted = p.consistency?.drifted[0];
   row.status.title = p.lastError
     ? `last error: ${p.lastError}`
-    : p.healthy
-      ? 'healthy'
-      : 'not making progress';
+    : p.degraded === true && drifted
+      ? `${p.consistency?.driftedCount} document(s) differ from their streams, e.g. ${drifted.id} (${drifted.fields.join(', ')}): verify with repair`
+      : p.healthy
+        ? 'healthy'
+        : 'not making progress';
   row.generation.textContent = p.liveGeneration === null ? '—' : String(p.liveGeneration);
   row.position.textContent = p.position === null ? '—' : count(p.position);
   row.position.title = `head of the store: ${count(p.headPosition)}`;

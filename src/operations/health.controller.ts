@@ -14,13 +14,9 @@ import {
 } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/roles.decorator.js';
-import { EventStore } from '../event-store/event-store.port.js';
-import { ReadStore } from '../read-side/read-store.port.js';
 import { recurringFailuresOf } from '../shared/infrastructure/failure-log.js';
 import { ProjectionObserver } from './application/projection-observer.js';
-
-/** A component that does not answer within this time is down. */
-export const PROBE_TIMEOUT_MS = 2000;
+import { PROBE_TIMEOUT_MS, StoreProbes } from './application/store-probes.js';
 
 type ComponentState = 'up' | 'down';
 
@@ -34,8 +30,12 @@ export class ReadyComponentsDto {
   eventStore!: ComponentState;
   @ApiProperty({ enum: ['up', 'down'] })
   readStore!: ComponentState;
-  @ApiProperty({ enum: ['up', 'down'], description: 'Every projection makes progress (heartbeats)' })
-  projections!: ComponentState;
+  @ApiProperty({
+    enum: ['up', 'degraded', 'down'],
+    description:
+      'down: a projection does not make progress (stalled or faulted); degraded: every one does, but the consistency sampler found documents that differ from their streams (ready stays up)',
+  })
+  projections!: ComponentState | 'degraded';
 }
 
 export class ReadyDto {
@@ -58,8 +58,7 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
-    private readonly events: EventStore,
-    private readonly readStore: ReadStore,
+    private readonly stores: StoreProbes,
     @Optional() private readonly projections?: ProjectionObserver,
   ) {}
 
@@ -76,13 +75,16 @@ export class HealthController {
   @ApiOkResponse({ type: ReadyDto, description: 'Every component is up' })
   @ApiServiceUnavailableResponse({ type: ReadyDto, description: 'At least one component is down' })
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<ReadyDto> {
+    let degraded = false;
     const result = await this.health
       .check([
-        () => this.probe('eventStore', () => this.events.streamRevision('$health-probe')),
-        () => this.probe('readStore', () => this.readStore.getMeta('health-probe')),
+        () => this.probe('eventStore', () => this.stores.probe('eventStore')),
+        () => this.probe('readStore', () => this.stores.probe('readStore')),
         () =>
           this.probe('projections', async () => {
-            const stuck = (await this.projections?.observe())?.filter((p) => !p.healthy) ?? [];
+            const observed = (await this.projections?.observe()) ?? [];
+            degraded = observed.some((p) => p.consistency?.degraded === true);
+            const stuck = observed.filter((p) => !p.healthy);
             if (stuck.length > 0) {
               throw new Error(
                 `not making progress: ${stuck.map((p) => `${p.name} (${p.status})`).join(', ')}`,
@@ -98,12 +100,14 @@ export class HealthController {
         throw error;
       });
     const state = (key: string): ComponentState => (result.details[key]?.status === 'up' ? 'up' : 'down');
+    const projections = state('projections');
     const components: ReadyComponentsDto = {
       eventStore: state('eventStore'),
       readStore: state('readStore'),
-      projections: state('projections'),
+      // Degraded is not down: the projections serve and move on; an operator repairs the drifted documents.
+      projections: projections === 'up' && degraded ? 'degraded' : projections,
     };
-    const status = Object.values(components).every((c) => c === 'up') ? 'up' : 'down';
+    const status = Object.values(components).every((c) => c !== 'down') ? 'up' : 'down';
     if (status === 'down') {
       // Probes come every few seconds: a component that stays down is logged once while it lasts.
       const down = Object.entries(components)

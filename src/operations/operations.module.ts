@@ -11,6 +11,7 @@ import { MetricsAccessGuard, MetricsController } from './metrics/metrics.control
 import { ProjectionStatusService } from './application/projection-status.service.js';
 import { ProjectionAdminModule } from './projection-admin.module.js';
 import { ProjectionObserver } from './application/projection-observer.js';
+import { StoreProbes } from './application/store-probes.js';
 
 /**
  * Operations: health, metrics, log context. Global, so that the write path (CommandObserver) and the
@@ -27,6 +28,7 @@ import { ProjectionObserver } from './application/projection-observer.js';
     { provide: ProjectionObserver, useExisting: ProjectionStatusService },
     { provide: LogContext, useClass: CorrelatedLogContext },
     MetricsAccessGuard,
+    StoreProbes,
   ],
   exports: [AppMetrics, CommandObserver, LogContext, ProjectionObserver],
 })

@@ -24,11 +24,12 @@ import type { AnyProjection } from './runtime/projection.js';
 import { ReadModelNotifier } from './runtime/read-model-notifier.js';
 import { LiveGenerations } from './runtime/live-generations.js';
 import { ReadModelStaleness } from './runtime/staleness.js';
+import { ConsistencySampler } from './runtime/consistency-sampler.js';
 
 /**
- * Starts the projections once the app is up, then resumes the rebuild/verify jobs a crash left running; on
- * shutdown stops the jobs (they stay running in the store, to be resumed) and the projections (batches in
- * flight settled) before the stores close.
+ * Starts the projections once the app is up, then resumes the rebuild/verify jobs a crash left running, then
+ * the consistency sampler; on shutdown stops the sampler, the jobs (they stay running in the store, to be
+ * resumed) and the projections (batches in flight settled) before the stores close.
  */
 @Injectable()
 class ReadSideLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
@@ -36,14 +37,17 @@ class ReadSideLifecycle implements OnApplicationBootstrap, BeforeApplicationShut
     private readonly supervisor: ProjectionSupervisor,
     private readonly jobs: JobRunner,
     private readonly store: ReadStore,
+    private readonly sampler: ConsistencySampler,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     await this.supervisor.start();
     await this.jobs.start();
+    this.sampler.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    await this.sampler.stop();
     await this.jobs.stop();
     await this.supervisor.stop();
   }
@@ -164,6 +168,21 @@ export class ReadSideModule {
             }),
         },
         {
+          provide: ConsistencySampler,
+          inject: [PROJECTIONS, EventStore, ReadStore, LiveGenerations, JobStore, APP_CONFIG],
+          useFactory: (
+            projections: readonly AnyProjection[],
+            events: EventStore,
+            store: ReadStore,
+            generations: LiveGenerations,
+            jobs: JobStore,
+            config: AppConfig,
+          ) =>
+            new ConsistencySampler(projections, events, store, generations, jobs, {
+              samplesPerSecond: config.readSide.consistencySamplesPerSecond,
+            }),
+        },
+        {
           provide: ReadModelReader,
           inject: [
             LiveGenerations,
@@ -203,6 +222,7 @@ export class ReadSideModule {
         JobStore,
         JobRunner,
         ReadModelReader,
+        ConsistencySampler,
       ],
     };
   }

@@ -1,42 +1,19 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { openCart } from '../support/cart-fixtures.js';
+import {
+  databaseUri,
+  ferretDbBuilt,
+  startPrivateFerretDb,
+  stopPrivateFerretDb,
+  type PrivateFerretDb,
+} from '../support/private-ferretdb.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 const run = promisify(execFile);
-const ROOT = resolve(import.meta.dirname, '../..');
-const SCRIPT = join(ROOT, 'scripts/ferretdb.sh');
-
-/** The FerretDB binary `.ci/run` built (scripts/ferretdb.sh caches it): this suite starts and kills its own. */
-function ferretDbBuilt(): boolean {
-  const cache = join(ROOT, '.cache');
-  return (
-    existsSync(cache) &&
-    readdirSync(cache).some(
-      (name) => name.startsWith('ferretdb-') && existsSync(join(cache, name, 'bin/ferretdb')),
-    )
-  );
-}
-
-interface FerretDb {
-  uri: string;
-  pid: string;
-  dir: string;
-  port: string;
-}
-
-async function startFerretDb(dir: string, port?: string): Promise<FerretDb> {
-  const { stdout } = await run('bash', [SCRIPT, 'start', dir], {
-    env: { ...process.env, ...(port && { FERRETDB_PORT: port }) },
-  });
-  const value = (name: string) => new RegExp(`export ${name}=(\\S+)`).exec(stdout)?.[1] ?? '';
-  const uri = value('MONGODB_URI');
-  return { uri, pid: value('FERRETDB_PID'), dir, port: new URL(uri).port };
-}
 
 const describeWithFerretDb = ferretDbBuilt() ? describe : describe.skip;
 if (!ferretDbBuilt()) {
@@ -47,22 +24,22 @@ if (!ferretDbBuilt()) {
 
 describeWithFerretDb('the read store down, and back (MongoDB wire, FerretDB)', () => {
   let dir: string;
-  let ferret: FerretDb;
+  let ferret: PrivateFerretDb;
   let t: TestApp;
   let shopper: string;
   let operator: string;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ordertrail-outage-'));
-    ferret = await startFerretDb(dir);
-    t = await startTestApp({ MONGODB_URI: `${ferret.uri.replace(/\/[^/]*$/, '')}/outage` });
+    ferret = await startPrivateFerretDb(dir);
+    t = await startTestApp({ MONGODB_URI: databaseUri(ferret, 'outage') });
     shopper = t.bearer('outage-shopper', 'shopper');
     operator = t.bearer('outage-op', 'operator');
   }, 60_000);
 
   afterAll(async () => {
     await t?.close();
-    if (ferret?.pid) await run('bash', [SCRIPT, 'stop', ferret.pid, ferret.dir]).catch(() => undefined);
+    await stopPrivateFerretDb(ferret);
     await rm(dir, { recursive: true, force: true });
   }, 30_000);
 
@@ -93,7 +70,7 @@ describeWithFerretDb('the read store down, and back (MongoDB wire, FerretDB)', (
     expect(strong.body.meta.source).toBe('event-store');
 
     // Back on the same port with its files: reads recover with nobody touching the service.
-    ferret = await startFerretDb(dir, ferret.port);
+    ferret = await startPrivateFerretDb(dir, ferret.port);
     const deadline = Date.now() + 20_000;
     let recovered = 0;
     while (Date.now() < deadline) {

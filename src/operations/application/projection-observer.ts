@@ -15,6 +15,16 @@ export interface ProjectionObservation {
   readonly parked: number | null;
   /** The running rebuild, if any: events done and the total to do (null: not known yet). */
   readonly rebuild: { readonly done: number; readonly total: number | null } | null;
+  /**
+   * Continuous consistency monitoring (projections only; absent or null for process managers, or when it is
+   * not known): degraded while documents known to differ from their streams remain, the documents compared
+   * and the drifted ones found by this instance since it started (monotonic).
+   */
+  readonly consistency?: {
+    readonly degraded: boolean;
+    readonly samples: number;
+    readonly driftFound: number;
+  } | null;
 }
 
 /**

@@ -8,6 +8,7 @@ import { ConsumerRegistry } from '../../read-side/runtime/consumer-registry.js';
 import { FreshnessMonitor, type FreshnessSummary } from '../../read-side/runtime/freshness.js';
 import type { ConsumerKind, ManagedConsumer } from '../../read-side/runtime/managed-consumer.js';
 import { ProjectionSupervisor } from '../../read-side/runtime/projection-supervisor.js';
+import { ConsistencySampler, type ConsistencyState } from '../../read-side/runtime/consistency-sampler.js';
 import { physicalCollection, LiveGenerations } from '../../read-side/runtime/live-generations.js';
 import { LAG_COUNT_CAP, ProjectionObserver, type ProjectionObservation } from './projection-observer.js';
 
@@ -31,6 +32,11 @@ export interface ProjectionStatus {
   readonly status: ProjectionHealthStatus;
   /** False when stalled or faulted (what turns `/health/ready` red). */
   readonly healthy: boolean;
+  /**
+   * The consistency sampler found documents of its live generation that differ from their streams, and they
+   * still do (re-checked until repaired). Serving goes on: `/health/ready` stays up and says `degraded`.
+   */
+  readonly degraded: boolean;
   readonly paused: boolean;
   /**
    * The instance delivering its group (INSTANCE_ID), whichever instance answers: PostgreSQL, the holder of the
@@ -65,6 +71,8 @@ export interface ProjectionStatus {
   readonly lastHeartbeat: string | null;
   readonly lastBatchAt: string | null;
   readonly lastError: string | null;
+  /** Continuous consistency monitoring of this instance (projections only; null for process managers). */
+  readonly consistency: ConsistencyView | null;
   /** The rebuild or verify job running on it, if any. */
   readonly job: {
     readonly id: string;
@@ -74,6 +82,31 @@ export interface ProjectionStatus {
     readonly eventsTotal: number;
   } | null;
 }
+
+/** The sampler's state as the admin API answers it (instants as ISO strings). */
+export interface ConsistencyView {
+  readonly sampling: ConsistencyState['sampling'];
+  readonly samplesPerSecond: number;
+  readonly samples: number;
+  readonly driftFound: number;
+  readonly driftedCount: number;
+  readonly drifted: readonly {
+    readonly collection: string;
+    readonly id: string;
+    readonly streamId: string | null;
+    readonly kind: string;
+    readonly liveRevision: number;
+    readonly expectedRevision: number | null;
+    readonly fields: readonly string[];
+    readonly foundAt: string;
+  }[];
+  readonly passes: number;
+  readonly lastSampleAt: string | null;
+  readonly lastError: string | null;
+}
+
+/** Drifted documents listed per projection in the admin API (all are counted). */
+const DRIFTED_LISTED = 20;
 
 /**
  * The state of every projection (and of the checkout process manager), for operators (`GET
@@ -100,6 +133,7 @@ export class ProjectionStatusService extends ProjectionObserver {
     private readonly jobs: JobStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Optional() private readonly freshness?: FreshnessMonitor,
+    @Optional() private readonly sampler?: ConsistencySampler,
   ) {
     super();
   }
@@ -132,6 +166,9 @@ export class ProjectionStatusService extends ProjectionObserver {
       parked: s.parked,
       rebuild:
         s.job?.kind === 'rebuild' ? { done: s.job.eventsDone, total: s.job.eventsTotal || null } : null,
+      consistency: s.consistency
+        ? { degraded: s.degraded, samples: s.consistency.samples, driftFound: s.consistency.driftFound }
+        : null,
     }));
   }
 
@@ -183,12 +220,14 @@ export class ProjectionStatusService extends ProjectionObserver {
             (logical) => physicalCollection(logical, generation),
           )
         : [];
+    const consistency = projection ? this.consistencyOf(runtime.name) : null;
     return {
       name: runtime.name,
       kind: runtime.kind,
       group: runtime.group,
       status,
       healthy: !runtime.faulted && !stalled,
+      degraded: consistency !== null && consistency.driftedCount > 0,
       paused: runtime.paused,
       owner: info.owner,
       liveGeneration: generation,
@@ -205,6 +244,7 @@ export class ProjectionStatusService extends ProjectionObserver {
       lastHeartbeat: runtime.lastHeartbeatAt?.toISOString() ?? null,
       lastBatchAt: runtime.lastBatchAt?.toISOString() ?? null,
       lastError: runtime.lastError,
+      consistency,
       job: job
         ? {
             id: job.id,
@@ -214,6 +254,31 @@ export class ProjectionStatusService extends ProjectionObserver {
             eventsTotal: job.eventsTotal,
           }
         : null,
+    };
+  }
+
+  private consistencyOf(name: string): ConsistencyView | null {
+    const state = this.sampler?.state(name);
+    if (!state) return null;
+    return {
+      sampling: state.sampling,
+      samplesPerSecond: this.sampler!.settings.samplesPerSecond,
+      samples: state.samples,
+      driftFound: state.driftFound,
+      driftedCount: state.driftedCount,
+      drifted: state.drifted.slice(0, DRIFTED_LISTED).map((d) => ({
+        collection: d.collection,
+        id: d.id,
+        streamId: d.streamId,
+        kind: d.kind,
+        liveRevision: d.liveRevision,
+        expectedRevision: d.expectedRevision,
+        fields: d.fields,
+        foundAt: d.foundAt.toISOString(),
+      })),
+      passes: state.passes,
+      lastSampleAt: state.lastSampleAt?.toISOString() ?? null,
+      lastError: state.lastError,
     };
   }
 }

@@ -34,7 +34,7 @@ import { pauseCommand, resumeCommand } from './commands/pause-resume.js';
 import { projectionsCommand } from './commands/projections.js';
 import { rebuildCommand, verifyCommand } from './commands/rebuild-verify.js';
 import { replayParkedCommand } from './commands/replay-parked.js';
-import { tokenCommand } from './commands/token.js';
+import { tokenCommand } from './commands/sign-token.js';
 import { painter } from './format.js';
 
 export { BIN, EXIT, type CliIo };

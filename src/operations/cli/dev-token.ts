@@ -6,11 +6,11 @@ export { ROLES, type Role };
 
 /**
  * The public development secret: what the service uses when NODE_ENV=development and AUTH_JWT_SECRET is not
- * set (config/app-config.ts's DEV_JWT_SECRET, repeated here so that the CLI loads none of the service; a
+ * set (config/environment-variables.ts's DEV_JWT_SECRET, repeated here so that the CLI loads none of the service; a
  * unit test keeps the two equal).
  */
 export const DEV_JWT_SECRET = 'ordertrail-dev-secret-change-me';
-/** The same for PAYMENT_WEBHOOK_SECRET (config/app-config.ts's DEV_PAYMENT_WEBHOOK_SECRET). */
+/** The same for PAYMENT_WEBHOOK_SECRET (config/environment-variables.ts's DEV_PAYMENT_WEBHOOK_SECRET). */
 export const DEV_PAYMENT_WEBHOOK_SECRET = 'ordertrail-dev-payment-webhook-secret-change-me';
 
 export function isRole(value: string): value is Role {

@@ -100,6 +100,50 @@ class FreshnessDto {
   overBudget!: number;
 }
 
+class DriftSightingDto {
+  @ApiProperty({ example: 'orders', description: 'Logical collection' }) collection!: string;
+  @ApiProperty() id!: string;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example: 'order-1f0c…',
+    description: 'The stream it was judged against (null: an entry no event of this projection accounts for)',
+  })
+  streamId!: string | null;
+  @ApiProperty({ enum: ['changed', 'extra'] }) kind!: string;
+  @ApiProperty() liveRevision!: number;
+  @ApiProperty({ nullable: true, type: Number }) expectedRevision!: number | null;
+  @ApiProperty({
+    type: [String],
+    example: ['data.total'],
+    description: 'Paths that differ (at most 10; values are in a verify report)',
+  })
+  fields!: string[];
+  @ApiProperty({ type: String, format: 'date-time' }) foundAt!: string;
+}
+
+class ConsistencyDto {
+  @ApiProperty({
+    enum: ['off', 'suspended', 'sampling'],
+    description: 'off: CONSISTENCY_SAMPLES_PER_SECOND=0; suspended: a rebuild or verify job runs on it',
+  })
+  sampling!: string;
+  @ApiProperty({ description: 'CONSISTENCY_SAMPLES_PER_SECOND' }) samplesPerSecond!: number;
+  @ApiProperty({ description: 'Documents compared with their streams by this instance since it started' })
+  samples!: number;
+  @ApiProperty({ description: 'Drifted documents found by this instance since it started' })
+  driftFound!: number;
+  @ApiProperty({ description: 'Documents known to differ from their streams now (degraded while above 0)' })
+  driftedCount!: number;
+  @ApiProperty({ type: [DriftSightingDto], description: 'At most 20 of them' })
+  drifted!: DriftSightingDto[];
+  @ApiProperty({ description: 'Times the walk over the live generation came round to its start' })
+  passes!: number;
+  @ApiProperty({ nullable: true, type: String, format: 'date-time' }) lastSampleAt!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'Why the last sample failed (a store down)' })
+  lastError!: string | null;
+}
+
 export class ProjectionStatusDto {
   @ApiProperty({ example: 'orders' }) name!: string;
   @ApiProperty({ enum: ['projection', 'process-manager'] }) kind!: string;
@@ -107,6 +151,11 @@ export class ProjectionStatusDto {
   @ApiProperty({ enum: ['running', 'paused', 'rebuilding', 'faulted', 'stalled'] }) status!: string;
   @ApiProperty({ description: 'False when stalled or faulted (what turns /health/ready red)' })
   healthy!: boolean;
+  @ApiProperty({
+    description:
+      'The consistency sampler found documents that differ from their streams and they still do (serving goes on; /health/ready says degraded)',
+  })
+  degraded!: boolean;
   @ApiProperty() paused!: boolean;
   @ApiProperty({
     nullable: true,
@@ -141,6 +190,12 @@ export class ProjectionStatusDto {
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) lastHeartbeat!: string | null;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) lastBatchAt!: string | null;
   @ApiProperty({ nullable: true, type: String }) lastError!: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: ConsistencyDto,
+    description: 'Continuous consistency monitoring, this instance (null for process managers)',
+  })
+  consistency!: ConsistencyDto | null;
   @ApiProperty({ nullable: true, type: ActiveJobDto }) job!: ActiveJobDto | null;
 }
 

@@ -4,6 +4,7 @@ import { FreshnessMonitor } from '../../read-side/runtime/freshness.js';
 import type { CommandReport } from '../../write-path/command-observer.js';
 import { toProblem } from '../../shared/http/problem-mapper.js';
 import { ProjectionObserver, type ProjectionObservation } from '../application/projection-observer.js';
+import { StoreProbes, type ProbedStore } from '../application/store-probes.js';
 
 /** Seconds; from 0.5 ms (a cached add-item) to 10 s. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -111,14 +112,15 @@ export class AppMetrics {
     string,
     { appends: Counter.Internal; events: Counter.Internal; conflicts: Counter.Internal }
   >();
-  private readonly appliedSeen = new Map<string, number>();
 
   constructor(
     @Optional() private readonly projections?: ProjectionObserver,
     @Optional() freshness?: FreshnessMonitor,
+    @Optional() stores?: StoreProbes,
   ) {
     this.registerProjectionMetrics();
     if (freshness) this.registerFreshnessMetrics(freshness);
+    if (stores) this.registerStoreMetrics(stores);
   }
 
   /** The hot path: one histogram observation and a few counter increments, all in memory. */
@@ -213,6 +215,25 @@ export class AppMetrics {
     });
   }
 
+  /**
+   * `ordertrail_store_up{store}`: 1 when the store answered a real read within the probe timeout at this
+   * scrape (the same read as `/health/ready`), else 0 — what the StoreDown alerts watch.
+   */
+  private registerStoreMetrics(stores: StoreProbes): void {
+    const labels: Record<ProbedStore, string> = { eventStore: 'event_store', readStore: 'read_store' };
+    new Gauge({
+      name: 'ordertrail_store_up',
+      help: '1 when the store answered a read within 2 s at this scrape (event_store, read_store), else 0',
+      labelNames: ['store'] as const,
+      registers: [this.registry],
+      async collect() {
+        const probed = Object.keys(labels) as ProbedStore[];
+        const up = await Promise.all(probed.map((store) => stores.up(store)));
+        probed.forEach((store, i) => this.set({ store: labels[store] }, up[i] ? 1 : 0));
+      },
+    });
+  }
+
   private registerProjectionMetrics(): void {
     const projections = this.projections;
     if (!projections) return;
@@ -287,23 +308,51 @@ export class AppMetrics {
         for (const o of await observe()) this.set({ projection: o.name, status: o.status }, 1);
       },
     });
-    const seen = this.appliedSeen;
-    new Counter({
-      name: 'ordertrail_projection_events_applied_total',
-      help: 'Events applied to read models by this process, by projection (throughput: rate() of it)',
-      labelNames: ['projection'] as const,
-      registers: [this.registry],
-      async collect() {
-        for (const o of await observe()) {
-          if (o.eventsApplied === null) continue;
-          const before = seen.get(o.name) ?? 0;
-          // The source is monotonic; if it ever restarts from 0, so does the counter.
-          if (o.eventsApplied < before) this.remove({ projection: o.name });
-          const delta = o.eventsApplied - (o.eventsApplied < before ? 0 : before);
-          if (delta > 0 || !seen.has(o.name)) this.inc({ projection: o.name }, delta);
-          seen.set(o.name, o.eventsApplied);
-        }
-      },
-    });
+    gauge(
+      'ordertrail_projection_degraded',
+      '1 while the consistency sampler knows documents of the projection that differ from their streams, else 0',
+      (o) => (o.consistency ? (o.consistency.degraded ? 1 : 0) : null),
+    );
+    // Counters fed from monotonic sources of this process, read when scraped.
+    const monotonic = (
+      name: string,
+      help: string,
+      value: (o: ProjectionObservation) => number | null,
+    ): Counter<'projection'> => {
+      const seen = new Map<string, number>();
+      return new Counter({
+        name,
+        help,
+        labelNames: ['projection'] as const,
+        registers: [this.registry],
+        async collect() {
+          for (const o of await observe()) {
+            const now = value(o);
+            if (now === null) continue;
+            const before = seen.get(o.name) ?? 0;
+            // The source is monotonic; if it ever restarts from 0, so does the counter.
+            if (now < before) this.remove({ projection: o.name });
+            const delta = now - (now < before ? 0 : before);
+            if (delta > 0 || !seen.has(o.name)) this.inc({ projection: o.name }, delta);
+            seen.set(o.name, now);
+          }
+        },
+      });
+    };
+    monotonic(
+      'ordertrail_projection_events_applied_total',
+      'Events applied to read models by this process, by projection (throughput: rate() of it)',
+      (o) => o.eventsApplied,
+    );
+    monotonic(
+      'ordertrail_projection_consistency_samples_total',
+      'Documents the consistency sampler compared with a fold of their stream (this process)',
+      (o) => o.consistency?.samples ?? null,
+    );
+    monotonic(
+      'ordertrail_projection_drift_total',
+      'Documents the consistency sampler found to differ from a fold of their stream (this process)',
+      (o) => o.consistency?.driftFound ?? null,
+    );
   }
 }

@@ -8,7 +8,7 @@ import {
   type StoredSpec,
 } from '../read-store.validation.js';
 import { fieldPath } from './mongo-codec.js';
-import { retryOnDuplicateKey } from './mongo-errors.js';
+import { retryOnDuplicateKey, retryWhenDropped } from './mongo-errors.js';
 
 /** A collection's entry in `read_collections`. */
 interface CatalogEntry {
@@ -55,11 +55,15 @@ export class MongoCatalog {
       ...normalized.multiValued.map((field) => ({ name: `mv:${field}`, key: { [fieldPath(field)]: 1 } })),
     ];
     // Only the missing ones: FerretDB 1.24 panics (and drops the connection) on a createIndexes whose
-    // indexes partly exist already; MongoDB would accept either form.
-    const listed = (await this.db.collection(spec.name).listIndexes().toArray()) as { name?: unknown }[];
-    const existing = new Set(listed.map((index) => String(index.name)));
-    const missing = indexes.filter((index) => !existing.has(index.name));
-    if (missing.length > 0) await this.db.collection(spec.name).createIndexes(missing);
+    // indexes partly exist already; MongoDB would accept either form. It also panics now and then on the same
+    // createIndexes sent by several instances starting at once ("slice bounds out of range"): a dropped
+    // connection here is retried, listing again, so that a start does not fail on it.
+    await retryWhenDropped(async () => {
+      const listed = (await this.db.collection(spec.name).listIndexes().toArray()) as { name?: unknown }[];
+      const existing = new Set(listed.map((index) => String(index.name)));
+      const missing = indexes.filter((index) => !existing.has(index.name));
+      if (missing.length > 0) await this.db.collection(spec.name).createIndexes(missing);
+    });
     await retryOnDuplicateKey(() =>
       this.catalog.updateOne(
         { _id: spec.name },

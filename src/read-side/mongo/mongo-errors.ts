@@ -5,6 +5,7 @@ import {
   MongoServerSelectionError,
   MongoTopologyClosedError,
 } from 'mongodb';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ReadStoreUnavailableError } from '../read-store.port.js';
 
 /** The server cannot be reached (refused, timed out, gone): nothing the request did wrong. */
@@ -46,5 +47,21 @@ export async function retryOnDuplicateKey<T>(operation: () => Promise<T>): Promi
   } catch (error) {
     if (isDuplicateKey(error)) return operation();
     throw error;
+  }
+}
+
+/**
+ * Runs an idempotent operation again when the server dropped the connection under it (up to `attempts` times,
+ * waiting 100, 200, 400… ms): for schema work at start, where one dropped connection should not fail a start.
+ * A server that stays unreachable still fails it after the last attempt.
+ */
+export async function retryWhenDropped<T>(operation: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await operation();
+    } catch (error) {
+      if (attempt >= attempts || !(error instanceof MongoNetworkError)) throw error;
+      await sleep(100 * 2 ** (attempt - 1));
+    }
   }
 }

@@ -1,7 +1,14 @@
 import type { ProjectionStatus } from '../../application/projection-status.service.js';
-import { adminPath, EXIT, writeJson, type CommandContext, type ServiceCommand } from '../command.js';
+import {
+  adminPath,
+  EXIT,
+  invocation,
+  writeJson,
+  type CommandContext,
+  type ServiceCommand,
+} from '../command.js';
 import { ago, count, details, duration, statusColour, table } from '../format.js';
-import { lagEvents, statusText } from '../projection-text.js';
+import { degradedText, lagEvents, statusText } from '../projection-text.js';
 
 export const projectionsCommand: ServiceCommand = {
   usage: 'projections [name]',
@@ -54,6 +61,9 @@ export const projectionsCommand: ServiceCommand = {
     for (const p of body.items.filter((item) => !item.healthy)) {
       io.stdout.write(paint(`! ${p.name} is ${p.status}${p.lastError ? `: ${p.lastError}` : ''}\n`, 'red'));
     }
+    for (const p of body.items.filter((item) => item.degraded === true)) {
+      io.stdout.write(paint(`! ${degradedText(p, invocation())}\n`, 'yellow'));
+    }
     return EXIT.ok;
   },
 };
@@ -74,6 +84,12 @@ function projectionDetails(p: ProjectionStatus, paint: CommandContext['paint']):
     ],
     ['rate', `${count(p.eventsPerSecond)} events/s (${count(p.eventsApplied)} applied by this instance)`],
     ['parked', count(p.parked)],
+    [
+      'consistency',
+      p.consistency
+        ? `${p.consistency.sampling} at ${count(p.consistency.samplesPerSecond)}/s: ${count(p.consistency.samples)} compared, ${count(p.consistency.driftFound)} drift found${p.degraded ? ` — ${degradedText(p, invocation())}` : ''}`
+        : '-',
+    ],
     ['heartbeat', ago(p.lastHeartbeat, now)],
     ['owner', p.owner ?? '- (none: not running, or competing consumers on EventStoreDB)'],
     ['last batch', ago(p.lastBatchAt, now)],

@@ -1,17 +1,16 @@
 import { idInCategory, streamName } from '../../../shared/domain/index.js';
 import type { ConsumerGroups } from '../../../event-store/consumer-groups.port.js';
-import {
-  InvalidPositionError,
-  type EventStore,
-  type JsonObject,
-  type RecordedEvent,
-} from '../../../event-store/event-store.port.js';
-import { sameJson } from '../../same-json.js';
+import type { EventStore } from '../../../event-store/event-store.port.js';
 import type { DocumentWrite, ReadDocument, ReadStore } from '../../read-store.port.js';
 import type { AnyProjection } from '../projection.js';
-import { applyEvent } from '../projection-runner.js';
-import { diffFields } from './document-diff.js';
-import type { DriftedDocument, FieldDrift, VerifyResult } from './job.js';
+import {
+  DocumentJudge,
+  fieldDrift,
+  sameDocument,
+  type Expected,
+  type FoundJudgement,
+} from '../document-judge.js';
+import type { DriftedDocument, VerifyResult } from './job.js';
 
 /** Drifted documents listed in a verify result (all are counted). */
 export const DRIFT_REPORT_CAP = 1000;
@@ -45,15 +44,8 @@ export interface VerifyDeps {
   tick(): Promise<void>;
 }
 
-/** What a document (or entry) should be, from a clean fold of its stream. */
-interface Expected {
-  readonly revision: bigint;
-  readonly position: bigint;
-  readonly data: JsonObject;
-}
-
 type Judgement =
-  | { readonly verdict: 'ok' }
+  | FoundJudgement
   | { readonly verdict: 'pending' }
   | {
       readonly verdict: 'drift';
@@ -61,13 +53,6 @@ type Judgement =
       readonly live: ReadDocument | null;
       readonly expected: Expected | null;
     };
-
-const sameDocument = (a: ReadDocument | undefined, b: ReadDocument | undefined): boolean =>
-  a !== undefined &&
-  b !== undefined &&
-  a.revision === b.revision &&
-  a.position === b.position &&
-  sameJson(a.data, b.data);
 
 /**
  * Compares the live generation of a projection with a shadow generation rebuilt from the events, while the
@@ -92,11 +77,14 @@ export class Verifier {
   private readonly drift: DriftedDocument[] = [];
   private settledUpTo: bigint | null = null;
   private parked: Set<string> | null = null;
+  private readonly judge: DocumentJudge;
 
   constructor(
     private readonly deps: VerifyDeps,
     private readonly repair: boolean,
-  ) {}
+  ) {
+    this.judge = new DocumentJudge(deps.events, deps.projection);
+  }
 
   async run(): Promise<VerifyResult> {
     const { live, shadow, projection } = this.deps;
@@ -226,92 +214,32 @@ export class Verifier {
   /** A per-stream document: compared with its stream folded up to the revision the live one records. */
   private async judgeDocument(id: string): Promise<Judgement> {
     const { store, projection, live, shadow } = this.deps;
-    const streamId = streamName(projection.category, id);
     const found = await store.get(live.documents, id);
-    if (found) {
-      const folded = await this.fold(streamId, found.revision);
-      if (!folded) return { verdict: 'drift', kind: 'extra', live: found, expected: null };
-      const expected = folded.document;
-      if (sameDocument(found, { ...expected, id, projectedAt: found.projectedAt })) return { verdict: 'ok' };
-      return { verdict: 'drift', kind: 'changed', live: found, expected };
-    }
+    if (found) return this.judge.judgeDocument(found);
     const reference = await store.get(shadow.documents, id);
     if (!reference) return { verdict: 'ok' }; // gone from both sides: nothing to judge
-    if (!(await this.liveHasPassed(streamId, reference.position))) return { verdict: 'pending' };
+    if (!(await this.liveHasPassed(streamName(projection.category, id), reference.position))) {
+      return { verdict: 'pending' };
+    }
     return { verdict: 'drift', kind: 'missing', live: null, expected: reference };
   }
 
   /** An entry (keyed by event id): compared with the entries its event gives in a clean fold of its stream. */
   private async judgeEntry(id: string): Promise<Judgement> {
-    const { store, projection, live, shadow, events } = this.deps;
+    const { store, projection, live, shadow } = this.deps;
     const [found, reference] = await Promise.all([
       store.get(live.entries!, id),
       store.get(shadow.entries!, id),
     ]);
-    const known = reference ?? found;
-    if (!known) return { verdict: 'ok' };
-    // The event at the entry's position (positions are the store's: never computed, see event-store.port.ts).
-    const event = await events.eventAt(known.position).catch((error: unknown) => {
-      if (error instanceof InvalidPositionError) return null;
-      throw error;
-    });
-    const source =
-      event &&
-      (id === event.id || id.startsWith(`${event.id}:`)) &&
-      idInCategory(projection.category, event.streamId) !== null
-        ? event
-        : null;
-    const folded = source ? await this.fold(source.streamId, source.revision) : null;
-    // A fold that stopped before the event (a poison) has no entry for it.
-    const expected =
-      source && folded?.document.revision === source.revision ? folded.entries.get(id) : undefined;
-    if (!source || !expected) {
-      return found ? { verdict: 'drift', kind: 'extra', live: found, expected: null } : { verdict: 'ok' };
-    }
-    if (found) {
-      if (sameDocument(found, { ...expected, id, projectedAt: found.projectedAt })) return { verdict: 'ok' };
-      return { verdict: 'drift', kind: 'changed', live: found, expected };
-    }
+    if (found) return this.judge.judgeEntry(found, (reference ?? found).position);
+    if (!reference) return { verdict: 'ok' };
+    const source = await this.judge.sourceOfEntry(id, reference.position);
+    const expected = source ? await this.judge.expectedEntry(source, id) : undefined;
+    if (!source || !expected) return { verdict: 'ok' };
     // Entries are written before their document: a live document at or past the event means the entry is due.
     const streamDoc = await store.get(live.documents, idInCategory(projection.category, source.streamId)!);
     if (!streamDoc || streamDoc.revision < source.revision) return { verdict: 'pending' };
     return { verdict: 'drift', kind: 'missing', live: null, expected };
-  }
-
-  /**
-   * The stream folded from its first event up to `revision` (or its last event, if it has fewer): the
-   * document and the entries of the last event folded. Null when the stream has no event at all. A poison
-   * event stops the fold right before it (as the live projection stops).
-   */
-  private async fold(
-    streamId: string,
-    revision: bigint,
-  ): Promise<{ document: Expected; entries: Map<string, Expected> } | null> {
-    const run: RecordedEvent[] = await this.deps.events.readStream(streamId, {
-      from: 0n,
-      limit: Number(revision + 1n),
-    });
-    let data: object | null = null;
-    let last: RecordedEvent | null = null;
-    let entries: DocumentWrite[] = [];
-    for (const recorded of run) {
-      try {
-        const step = applyEvent(this.deps.projection, data, recorded);
-        data = step.data;
-        entries = step.entries;
-        last = recorded;
-      } catch {
-        break;
-      }
-    }
-    if (!last || data === null) return null;
-    const at = { revision: last.revision, position: last.position };
-    return {
-      document: { ...at, data: data as JsonObject },
-      entries: new Map(
-        entries.map((e) => [e.id, { revision: e.revision, position: e.position, data: e.data }]),
-      ),
-    };
   }
 
   /** Whether the live group has settled every event of the stream up to `position` (none parked). */
@@ -326,17 +254,4 @@ export class Verifier {
     );
     return !this.parked.has(streamId);
   }
-}
-
-/** Paths as a reader sees the document over HTTP: `data.<field>…`, and `meta.revision` / `meta.position`. */
-function fieldDrift(live: ReadDocument, expected: Expected): FieldDrift[] {
-  const fields: FieldDrift[] = [];
-  if (live.revision !== expected.revision) {
-    fields.push({ path: 'meta.revision', live: Number(live.revision), expected: Number(expected.revision) });
-  }
-  if (live.position !== expected.position) {
-    fields.push({ path: 'meta.position', live: Number(live.position), expected: Number(expected.position) });
-  }
-  fields.push(...diffFields(live.data, expected.data, 50, 'data'));
-  return fields;
 }
