@@ -1,19 +1,20 @@
 /**
  * Part `rebuild` of `npm run bench`.
  *
- * 1. Rebuild rate, in-process on the COMPILED modules in dist/: one embedded event store holds 100k events
- *    (10k carts × 5 events, 10k orders × 5 events, as in the projection part). For each read store (embedded;
- *    MongoDB when MONGODB_URI is set) every projection is rebuilt by the real JobRunner — filtered catch-up
- *    read in pages of REBUILD_PAGE_SIZE (2000), ProjectionRunner into a new generation, hold, final catch-up,
- *    switch — one after the other, and the clock runs from the launch to the switch. The live groups are
- *    not running (nothing competes with the rebuild; the hold is then immediate).
+ * 1. Rebuild time, in-process on the COMPILED modules in dist/: for each size of BENCH_REBUILD_EVENTS (default
+ *    100k and 1M) an embedded event store of its own holds that many events (n/10 carts × 5 events, as many
+ *    orders × 5 events, as in the projection part). For each read store (embedded; MongoDB when MONGODB_URI is
+ *    set, up to BENCH_REBUILD_MONGO_MAX events) every projection is rebuilt by the real JobRunner — filtered
+ *    catch-up read in pages of REBUILD_PAGE_SIZE (2000), ProjectionRunner into a new generation, hold, final
+ *    catch-up, switch — one after the other, and the clock runs from the launch to the switch. The live groups
+ *    are not running (nothing competes with the rebuild; the hold is then immediate).
  * 2. Reads during a rebuild, through the real service process (`node dist/main.js`, embedded stores): the
  *    same 100k events are written into its data directory before it starts; once its projections have
  *    caught up, `GET /orders/:id` (random orders, 8 connections) is measured at rest, then while `orders` is
  *    rebuilt over and over (POST /admin/projections/orders/rebuild, each through its switch and drop).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -23,9 +24,22 @@ import { fmt, percentile } from './aggregate-load.mjs';
 import { writeEvents } from './projections.mjs';
 import { importDist } from './common.mjs';
 
-export const PAIRS = 10_000; // 100k events
+export const PAIRS = 10_000; // 100k events: the reads during a rebuild, and the postgres part's rebuild rows
 export const PAGE_SIZE = 2000;
 const READERS = 8;
+/** A cart and its order: 5 events each. */
+const EVENTS_PER_PAIR = 10;
+
+/** BENCH_REBUILD_EVENTS: event counts, comma-separated (multiples of 10: a cart and its order are 10 events). */
+export function rebuildSizes(raw, fallback) {
+  if (raw === undefined || raw.trim() === '') return fallback;
+  return raw.split(',').map((part) => {
+    const value = Number(part.trim().replace(/_/g, ''));
+    if (!Number.isInteger(value) || value < EVENTS_PER_PAIR || value % EVENTS_PER_PAIR !== 0)
+      throw new Error(`BENCH_REBUILD_EVENTS=${raw}: each size is a multiple of 10 events, at least 10`);
+    return value;
+  });
+}
 
 /** The compiled modules a rebuild runs on (the postgres part's rebuild rows use them too). */
 export async function rebuildDist(root) {
@@ -95,40 +109,47 @@ export async function rebuildAll(dist, events, store) {
   return rows;
 }
 
-async function rebuildRates({ root, log, dir, mongoUri }) {
+async function rebuildRates({ root, log, dir, mongoUri, sizes, mongoMax }) {
   const dist = await rebuildDist(root);
-  const events = new dist.store.EmbeddedEventStore(join(dir, 'events-rebuild.sqlite'));
-  log('rebuild: writing 100k events');
-  await writeEvents(events, PAIRS);
-  const stores = [
-    [
-      'embedded (SQLite)',
-      async () => new dist.embeddedRead.EmbeddedReadStore(join(dir, 'read-rebuild.sqlite')),
-    ],
-  ];
-  if (mongoUri) {
-    const url = new URL(mongoUri);
-    url.pathname = `/bench_rebuild_${randomUUID().slice(0, 8)}`;
-    stores.push([
-      `MongoDB wire (${mongoUri.replace(/\/\/[^@]*@/, '//')})`,
-      () => dist.mongoRead.MongoReadStore.connect(url.toString()),
-    ]);
-  }
   const results = [];
-  try {
-    for (const [name, open] of stores) {
-      const store = await open();
-      try {
-        log(`rebuild: every projection into ${name}`);
-        results.push({ name, rows: await rebuildAll(dist, events, store) });
-      } finally {
-        await store.close();
-      }
+  const mongoSkipped = [];
+  for (const size of sizes) {
+    // A store per size, deleted after it: a million events take about a gigabyte of disk.
+    const file = join(dir, `events-rebuild-${size}.sqlite`);
+    const readFile = join(dir, `read-rebuild-${size}.sqlite`);
+    const stores = [['embedded (SQLite)', async () => new dist.embeddedRead.EmbeddedReadStore(readFile)]];
+    if (mongoUri && size <= mongoMax) {
+      const url = new URL(mongoUri);
+      url.pathname = `/bench_rebuild_${randomUUID().slice(0, 8)}`;
+      stores.push([
+        `MongoDB wire (${mongoUri.replace(/\/\/[^@]*@/, '//')})`,
+        () => dist.mongoRead.MongoReadStore.connect(url.toString()),
+      ]);
+    } else if (mongoUri) {
+      mongoSkipped.push(size);
     }
-  } finally {
-    await events.close();
+    const events = new dist.store.EmbeddedEventStore(file);
+    try {
+      log(`rebuild: writing ${size.toLocaleString('en-US')} events`);
+      const writing = performance.now();
+      await writeEvents(events, size / EVENTS_PER_PAIR);
+      log(`rebuild: written in ${((performance.now() - writing) / 1000).toFixed(1)} s`);
+      for (const [name, open] of stores) {
+        const store = await open();
+        try {
+          log(`rebuild: every projection into ${name} from ${size.toLocaleString('en-US')} events`);
+          results.push({ name, size, rows: await rebuildAll(dist, events, store) });
+        } finally {
+          await store.close();
+        }
+      }
+    } finally {
+      await events.close();
+      for (const path of [file, readFile])
+        for (const suffix of ['', '-wal', '-shm']) await rm(`${path}${suffix}`, { force: true });
+    }
   }
-  return results;
+  return { results, mongoSkipped };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -261,44 +282,53 @@ export async function runRebuildBench({
   stopService,
   operatorToken,
   duration = 5,
+  sizes = [100_000, 1_000_000],
+  mongoMax = 100_000,
 }) {
   const dir = await mkdtemp(join(tmpdir(), 'ordertrail-bench-rebuild-'));
   onTempDir(dir);
   // The runtime's own log lines (job started/succeeded) would land in the tables on stdout.
   Logger.overrideLogger(['error']);
-  const rates = await rebuildRates({ root, log, dir, mongoUri });
+  const { results, mongoSkipped } = await rebuildRates({ root, log, dir, mongoUri, sizes, mongoMax });
   const reads = await readsDuringRebuild({ root, log, startService, stopService, operatorToken, duration });
-  return { rates, reads, mongo: Boolean(mongoUri) };
+  return { rates: results, mongoSkipped, reads, mongo: Boolean(mongoUri) };
 }
 
 export const TARGETS = { embedded: 25_000, mongo: 10_000 };
 
-export function rebuildTable({ rates, reads, mongo }) {
+export function rebuildTable({ rates, mongoSkipped = [], reads, mongo }) {
   const out = [
     `### Projection rebuild (JobRunner: filtered catch-up in pages of ${PAGE_SIZE} into a new generation, then the switch)`,
     '',
-    '| read store | projection | events | seconds to the switch | events/s | target |',
-    '| --- | --- | ---: | ---: | ---: | --- |',
+    '| read store | events in the store | projection | events folded | seconds to the switch | events/s | target |',
+    '| --- | ---: | --- | ---: | ---: | ---: | --- |',
   ];
-  for (const { name, rows } of rates) {
+  for (const { name, size, rows } of rates) {
     const target = name.startsWith('embedded') ? TARGETS.embedded : TARGETS.mongo;
+    const store = size.toLocaleString('en-US');
     for (const row of rows) {
       const rate = row.events / (row.ms / 1000);
       out.push(
-        `| ${name} | ${row.projection} | ${row.events} | ${(row.ms / 1000).toFixed(2)} | ${Math.round(rate)} | ${rate >= target ? '✓' : '✗'} (≥ ${target.toLocaleString('en-US')}/s) |`,
+        `| ${name} | ${store} | ${row.projection} | ${row.events} | ${(row.ms / 1000).toFixed(2)} | ${Math.round(rate)} | ${rate >= target ? '✓' : '✗'} (≥ ${target.toLocaleString('en-US')}/s) |`,
       );
     }
     const events = rows.reduce((s, r) => s + r.events, 0);
     const seconds = rows.reduce((s, r) => s + r.ms, 0) / 1000;
     out.push(
-      `| ${name} | **all of them** | ${events} | ${seconds.toFixed(2)} | **${Math.round(events / seconds)}** | |`,
+      `| ${name} | ${store} | **all of them, one after the other** | ${events} | **${seconds.toFixed(2)}** | **${Math.round(events / seconds)}** | |`,
     );
   }
+  const skippedNote = mongoSkipped.length
+    ? `MongoDB rows not measured at ${mongoSkipped.map((n) => n.toLocaleString('en-US')).join(', ')} events (BENCH_REBUILD_MONGO_MAX).`
+    : '';
   out.push(
     '',
-    `100k events in the store (50k cart events, 50k order events); each projection reads only its own types. ${
-      mongo ? '' : 'MongoDB rows skipped: MONGODB_URI is not set (`scripts/ferretdb.sh start` gives one).'
-    }`,
+    `Half of the events in each store are cart events, half order events (10 per cart and its order); each projection reads only its own types ` +
+      `(carts: the cart events; orders, order_search, order_timeline: the order events; products has none here and no row). ${
+        mongo
+          ? skippedNote
+          : 'MongoDB rows skipped: MONGODB_URI is not set (`scripts/ferretdb.sh start` gives one).'
+      }`,
     '',
     `### GET /orders/:id during a rebuild of orders vs at rest (the service process, embedded stores, ${READERS} connections)`,
     '',

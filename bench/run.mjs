@@ -13,6 +13,10 @@
  * Part 2 (load): aggregate load time vs stream length, with and without snapshots (bench/aggregate-load.mjs).
  * Part audit: time travel (state at a revision / an instant, diffs) on a 100k-event stream and NDJSON replay
  * throughput, through HTTP on the built service (bench/audit.mjs).
+ * Part recovery: seconds from the end of a read-store outage (a FerretDB of its own killed -9 under load; on the
+ * embedded read store, every projection paused) until every projection's freshness budget holds again, with
+ * the backlog (bench/recovery.mjs). The freshness part also prints each projection's p50/p99 freshness against
+ * its budget, as the service measured it (bench/freshness.mjs).
  * Part postgres: add-item on PostgreSQL with 1 and 3 instances beside the embedded store (same load, CPU per
  * command, lost updates), failover seconds after kill -9 of a group's owner, and the rebuild rate from PostgreSQL
  * into the embedded read store and MongoDB (bench/postgres.mjs); skipped, saying so, without POSTGRES_URL (and its
@@ -22,8 +26,8 @@
  * (bench/sustained.mjs); skipped, saying so, without MONGODB_URI.
  *
  * Environment:
- *   BENCH_ONLY=http,load,...    run only these parts (http, load, projection, freshness, rebuild, audit,
- *                               memory, postgres, sustained)
+ *   BENCH_ONLY=http,load,...    run only these parts (http, load, projection, freshness, rebuild, recovery,
+ *                               audit, memory, postgres, sustained)
  *   POSTGRES_URL, POSTGRES_DIR  the postgres part's server (scripts/postgres.sh start exports both; POSTGRES_DIR
  *                               lets it count PostgreSQL's CPU)
  *   FERRETDB_PID                FerretDB's process, to count its CPU (scripts/ferretdb.sh start exports it)
@@ -40,6 +44,11 @@
  *   BENCH_MEMORY_EVENTS=n       events in the store at the end of the memory part (default 1,000,000)
  *   BENCH_FRESHNESS_RATE=n      command rate of the freshness part (default: half the spread-c16 maximum
  *                               measured in this run, else 1500)
+ *   BENCH_REBUILD_EVENTS=100000,1000000  store sizes the rebuild part rebuilds every projection from
+ *   BENCH_REBUILD_MONGO_MAX=100000  the largest of them also rebuilt into MONGODB_URI (FerretDB: 1M is minutes)
+ *   BENCH_RECOVERY_RATE=10      add-item/s during the recovery part (FerretDB on 2 shared cores keeps up with
+ *                               about that; checkouts and price changes come on top)
+ *   BENCH_RECOVERY_OUTAGE=20    seconds the read store is down (or the projections paused) in the recovery part
  *   MONGODB_URI                 also measure projections into this MongoDB-wire server
  *   BENCH_DURATION=10           seconds measured per scenario run (warm-up BENCH_WARMUP=2 s not counted)
  *   BENCH_RUNS=1                runs per scenario (fresh service each); the table shows medians
@@ -57,10 +66,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { fmt, percentile, runAggregateLoadBench } from './aggregate-load.mjs';
 import { auditTable, runAuditBench } from './audit.mjs';
+import {
+  FRESHNESS_ROWS_NOTE,
+  SIDE_PRODUCTS,
+  freshnessRows,
+  freshnessRowsTable,
+  freshnessSnapshot,
+  projectionStatus,
+  sideTraffic,
+} from './freshness.mjs';
 import { memoryTable, runMemoryBench } from './memory.mjs';
 import { postgresTable, runPostgresBench, STEPS as PG_STEP_NAMES } from './postgres.mjs';
 import { projectionTable, runProjectionBench } from './projections.mjs';
-import { rebuildTable, runRebuildBench } from './rebuild.mjs';
+import { rebuildSizes, rebuildTable, runRebuildBench } from './rebuild.mjs';
+import { recoveryTable, runRecoveryBench } from './recovery.mjs';
 import { runSustainedBench, sustainedTable } from './sustained.mjs';
 import { signJwt, freePort, rssMegabytes } from './common.mjs';
 
@@ -86,6 +105,7 @@ const PARTS = [
   'projection',
   'freshness',
   'rebuild',
+  'recovery',
   'audit',
   'memory',
   'postgres',
@@ -97,6 +117,10 @@ for (const part of ONLY)
 const FRESHNESS_RATE = env.BENCH_FRESHNESS_RATE
   ? numberFromEnv('BENCH_FRESHNESS_RATE', 1500, { min: 1 })
   : undefined;
+const REBUILD_EVENTS = rebuildSizes(env.BENCH_REBUILD_EVENTS, [100_000, 1_000_000]);
+const REBUILD_MONGO_MAX = numberFromEnv('BENCH_REBUILD_MONGO_MAX', 100_000, { integer: true, min: 0 });
+const RECOVERY_RATE = numberFromEnv('BENCH_RECOVERY_RATE', 10, { min: 1 });
+const RECOVERY_OUTAGE = numberFromEnv('BENCH_RECOVERY_OUTAGE', 20, { min: 3 });
 const MEMORY_EVENTS = numberFromEnv('BENCH_MEMORY_EVENTS', 1_000_000, { integer: true, min: 1 });
 const PG_CARTS = numberFromEnv('BENCH_PG_CARTS', 1000, { integer: true, min: 1 });
 const FAILOVER_TRIALS = numberFromEnv('BENCH_FAILOVER_TRIALS', 3, { integer: true, min: 1 });
@@ -535,9 +559,12 @@ async function runFreshnessPart(rate) {
   const service = await startService();
   try {
     const probes = Array.from({ length: 80 }, (_, n) => ({ sku: `probe-${n}`, name: 'probe', unitPrice: 1 }));
-    await listProducts(service, probes);
+    await listProducts(service, [...probes, ...SIDE_PRODUCTS]);
     const carts = await seedCarts(service, 1000);
     const [probeCart] = await seedCarts(service, 1);
+    await caughtUp(service, 30_000);
+    const before = await freshnessSnapshot(service, call, OPERATOR_TOKEN);
+    const side = sideTraffic({ service, call, operatorToken: OPERATOR_TOKEN, ...FRESHNESS_SIDE_TRAFFIC });
     const samples = [];
     let stale = 0;
     let stop = false;
@@ -558,7 +585,13 @@ async function runFreshnessPart(rate) {
     const load = await runLoad(service, carts, 32, DURATION, Math.round(rate));
     stop = true;
     await probe;
+    const sideCounts = await side.stop();
+    // Events still waiting when the load stops are measured when they are applied: count them too.
+    await caughtUp(service, 60_000);
+    const projections = freshnessRows(before, await freshnessSnapshot(service, call, OPERATOR_TOKEN));
     return {
+      projections,
+      side: sideCounts,
       rate,
       achieved: load['2xx'] / load.duration,
       p50: percentile(samples, 50),
@@ -573,6 +606,20 @@ async function runFreshnessPart(rate) {
   }
 }
 
+/** Every projection's lag is 0 (all it was sent has been applied), or `ms` have passed: then it throws. */
+async function caughtUp(service, ms) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const status = await projectionStatus(service, call, OPERATOR_TOKEN);
+    if ([...status.values()].every((p) => p.lagEvents === 0)) return;
+    if (Date.now() > deadline) throw new Error(`the projections did not catch up within ${ms / 1000} s`);
+    await sleep(100);
+  }
+}
+
+/** Checkouts and price changes during the freshness run, so that every projection has something to apply. */
+const FRESHNESS_SIDE_TRAFFIC = { checkoutsPerSecond: 5, repricesPerSecond: 2 };
+
 function freshnessTable(r) {
   return [
     `### Write → read-model freshness (embedded stores, ${DURATION} s at a steady ${Math.round(r.rate)} add-item/s)`,
@@ -582,6 +629,14 @@ function freshnessTable(r) {
     `| ${Math.round(r.rate)} | ${Math.round(r.achieved)} | ${r.samples} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.max)} | ${r.stale} | ${r.p99 <= 50 && r.stale === 0 ? '✓' : '✗'} (p99 ≤ 50 ms) |`,
     '',
     'Freshness = time of `GET /carts/:id?minRevision=<revision just written>` issued right after the write was acknowledged (includes one loopback round trip).',
+    '',
+    `#### Freshness per projection, as the service measured it, in the same run`,
+    '',
+    freshnessRowsTable(r.projections),
+    '',
+    `Besides the add-item load: ${r.side.checkouts} checkouts (${FRESHNESS_SIDE_TRAFFIC.checkoutsPerSecond}/s: a cart opened, one item, checked out) and ${r.side.reprices} price changes ` +
+      `(${FRESHNESS_SIDE_TRAFFIC.repricesPerSecond}/s), so that orders, order_search, order_timeline and products apply events too` +
+      `${r.side.failed ? `; ${r.side.failed} of them failed (${r.side.failureSamples.join(' | ')})` : ''}. ${FRESHNESS_ROWS_NOTE}`,
   ].join('\n');
 }
 
@@ -743,6 +798,8 @@ async function main() {
             stopService,
             operatorToken: OPERATOR_TOKEN,
             duration: Math.max(3, Math.min(DURATION, 10)),
+            sizes: REBUILD_EVENTS,
+            mongoMax: REBUILD_MONGO_MAX,
           }),
         ),
       );
@@ -750,6 +807,29 @@ async function main() {
       failed = true;
       sections.push(`### Projection rebuild\n\nFAILED: ${error?.stack ?? error}`);
       log(`rebuild part failed: ${error?.stack ?? error}`);
+    }
+  }
+
+  if (ONLY.includes('recovery')) {
+    try {
+      const recovery = await runRecoveryBench({
+        root: ROOT,
+        log,
+        rate: RECOVERY_RATE,
+        outageSeconds: RECOVERY_OUTAGE,
+        startService,
+        stopService,
+        listProducts,
+        seedCarts,
+        call,
+        operatorToken: OPERATOR_TOKEN,
+      });
+      if (recovery.skipped) log(`recovery: MongoDB row skipped: ${recovery.skipped}`);
+      sections.push(recoveryTable(recovery));
+    } catch (error) {
+      failed = true;
+      sections.push(`### Recovery after a read-store outage\n\nFAILED: ${error?.stack ?? error}`);
+      log(`recovery part failed: ${error?.stack ?? error}`);
     }
   }
 
