@@ -1,5 +1,7 @@
 import { AsyncResource } from 'node:async_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Logger } from '@nestjs/common';
+import { ApplicationError } from '../../shared/application/errors.js';
 import type {
   ConsumerGroups,
   ConsumerGroupSettings,
@@ -28,6 +30,13 @@ export interface ManagedConsumerSpec {
 
 /** Consecutive batches that failed as a whole (the handler threw) before a consumer is `faulted`. */
 export const FAULT_AFTER_FAILURES = 3;
+/**
+ * How long a batch that failed because a store could not be reached is tried again in place before it is handed
+ * back as failed (which counts a delivery of each of its events towards parking them). Below the EventStoreDB
+ * subscription's message timeout (2 min), which would count one too.
+ */
+export const OUTAGE_RIDE_OUT_MS = 60_000;
+const OUTAGE_BACKOFF_MS = { first: 100, max: 2_000 } as const;
 /** Window of the events/s rate, in seconds. */
 const RATE_WINDOW_S = 10;
 
@@ -249,7 +258,7 @@ export class ManagedConsumer {
   ): Promise<readonly DeliveryOutcome[]> => {
     this.batchInFlightSince = new Date();
     try {
-      const outcomes = await this.spec.handler(batch, this.progressed);
+      const outcomes = await this.rideOutOutages(batch);
       this.consecutiveFailures = 0;
       let acked = 0;
       for (const outcome of outcomes) {
@@ -260,13 +269,7 @@ export class ManagedConsumer {
       this.rate.add(acked, Date.now());
       return outcomes;
     } catch (error) {
-      this.consecutiveFailures += 1;
-      this.lastError = errorText(error);
-      if (this.consecutiveFailures === FAULT_AFTER_FAILURES) {
-        this.logger.error(
-          `${this.spec.name}: ${this.consecutiveFailures} batches failed in a row: ${this.lastError}`,
-        );
-      }
+      this.failed(error);
       throw error;
     } finally {
       const now = new Date();
@@ -276,4 +279,45 @@ export class ManagedConsumer {
       this.lastHeartbeatAt = now;
     }
   };
+
+  /**
+   * Runs the handler; when it fails because a store cannot be reached (the read store during an outage, the
+   * event store for a process manager's command), which is nothing its events did, it is run again here with
+   * backoff instead of being handed back: a failed batch counts a delivery of each event, and an outage of a
+   * few seconds would otherwise park every event the group received meanwhile. Given up (handed back) after
+   * OUTAGE_RIDE_OUT_MS, or as soon as the consumer is stopped, paused or held. Each failed try counts as a
+   * failure: the consumer shows the outage (lastError, faulted after a few) while it lasts.
+   */
+  private async rideOutOutages(batch: readonly DeliveredEvent[]): Promise<readonly DeliveryOutcome[]> {
+    const givenUpAt = Date.now() + OUTAGE_RIDE_OUT_MS;
+    for (
+      let backoff: number = OUTAGE_BACKOFF_MS.first;
+      ;
+      backoff = Math.min(backoff * 2, OUTAGE_BACKOFF_MS.max)
+    ) {
+      try {
+        return await this.spec.handler(batch, this.progressed);
+      } catch (error) {
+        if (!isUnavailable(error) || !this.wanted || Date.now() + backoff > givenUpAt) throw error;
+        this.failed(error);
+        await sleep(backoff);
+        if (!this.wanted) throw error;
+      }
+    }
+  }
+
+  private failed(error: unknown): void {
+    this.consecutiveFailures += 1;
+    this.lastError = errorText(error);
+    if (this.consecutiveFailures === FAULT_AFTER_FAILURES) {
+      this.logger.error(
+        `${this.spec.name}: ${this.consecutiveFailures} batches failed in a row: ${this.lastError}`,
+      );
+    }
+  }
+}
+
+/** A store that cannot be reached (ReadStoreUnavailableError, EventStoreUnavailableError): retrying may help. */
+function isUnavailable(error: unknown): boolean {
+  return error instanceof ApplicationError && error.kind === 'unavailable';
 }
