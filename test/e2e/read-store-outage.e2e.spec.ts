@@ -64,6 +64,15 @@ describeWithFerretDb('the read store down, and back (MongoDB wire, FerretDB)', (
     const list = await t.http.get('/orders').set('authorization', operator);
     expect([list.status, list.body.code]).toEqual([503, 'READ_STORE_UNAVAILABLE']);
 
+    // The operator's view still answers, without what the read store keeps (generations, jobs), saying why.
+    const status = await t.http.get('/admin/projections').set('authorization', operator);
+    expect(status.status).toBe(200);
+    const carts = (status.body.items as { name: string; liveGeneration: unknown; lastError: string }[]).find(
+      (p) => p.name === 'carts',
+    )!;
+    expect(carts.liveGeneration).toBeNull();
+    expect(carts.lastError).toMatch(/MongoDB is unreachable/);
+
     // The source of truth is untouched: strong reads and commands go on.
     const strong = await t.http.get(`/carts/${cartId}?consistency=strong`).set('authorization', shopper);
     expect(strong.status).toBe(200);

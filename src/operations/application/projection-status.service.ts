@@ -2,6 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { ConsumerGroups } from '../../event-store/consumer-groups.port.js';
 import { EventStore } from '../../event-store/event-store.port.js';
+import { ReadStoreUnavailableError } from '../../read-side/read-store.port.js';
 import { JobStore } from '../../read-side/runtime/jobs/job-store.js';
 import type { JobRecord } from '../../read-side/runtime/jobs/job.js';
 import { ConsumerRegistry } from '../../read-side/runtime/consumer-registry.js';
@@ -181,10 +182,19 @@ export class ProjectionStatusService extends ProjectionObserver {
     const now = Date.now();
     const runtime = consumer.runtime(now);
     const projection = runtime.kind === 'projection' ? this.supervisor.projection(runtime.name) : undefined;
+    // Jobs and generations are kept in the read store: while it cannot be reached the status still answers
+    // (an operator needs it most then), without them, and says why.
+    let readStoreError: string | null = null;
+    const fromReadStore = <T>(read: () => Promise<T>): Promise<T | null> =>
+      read().catch((error: unknown) => {
+        if (!(error instanceof ReadStoreUnavailableError)) throw error;
+        readStoreError = error.message;
+        return null;
+      });
     const [info, job, generation] = await Promise.all([
       this.groups.groupInfo(runtime.group),
-      projection ? this.jobs.active(runtime.name) : Promise.resolve(null),
-      projection ? this.generations.liveGeneration(runtime.name) : Promise.resolve(null),
+      projection ? fromReadStore(() => this.jobs.active(runtime.name)) : Promise.resolve(null),
+      projection ? fromReadStore(() => this.generations.liveGeneration(runtime.name)) : Promise.resolve(null),
     ]);
     const after = info.checkpoint ?? -1n;
     const [oldest] =
@@ -243,7 +253,7 @@ export class ProjectionStatusService extends ProjectionObserver {
       parked: info.parkedCount,
       lastHeartbeat: runtime.lastHeartbeatAt?.toISOString() ?? null,
       lastBatchAt: runtime.lastBatchAt?.toISOString() ?? null,
-      lastError: runtime.lastError,
+      lastError: runtime.lastError ?? readStoreError,
       consistency,
       job: job
         ? {

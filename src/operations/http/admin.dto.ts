@@ -165,7 +165,12 @@ export class ProjectionStatusDto {
       'The instance delivering the group (INSTANCE_ID): PostgreSQL, its lease holder; embedded, this instance while it runs it; EventStoreDB, null (competing consumers)',
   })
   owner!: string | null;
-  @ApiProperty({ nullable: true, type: Number, description: 'Generation serving reads (projections)' })
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    description:
+      'Generation serving reads (projections); null for a process manager, and while the read store cannot be reached (lastError says so)',
+  })
   liveGeneration!: number | null;
   @ApiProperty({ type: [String], example: ['orders_g1'] }) collections!: string[];
   @ApiProperty({ nullable: true, type: Number, description: 'The group checkpoint (global position)' })
@@ -196,7 +201,13 @@ export class ProjectionStatusDto {
     description: 'Continuous consistency monitoring, this instance (null for process managers)',
   })
   consistency!: ConsistencyDto | null;
-  @ApiProperty({ nullable: true, type: ActiveJobDto }) job!: ActiveJobDto | null;
+  @ApiProperty({
+    nullable: true,
+    type: ActiveJobDto,
+    description:
+      'The rebuild or verify running on it; null when none, or while the read store cannot be reached',
+  })
+  job!: ActiveJobDto | null;
 }
 
 export class ProjectionListDto {
