@@ -33,6 +33,19 @@
  *   BENCH_RUNS=1                runs per scenario (fresh service each); the table shows medians
  *   BENCH_SCENARIOS=a,b         only these scenarios (names as in the table, e.g. spread-c16,hot-c16)
  *   BENCH_SERVICE_ENTRY=path    the service entry point to start (default dist/main.js)
+ *   BENCH_BASE=<git rev>        compare: the http part becomes an A/B run (bench/ab.mjs). The revision is checked
+ *                               out into a temporary `git worktree add --detach`, given this checkout's
+ *                               node_modules (refused if its package-lock.json differs: nothing is installed),
+ *                               built with its own `npm run build`; then every scenario runs on base and current
+ *                               alternately, BENCH_RUNS rounds (default 2 here), and one table per scenario shows
+ *                               2xx/s, p50, p99, CPU ms per command, RSS, lost updates and current ÷ base. Default
+ *                               scenarios: spread-c1, spread-c16, spread-c64, hot-c16. The worktree is removed at
+ *                               the end, on failure and on SIGINT/SIGTERM/SIGHUP.
+ *   BENCH_PROFILE=1|<dir>       instead of every part: one run of spread-c64 (or the first BENCH_SCENARIOS) on a
+ *                               service started with `node --cpu-prof --cpu-prof-dir=<dir>` (default
+ *                               .cache/profiles/<time>/, kept), then the top ten functions by self time of the
+ *                               samples taken during the measured load (bench/profile.mjs; `node
+ *                               bench/profile.mjs <file.cpuprofile> [n]` reads a profile again).
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
