@@ -134,6 +134,7 @@ export async function runAb({ base, scenarios, runs, runScenarioOnce, reviewRun,
       rss: median(list.map((r) => r.rss)),
       lost: Math.max(...list.map((r) => r.verification.lost)),
       rpsAll: list.map((r) => r.measured['2xx'] / r.measured.duration),
+      cpuAll: list.map((r) => r.cpuPerCommand),
     });
     rows.push({ scenario, base: summary(results.base), current: summary(results.current) });
   }
@@ -150,17 +151,18 @@ export function abTable({ base, runs, rows, notes }, { duration, warmup }) {
     '',
     `${runs === 1 ? '1 round' : `${runs} rounds`} per scenario, base then current in each (a fresh service every run); ${duration} s measured after ${warmup} s warm-up; medians of the rounds, lost updates the worst.`,
     '',
-    '| scenario | build | 2xx/s | 2xx/s per round | p50 ms | p99 ms | CPU ms/command | service RSS MB | lost updates |',
-    '| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |',
+    '| scenario | build | 2xx/s | 2xx/s per round | p50 ms | p99 ms | CPU ms/command | per round | service RSS MB | lost updates |',
+    '| --- | --- | ---: | --- | ---: | ---: | ---: | --- | ---: | ---: |',
   ];
   for (const { scenario, base: b, current: c } of rows) {
     const line = (label, s) =>
       `| ${scenario.name} | ${label} | ${Math.round(s.okPerSecond)} | ${range(s.rpsAll)} | ${fmt(s.p50)} | ${fmt(s.p99)} | ` +
-      `${Number.isFinite(s.cpu) ? s.cpu.toFixed(3) : '—'} | ${Number.isFinite(s.rss) ? Math.round(s.rss) : '—'} | ${s.lost} |`;
+      `${Number.isFinite(s.cpu) ? s.cpu.toFixed(3) : '—'} | ${s.cpuAll.map((v) => (Number.isFinite(v) ? v.toFixed(2) : '—')).join(', ')} | ` +
+      `${Number.isFinite(s.rss) ? Math.round(s.rss) : '—'} | ${s.lost} |`;
     out.push(line('base', b), line('current', c));
     out.push(
       `| ${scenario.name} | **current ÷ base** | **${ratio(c.okPerSecond, b.okPerSecond)}** | | ${ratio(c.p50, b.p50)} | ` +
-        `${ratio(c.p99, b.p99)} | **${ratio(c.cpu, b.cpu)}** | ${ratio(c.rss, b.rss)} | |`,
+        `${ratio(c.p99, b.p99)} | **${ratio(c.cpu, b.cpu)}** | | ${ratio(c.rss, b.rss)} | |`,
     );
   }
   out.push(
