@@ -1,4 +1,5 @@
 /** Helpers every part of `npm run bench` shares. */
+import { execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -78,4 +79,27 @@ export async function describeMongo(uri) {
     // no FERRETDB_PID, or that process is gone
   }
   return `FerretDB ${info.ferretdbVersion} on ${backend}`;
+}
+
+const TICK_MS = (() => {
+  try {
+    return 1000 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+  } catch {
+    return 10;
+  }
+})();
+
+/**
+ * A process's user + system CPU time in milliseconds, from /proc/<pid>/stat (Linux; null when it cannot be
+ * read). The same reading as bench/postgres.mjs's, shared here for the http part's CPU per command.
+ */
+export function cpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): utime is field 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+  } catch {
+    return null;
+  }
 }

@@ -54,16 +54,30 @@
  *   BENCH_RUNS=1                runs per scenario (fresh service each); the table shows medians
  *   BENCH_SCENARIOS=a,b         only these scenarios (names as in the table, e.g. spread-c16,hot-c16)
  *   BENCH_SERVICE_ENTRY=path    the service entry point to start (default dist/main.js)
+ *   BENCH_BASE=<git rev>        compare: the http part becomes an A/B run (bench/ab.mjs). The revision is checked
+ *                               out into a temporary `git worktree add --detach`, given this checkout's
+ *                               node_modules (refused if its package-lock.json differs: nothing is installed),
+ *                               built with its own `npm run build`; then every scenario runs on base and current
+ *                               alternately, BENCH_RUNS rounds (default 2 here), and one table per scenario shows
+ *                               2xx/s, p50, p99, CPU ms per command, RSS, lost updates and current ÷ base. Default
+ *                               scenarios: spread-c1, spread-c16, spread-c64, hot-c16. The worktree is removed at
+ *                               the end, on failure and on SIGINT/SIGTERM/SIGHUP.
+ *   BENCH_PROFILE=1|<dir>       instead of every part: one run of spread-c64 (or the first BENCH_SCENARIOS) on a
+ *                               service started with `node --cpu-prof --cpu-prof-dir=<dir>` (default
+ *                               .cache/profiles/<time>/, kept), then the top ten functions by self time of the
+ *                               samples taken during the measured load (bench/profile.mjs; `node
+ *                               bench/profile.mjs <file.cpuprofile> [n]` reads a profile again).
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
+import { abTable, prepareBase, runAb } from './ab.mjs';
 import { fmt, percentile, runAggregateLoadBench } from './aggregate-load.mjs';
 import { auditTable, runAuditBench } from './audit.mjs';
 import {
@@ -81,7 +95,8 @@ import { projectionTable, runProjectionBench } from './projections.mjs';
 import { rebuildSizes, rebuildTable, runRebuildBench } from './rebuild.mjs';
 import { recoveryTable, runRecoveryBench } from './recovery.mjs';
 import { runSustainedBench, sustainedTable } from './sustained.mjs';
-import { signJwt, freePort, rssMegabytes } from './common.mjs';
+import { profileTable, topSelfTime } from './profile.mjs';
+import { signJwt, freePort, rssMegabytes, cpuMs } from './common.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const env = process.env;
@@ -221,10 +236,15 @@ function tail(stream, max = 32_768) {
 
 /**
  * Starts the built service on a fresh data directory. `prepare(dataDir)` runs before the process starts
- * (e.g. to write events into its store); `extraEnv` adds variables.
+ * (e.g. to write events into its store); `extraEnv` adds variables. `entry`/`cwd` start another build (the
+ * A/B comparison's base worktree), `execArgv` adds node options (the profile's --cpu-prof).
  */
-async function startService({ env: extraEnv = {}, prepare } = {}) {
-  const mainJs = env.BENCH_SERVICE_ENTRY ? resolve(env.BENCH_SERVICE_ENTRY) : join(ROOT, 'dist', 'main.js');
+async function startService({ env: extraEnv = {}, prepare, entry, cwd = ROOT, execArgv = [] } = {}) {
+  const mainJs = entry
+    ? resolve(entry)
+    : env.BENCH_SERVICE_ENTRY
+      ? resolve(env.BENCH_SERVICE_ENTRY)
+      : join(ROOT, 'dist', 'main.js');
   if (!existsSync(mainJs))
     throw new Error(`${mainJs} is missing: run \`npm run build\` first (npm run bench does)`);
   const dataDir = await mkdtemp(join(os.tmpdir(), 'ordertrail-bench-'));
@@ -254,7 +274,7 @@ async function startService({ env: extraEnv = {}, prepare } = {}) {
     ...extraEnv,
   };
   const child = track(
-    spawn(process.execPath, [mainJs], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] }),
+    spawn(process.execPath, [...execArgv, mainJs], { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] }),
   );
   const stdout = tail(child.stdout);
   const stderr = tail(child.stderr);
@@ -434,15 +454,21 @@ async function verifyCarts(service, carts, loads) {
 // ---------------------------------------------------------------------------------------------------------
 // Part 1: HTTP commands
 
-async function runScenarioOnce(scenario) {
-  const service = await startService();
+async function runScenarioOnce(scenario, serviceOptions = {}) {
+  const service = await startService(serviceOptions);
   let stopped;
   try {
     await listProducts(service);
     const carts = await seedCarts(service, scenario.carts);
     const loads = [];
     if (WARMUP > 0) loads.push(await runLoad(service, carts, scenario.connections, WARMUP));
+    const cpuBefore = cpuMs(service.child.pid);
+    const from = Number(process.hrtime.bigint() / 1000n);
     const measured = await runLoad(service, carts, scenario.connections, DURATION);
+    // Read before the settle pause: CPU per command counts what the service spent while the load ran, the
+    // read side's work on it included (it shares the process); what it finishes after the load is not counted.
+    const cpuAfter = cpuMs(service.child.pid);
+    const window = { from, to: Number(process.hrtime.bigint() / 1000n) };
     loads.push(measured);
     await sleep(500); // requests autocannon abandoned at the end may still be running in the service
     const rss = rssMegabytes(service.child.pid);
@@ -452,6 +478,11 @@ async function runScenarioOnce(scenario) {
       warmup: loads.length > 1 ? loads[0] : undefined,
       verification,
       rss,
+      window,
+      cpuPerCommand:
+        cpuBefore === null || cpuAfter === null || measured['2xx'] === 0
+          ? NaN
+          : (cpuAfter - cpuBefore) / measured['2xx'],
       serviceErrors: service.stderr,
     };
   } finally {
@@ -470,6 +501,50 @@ function median(values) {
   return finite.length % 2 ? finite[mid] : (finite[mid - 1] + finite[mid]) / 2;
 }
 
+/**
+ * Logs one scenario run, adds what went wrong to `notes`, and returns whether a correctness check failed
+ * (lost or duplicated updates, a cart whose lines disagree with its stream).
+ */
+function reviewRun(label, result, notes) {
+  let correctnessFailed = false;
+  const m = result.measured;
+  const v = result.verification;
+  log(
+    `http: ${label}: ${Math.round(m.requestsPerSecondMean)} req/s, p50 ${m.latency.p50} ms, p99 ${m.latency.p99} ms, ` +
+      `non-2xx ${m.non2xx}, errors ${m.errors}; appended ${v.appended} / acknowledged ${v.acknowledged} (in flight ${v.inFlight})`,
+  );
+  for (const [phase, load] of [
+    ['warm-up', result.warmup],
+    ['measured', m],
+  ]) {
+    if (!load) continue;
+    const where = `${label} (${phase})`;
+    if (load.non2xx > 0)
+      notes.push(
+        `${where}: status codes ${JSON.stringify(load.statusCodeStats)}; e.g. ${[...new Set(load.failureSamples)].join(' | ')}`,
+      );
+    if (load.errors > 0)
+      notes.push(
+        `${where}: ${load.errors} errors (${load.timeouts} timeouts), e.g. ${[...new Set(load.errorSamples)].join(', ')}`,
+      );
+  }
+  if (v.lost > 0)
+    notes.push(
+      `${label}: LOST UPDATES: ${v.acknowledged} adds acknowledged, only ${v.appended} in the streams`,
+    );
+  if (v.duplicated > 0)
+    notes.push(`${label}: ${v.duplicated} events more than acknowledged + in-flight requests (duplicates?)`);
+  if (v.badCarts > 0)
+    notes.push(`${label}: ${v.badCarts} carts whose line quantities do not add up to their revision`);
+  if (v.lost > 0 || v.duplicated > 0 || v.badCarts > 0) correctnessFailed = true;
+  if (result.serviceErrors.lines > 0) {
+    notes.push(
+      `${label}: the service logged ${result.serviceErrors.lines} stderr lines, last: ${result.serviceErrors.text.trim().split('\n').slice(-3).join(' / ').slice(0, 600)}`,
+    );
+  }
+  return correctnessFailed;
+}
+
 async function runHttpPart() {
   const scenarios = ONLY_SCENARIOS ? SCENARIOS.filter((s) => ONLY_SCENARIOS.includes(s.name)) : SCENARIOS;
   if (scenarios.length === 0)
@@ -484,46 +559,8 @@ async function runHttpPart() {
         `http: ${scenario.name} run ${run}/${RUNS} (${scenario.carts} carts, c=${scenario.connections}, ${WARMUP}+${DURATION} s)`,
       );
       const result = await runScenarioOnce(scenario);
-      const m = result.measured;
-      const v = result.verification;
-      log(
-        `http: ${scenario.name}: ${Math.round(m.requestsPerSecondMean)} req/s, p50 ${m.latency.p50} ms, p99 ${m.latency.p99} ms, ` +
-          `non-2xx ${m.non2xx}, errors ${m.errors}; appended ${v.appended} / acknowledged ${v.acknowledged} (in flight ${v.inFlight})`,
-      );
       runs.push(result);
-      for (const [phase, load] of [
-        ['warm-up', result.warmup],
-        ['measured', m],
-      ]) {
-        if (!load) continue;
-        const where = `${scenario.name} run ${run} (${phase})`;
-        if (load.non2xx > 0)
-          notes.push(
-            `${where}: status codes ${JSON.stringify(load.statusCodeStats)}; e.g. ${[...new Set(load.failureSamples)].join(' | ')}`,
-          );
-        if (load.errors > 0)
-          notes.push(
-            `${where}: ${load.errors} errors (${load.timeouts} timeouts), e.g. ${[...new Set(load.errorSamples)].join(', ')}`,
-          );
-      }
-      if (v.lost > 0)
-        notes.push(
-          `${scenario.name} run ${run}: LOST UPDATES: ${v.acknowledged} adds acknowledged, only ${v.appended} in the streams`,
-        );
-      if (v.duplicated > 0)
-        notes.push(
-          `${scenario.name} run ${run}: ${v.duplicated} events more than acknowledged + in-flight requests (duplicates?)`,
-        );
-      if (v.badCarts > 0)
-        notes.push(
-          `${scenario.name} run ${run}: ${v.badCarts} carts whose line quantities do not add up to their revision`,
-        );
-      if (v.lost > 0 || v.duplicated > 0 || v.badCarts > 0) correctnessFailed = true;
-      if (result.serviceErrors.lines > 0) {
-        notes.push(
-          `${scenario.name} run ${run}: the service logged ${result.serviceErrors.lines} stderr lines, last: ${result.serviceErrors.text.trim().split('\n').slice(-3).join(' / ').slice(0, 600)}`,
-        );
-      }
+      if (reviewRun(`${scenario.name} run ${run}`, result, notes)) correctnessFailed = true;
     }
     const pick = (f) => median(runs.map(f));
     const worst = (f) => Math.max(...runs.map(f));
@@ -544,6 +581,62 @@ async function runHttpPart() {
     rows.push(row);
   }
   return { rows, notes, correctnessFailed };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// BENCH_BASE: the http scenarios on another commit and on this checkout, alternately (bench/ab.mjs)
+
+/** Without BENCH_SCENARIOS, the four profiles of issue 14's targets (hot-c64 is left out). */
+const AB_SCENARIOS = ['spread-c1', 'spread-c16', 'spread-c64', 'hot-c16'];
+
+async function runAbPart() {
+  const names = ONLY_SCENARIOS ?? AB_SCENARIOS;
+  const scenarios = SCENARIOS.filter((s) => names.includes(s.name));
+  if (scenarios.length === 0)
+    throw new Error(`BENCH_SCENARIOS matched none of ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  // One round would be a single A then B: a drift between the two would read as a difference.
+  const runs = env.BENCH_RUNS ? RUNS : 2;
+  const base = await prepareBase({ root: ROOT, rev: env.BENCH_BASE.trim(), log });
+  try {
+    return await runAb({ base, scenarios, runs, runScenarioOnce, reviewRun, log });
+  } finally {
+    base.remove();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// BENCH_PROFILE: a V8 CPU profile of the service under add-item load (bench/profile.mjs reads it)
+
+async function runProfilePart() {
+  const [name] = ONLY_SCENARIOS ?? ['spread-c64'];
+  const scenario = SCENARIOS.find((s) => s.name === name);
+  if (!scenario)
+    throw new Error(`BENCH_SCENARIOS=${name}: scenarios are ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  // Kept after the run, to open in Chrome DevTools (Performance) or to read again with bench/profile.mjs.
+  const dir =
+    env.BENCH_PROFILE === '1'
+      ? join(ROOT, '.cache', 'profiles', new Date().toISOString().replace(/[:.]/g, '-'))
+      : resolve(env.BENCH_PROFILE);
+  await mkdir(dir, { recursive: true });
+  log(`profile: ${scenario.name} (${WARMUP}+${DURATION} s) with --cpu-prof into ${dir}`);
+  // The service profiles its whole life; the table counts the measured load's samples only (result.window).
+  const result = await runScenarioOnce(scenario, { execArgv: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+  const notes = [];
+  if (reviewRun(`${scenario.name} profiled`, result, notes)) notes.push('CORRECTNESS CHECK FAILED');
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile'));
+  if (files.length === 0)
+    throw new Error(
+      `no .cpuprofile in ${dir}: the service did not exit on its own (it writes the profile at exit)`,
+    );
+  const file = join(dir, files.sort().pop());
+  const m = result.measured;
+  return [
+    profileTable(topSelfTime(file, 10, ROOT, result.window), `CPU profile of the service, ${scenario.name}`),
+    '',
+    `Under the load: ${Math.round(m['2xx'] / m.duration)} 2xx/s, p50 ${m.latency.p50} ms, p99 ${m.latency.p99} ms, ` +
+      `${Number.isFinite(result.cpuPerCommand) ? result.cpuPerCommand.toFixed(3) : '—'} CPU ms per command (profiling adds some).`,
+    ...notes.map((n) => `- ${n}`),
+  ].join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -735,8 +828,32 @@ async function main() {
   const sections = [machineInfo()];
   let failed = false;
 
+  if (env.BENCH_PROFILE) {
+    try {
+      sections.push(await runProfilePart());
+    } catch (error) {
+      failed = true;
+      sections.push(`### CPU profile\n\nFAILED: ${error?.stack ?? error}`);
+      log(`profile failed: ${error?.stack ?? error}`);
+    }
+    process.stdout.write(`${sections.join('\n\n')}\n`);
+    killAllChildren();
+    process.exitCode = failed ? 1 : 0;
+    return;
+  }
+
   let maxRate;
-  if (ONLY.includes('http')) {
+  if (ONLY.includes('http') && env.BENCH_BASE) {
+    try {
+      const ab = await runAbPart();
+      sections.push(abTable(ab, { duration: DURATION, warmup: WARMUP }));
+      if (ab.correctnessFailed) failed = true;
+    } catch (error) {
+      failed = true;
+      sections.push(`### A/B: add-item over HTTP\n\nFAILED: ${error?.stack ?? error}`);
+      log(`A/B http part failed: ${error?.stack ?? error}`);
+    }
+  } else if (ONLY.includes('http')) {
     try {
       const http = await runHttpPart();
       maxRate = http.rows.find((row) => row.scenario.name === 'spread-c16')?.okPerSecond;
