@@ -842,211 +842,129 @@ async function main() {
     return;
   }
 
-  let maxRate;
-  if (ONLY.includes('http') && env.BENCH_BASE) {
+  /**
+   * Runs part `name` when BENCH_ONLY names it (and `when` holds): the sections it returns are printed, a failed
+   * correctness check fails the run, and a part that throws prints FAILED under its `title` and fails it too.
+   */
+  async function part(name, title, run, when = true) {
+    if (!ONLY.includes(name) || !when) return;
     try {
-      const ab = await runAbPart();
-      sections.push(abTable(ab, { duration: DURATION, warmup: WARMUP }));
-      if (ab.correctnessFailed) failed = true;
+      const result = await run();
+      sections.push(...result.sections);
+      if (result.correctnessFailed) failed = true;
     } catch (error) {
       failed = true;
-      sections.push(`### A/B: add-item over HTTP\n\nFAILED: ${error?.stack ?? error}`);
-      log(`A/B http part failed: ${error?.stack ?? error}`);
+      sections.push(`### ${title}\n\nFAILED: ${error?.stack ?? error}`);
+      log(`${name} part failed: ${error?.stack ?? error}`);
     }
-  } else if (ONLY.includes('http')) {
-    try {
+  }
+  /** What the parts that start the service use to drive it. */
+  const service = {
+    startService,
+    stopService,
+    listProducts,
+    seedCarts,
+    runLoad,
+    verifyCarts,
+    call,
+    operatorToken: OPERATOR_TOKEN,
+  };
+  const common = { root: ROOT, log, onTempDir: (dir) => tempDirs.add(dir) };
+
+  let maxRate;
+  await part(
+    'http',
+    'A/B: add-item over HTTP',
+    async () => {
+      const ab = await runAbPart();
+      return { sections: [abTable(ab, { duration: DURATION, warmup: WARMUP })], ...ab };
+    },
+    Boolean(env.BENCH_BASE),
+  );
+  await part(
+    'http',
+    'Add-item over HTTP',
+    async () => {
       const http = await runHttpPart();
       maxRate = http.rows.find((row) => row.scenario.name === 'spread-c16')?.okPerSecond;
-      sections.push(httpTable(http));
-      if (http.notes.length) sections.push(['Notes (HTTP):', ...http.notes.map((n) => `- ${n}`)].join('\n'));
-      if (http.correctnessFailed) failed = true;
-    } catch (error) {
-      failed = true;
-      sections.push(`### Add-item over HTTP\n\nFAILED: ${error?.stack ?? error}`);
-      log(`http part failed: ${error?.stack ?? error}`);
-    }
-  }
-
-  if (ONLY.includes('load')) {
-    try {
-      const load = await runAggregateLoadBench({ root: ROOT, log, onTempDir: (dir) => tempDirs.add(dir) });
-      sections.push(loadTable(load));
-      if (load.notes.some((n) => /DIFFERS|expected|NO snapshot|wrote snapshots/.test(n))) failed = true;
-    } catch (error) {
-      failed = true;
-      sections.push(`### Aggregate load time\n\nFAILED: ${error?.stack ?? error}`);
-      log(`aggregate load part failed: ${error?.stack ?? error}`);
-    }
-  }
-
-  if (ONLY.includes('projection')) {
-    try {
-      sections.push(
-        projectionTable(await runProjectionBench({ root: ROOT, log, onTempDir: (dir) => tempDirs.add(dir) })),
-      );
-    } catch (error) {
-      failed = true;
-      sections.push(`### Projection throughput\n\nFAILED: ${error?.stack ?? error}`);
-      log(`projection part failed: ${error?.stack ?? error}`);
-    }
-  }
-
-  if (ONLY.includes('freshness')) {
-    try {
-      const rate = FRESHNESS_RATE ?? (maxRate ? maxRate / 2 : 1500);
-      log(`freshness: ${Math.round(rate)} commands/s for ${DURATION} s`);
-      sections.push(freshnessTable(await runFreshnessPart(rate)));
-    } catch (error) {
-      failed = true;
-      sections.push(`### Freshness\n\nFAILED: ${error?.stack ?? error}`);
-      log(`freshness part failed: ${error?.stack ?? error}`);
-    }
-  }
-
-  if (ONLY.includes('rebuild')) {
-    try {
-      sections.push(
-        rebuildTable(
-          await runRebuildBench({
-            root: ROOT,
-            log,
-            onTempDir: (dir) => tempDirs.add(dir),
-            startService,
-            stopService,
-            operatorToken: OPERATOR_TOKEN,
-            duration: Math.max(3, Math.min(DURATION, 10)),
-            sizes: REBUILD_EVENTS,
-            mongoMax: REBUILD_MONGO_MAX,
-          }),
-        ),
-      );
-    } catch (error) {
-      failed = true;
-      sections.push(`### Projection rebuild\n\nFAILED: ${error?.stack ?? error}`);
-      log(`rebuild part failed: ${error?.stack ?? error}`);
-    }
-  }
-
-  if (ONLY.includes('recovery')) {
-    try {
-      const recovery = await runRecoveryBench({
-        root: ROOT,
-        log,
-        rate: RECOVERY_RATE,
-        outageSeconds: RECOVERY_OUTAGE,
-        startService,
-        stopService,
-        listProducts,
-        seedCarts,
-        call,
-        operatorToken: OPERATOR_TOKEN,
-      });
-      if (recovery.skipped) log(`recovery: MongoDB row skipped: ${recovery.skipped}`);
-      sections.push(recoveryTable(recovery));
-    } catch (error) {
-      failed = true;
-      sections.push(`### Recovery after a read-store outage\n\nFAILED: ${error?.stack ?? error}`);
-      log(`recovery part failed: ${error?.stack ?? error}`);
-    }
-  }
-
-  if (ONLY.includes('audit')) {
-    try {
-      const audit = await runAuditBench({
-        root: ROOT,
-        log,
-        onTempDir: (dir) => tempDirs.add(dir),
-        onChild: (child) => track(child),
-      });
-      sections.push(auditTable(audit));
-      if (audit.correctnessFailed) failed = true;
-    } catch (error) {
-      failed = true;
-      sections.push(`### Audit (time travel, replay)\n\nFAILED: ${error?.stack ?? error}`);
-      log(`audit part failed: ${error?.stack ?? error}`);
-    }
-  }
-
-  if (ONLY.includes('memory')) {
-    try {
-      sections.push(
-        memoryTable(
-          await runMemoryBench({
-            log,
-            startService,
-            stopService,
-            listProducts,
-            seedCarts,
-            runLoad,
-            rssMegabytes,
-            operatorToken: OPERATOR_TOKEN,
-            events: MEMORY_EVENTS,
-          }),
-        ),
-      );
-    } catch (error) {
-      failed = true;
-      sections.push(`### Service memory\n\nFAILED: ${error?.stack ?? error}`);
-      log(`memory part failed: ${error?.stack ?? error}`);
-    }
-  }
-
-  if (ONLY.includes('postgres')) {
-    try {
-      const result = await runPostgresBench({
-        root: ROOT,
-        log,
-        onTempDir: (dir) => tempDirs.add(dir),
-        steps: PG_STEPS,
-        startService,
-        stopService,
-        listProducts,
-        seedCarts,
-        runLoad,
-        verifyCarts,
-        call,
-        operatorToken: OPERATOR_TOKEN,
-        duration: DURATION,
-        warmup: WARMUP,
-        carts: PG_CARTS,
-        trials: FAILOVER_TRIALS,
-      });
-      if (result.skipped) log(`postgres part skipped: ${result.skipped}`);
-      sections.push(postgresTable(result));
-      if (result.correctnessFailed) failed = true;
-    } catch (error) {
-      failed = true;
-      sections.push(`### PostgreSQL event store\n\nFAILED: ${error?.stack ?? error}`);
-      log(`postgres part failed: ${error?.stack ?? error}`);
-    }
-  }
-
-  if (ONLY.includes('sustained')) {
-    try {
-      const result = await runSustainedBench({
-        root: ROOT,
-        log,
-        startService,
-        stopService,
-        listProducts,
-        seedCarts,
-        runLoad,
-        verifyCarts,
-        call,
-        operatorToken: OPERATOR_TOKEN,
-        seconds: SUSTAINED_SECONDS,
-        rate: SUSTAINED_RATE,
-        carts: SUSTAINED_CARTS,
-      });
-      if (result.skipped) log(`sustained part skipped: ${result.skipped}`);
-      sections.push(sustainedTable(result));
-      if (result.correctnessFailed) failed = true;
-    } catch (error) {
-      failed = true;
-      sections.push(`### Sustained load on the MongoDB read store\n\nFAILED: ${error?.stack ?? error}`);
-      log(`sustained part failed: ${error?.stack ?? error}`);
-    }
-  }
+      const notes = http.notes.length
+        ? [['Notes (HTTP):', ...http.notes.map((n) => `- ${n}`)].join('\n')]
+        : [];
+      return { sections: [httpTable(http), ...notes], correctnessFailed: http.correctnessFailed };
+    },
+    !env.BENCH_BASE,
+  );
+  await part('load', 'Aggregate load time', async () => {
+    const load = await runAggregateLoadBench(common);
+    return {
+      sections: [loadTable(load)],
+      correctnessFailed: load.notes.some((n) => /DIFFERS|expected|NO snapshot|wrote snapshots/.test(n)),
+    };
+  });
+  await part('projection', 'Projection throughput', async () => ({
+    sections: [projectionTable(await runProjectionBench(common))],
+  }));
+  await part('freshness', 'Freshness', async () => {
+    const rate = FRESHNESS_RATE ?? (maxRate ? maxRate / 2 : 1500);
+    log(`freshness: ${Math.round(rate)} commands/s for ${DURATION} s`);
+    return { sections: [freshnessTable(await runFreshnessPart(rate))] };
+  });
+  await part('rebuild', 'Projection rebuild', async () => ({
+    sections: [
+      rebuildTable(
+        await runRebuildBench({
+          ...common,
+          ...service,
+          duration: Math.max(3, Math.min(DURATION, 10)),
+          sizes: REBUILD_EVENTS,
+          mongoMax: REBUILD_MONGO_MAX,
+        }),
+      ),
+    ],
+  }));
+  await part('recovery', 'Recovery after a read-store outage', async () => {
+    const recovery = await runRecoveryBench({
+      ...common,
+      ...service,
+      rate: RECOVERY_RATE,
+      outageSeconds: RECOVERY_OUTAGE,
+    });
+    if (recovery.skipped) log(`recovery: MongoDB row skipped: ${recovery.skipped}`);
+    return { sections: [recoveryTable(recovery)] };
+  });
+  await part('audit', 'Audit (time travel, replay)', async () => {
+    const audit = await runAuditBench({ ...common, onChild: (child) => track(child) });
+    return { sections: [auditTable(audit)], correctnessFailed: audit.correctnessFailed };
+  });
+  await part('memory', 'Service memory', async () => ({
+    sections: [
+      memoryTable(await runMemoryBench({ ...common, ...service, rssMegabytes, events: MEMORY_EVENTS })),
+    ],
+  }));
+  await part('postgres', 'PostgreSQL event store', async () => {
+    const result = await runPostgresBench({
+      ...common,
+      ...service,
+      steps: PG_STEPS,
+      duration: DURATION,
+      warmup: WARMUP,
+      carts: PG_CARTS,
+      trials: FAILOVER_TRIALS,
+    });
+    if (result.skipped) log(`postgres part skipped: ${result.skipped}`);
+    return { sections: [postgresTable(result)], correctnessFailed: result.correctnessFailed };
+  });
+  await part('sustained', 'Sustained load on the MongoDB read store', async () => {
+    const result = await runSustainedBench({
+      ...common,
+      ...service,
+      seconds: SUSTAINED_SECONDS,
+      rate: SUSTAINED_RATE,
+      carts: SUSTAINED_CARTS,
+    });
+    if (result.skipped) log(`sustained part skipped: ${result.skipped}`);
+    return { sections: [sustainedTable(result)], correctnessFailed: result.correctnessFailed };
+  });
 
   sections.push(`_Total bench time ${Math.round((Date.now() - started) / 1000)} s._`);
   process.stdout.write(`${sections.join('\n\n')}\n`);
