@@ -77,7 +77,9 @@ operator="$(token schemathesis-operator operator)"
 curl -fsS -o /dev/null -XPOST "$base/catalog/products" -H "authorization: Bearer $operator" \
   -H 'content-type: application/json' -d '{"sku":"sku-42","name":"Espresso beans, 1 kg","prices":{"EUR":1890,"USD":2090}}'
 
-# 3. One run per role, all checks; the exceptions and the phases are in the config file.
+# 3. One run per role, all checks but use_after_free (why: test/schemathesis/schemathesis.toml; a check named or
+#    excluded on the command line overrides the file, so it is excluded here); the other exceptions and the
+#    phases are in the config file.
 export SCHEMATHESIS_HOOKS=hooks
 export PYTHONPATH="$root/test/schemathesis${PYTHONPATH:+:$PYTHONPATH}"
 seed="${SCHEMATHESIS_SEED:-$(node -p 'Math.floor(Math.random() * 2 ** 31)')}"
@@ -88,7 +90,7 @@ for role in "${roles[@]}"; do
   # Run from .cache/ so that schemathesis's own files stay out of the work tree.
   if (cd "$work" && "$venv/bin/st" --config-file "$root/test/schemathesis/schemathesis.toml" --no-color \
     run "$base/docs/json" -H "Authorization: Bearer $(token "schemathesis-$role" "$role")" \
-    --checks all --max-examples "$examples" --seed "$seed" \
+    --checks all --exclude-checks use_after_free --max-examples "$examples" --seed "$seed" \
     --report junit --report-junit-path "$work/$role.junit.xml"); then
     say "$role: clean in $((SECONDS - started)) s"
   else
