@@ -25,6 +25,9 @@ export class ConsumerRegistry {
   private timer: NodeJS.Timeout | undefined;
   private refreshing = false;
   private refreshFailed = false;
+  /** Pause/resume requests of this process in flight, and a count of their starts and ends. */
+  private pauseRequestsInFlight = 0;
+  private pauseRequestEdges = 0;
   /** Made with the registry (at start, outside any request): the context every consumer delivers in. */
   private readonly scope = new AsyncResource('ordertrail.consumers');
 
@@ -69,8 +72,19 @@ export class ConsumerRegistry {
    */
   async setPaused(name: string, paused: boolean, by: string): Promise<void> {
     const consumer = this.required(name);
-    await this.store.setMeta(pausedKey(name), { paused, changedAt: new Date().toISOString(), changedBy: by });
-    await consumer.setPaused(paused);
+    this.pauseRequestsInFlight += 1;
+    this.pauseRequestEdges += 1;
+    try {
+      await this.store.setMeta(pausedKey(name), {
+        paused,
+        changedAt: new Date().toISOString(),
+        changedBy: by,
+      });
+      await consumer.setPaused(paused);
+    } finally {
+      this.pauseRequestsInFlight -= 1;
+      this.pauseRequestEdges += 1;
+    }
   }
 
   private required(name: string): ManagedConsumer {
@@ -103,7 +117,12 @@ export class ConsumerRegistry {
     try {
       for (const consumer of this.consumers.values()) {
         if (!consumer.isStarted) continue;
-        await consumer.setPaused(await this.readPaused(consumer.name));
+        const edges = this.pauseRequestEdges;
+        const paused = await this.readPaused(consumer.name);
+        // A flag read while this process paused or resumed may predate that request: applying it would undo
+        // the request (a paused projection delivering until the next tick). The next tick reads it again.
+        if (this.pauseRequestsInFlight > 0 || this.pauseRequestEdges !== edges) continue;
+        await consumer.setPaused(paused);
       }
       this.refreshFailed = false;
     } catch (error) {
