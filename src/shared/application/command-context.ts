@@ -23,7 +23,10 @@ export interface CommandContext {
   /** Id of the request (or event) that caused this command. */
   readonly causationId: string;
   readonly idempotencyKey: string | null;
-  /** sha-256 of method + route + parameters + canonical body: the same key with another hash is refused. */
+  /**
+   * sha-256 of method + route + parameters + canonical body: the same key with another hash is refused. Empty
+   * when there is no idempotency key (nothing compares it then).
+   */
   readonly requestHash: string;
   /** From If-Match: the revision the client believes is current (null: none given). */
   readonly expectedRevision: bigint | null;

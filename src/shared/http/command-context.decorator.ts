@@ -52,13 +52,17 @@ export const CommandCtx = createParamDecorator((_: unknown, context: ExecutionCo
   const request = context.switchToHttp().getRequest<FastifyRequest>();
   const actor = request.actor;
   if (!actor) throw HttpProblem.unauthorized('Missing Authorization: Bearer <token>');
-  const path = request.url.split('?', 1)[0] ?? request.url;
+  const idempotencyKey = parseIdempotencyKey(request.headers['idempotency-key']);
   return {
     actor,
     correlationId: request.correlationId,
     causationId: randomId(),
-    idempotencyKey: parseIdempotencyKey(request.headers['idempotency-key']),
-    requestHash: requestHash(request.method, path, request.body),
+    idempotencyKey,
+    // Compared only under a key: a request without one is not hashed (it was ~3 % of add-item's CPU).
+    requestHash:
+      idempotencyKey === null
+        ? ''
+        : requestHash(request.method, request.url.split('?', 1)[0] ?? request.url, request.body),
     expectedRevision: parseIfMatch(request.headers['if-match']),
   };
 });
