@@ -54,8 +54,8 @@ port.on('message', (request: ReadStoreRequest) => {
     return;
   }
   const { id, method, args } = request;
-  const run = store[method] as (...a: readonly unknown[]) => Promise<unknown>;
-  run.apply(store, [...args]).then(
+  const run = store[method].bind(store) as (...a: readonly unknown[]) => Promise<unknown>;
+  run(...args).then(
     (value) => reply({ id, value: crossed(method, value), statements }),
     (error: unknown) => reply({ id, error: crossedError(error), statements }),
   );
