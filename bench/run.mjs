@@ -628,11 +628,19 @@ async function runProfilePart() {
     throw new Error(
       `no .cpuprofile in ${dir}: the service did not exit on its own (it writes the profile at exit)`,
     );
-  const file = join(dir, files.sort().pop());
+  // One profile per thread (CPU.<date>.<time>.<pid>.<thread id>.<n>.cpuprofile): the main thread (id 0) first.
+  const threadOf = (f) => Number(f.split('.').at(-3));
   const m = result.measured;
   return [
-    profileTable(topSelfTime(file, 10, ROOT, result.window), `CPU profile of the service, ${scenario.name}`),
-    '',
+    ...files
+      .sort((a, b) => threadOf(a) - threadOf(b))
+      .flatMap((f) => [
+        profileTable(
+          topSelfTime(join(dir, f), 10, ROOT, result.window),
+          `CPU profile of the service, ${scenario.name}, ${threadOf(f) === 0 ? 'main thread (HTTP, commands, appends)' : `worker thread ${threadOf(f)}`}`,
+        ),
+        '',
+      ]),
     `Under the load: ${Math.round(m['2xx'] / m.duration)} 2xx/s, p50 ${m.latency.p50} ms, p99 ${m.latency.p99} ms, ` +
       `${Number.isFinite(result.cpuPerCommand) ? result.cpuPerCommand.toFixed(3) : '—'} CPU ms per command (profiling adds some).`,
     ...notes.map((n) => `- ${n}`),

@@ -5,10 +5,10 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { EmbeddedReadStore } from './embedded-read-store.js';
+import { crossedError } from '../../shared/infrastructure/worker-thread.js';
 import type { ReadDocument } from '../read-store.port.js';
 import {
   crossedDocument,
-  crossedError,
   type ReadStoreMethod,
   type ReadStoreReply,
   type ReadStoreRequest,

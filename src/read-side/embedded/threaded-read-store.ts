@@ -1,6 +1,11 @@
 import { Worker } from 'node:worker_threads';
 import type { JsonObject } from '../../event-store/event-store.port.js';
 import {
+  rebuiltError,
+  workerModule,
+  type CrossedError,
+} from '../../shared/infrastructure/worker-thread.js';
+import {
   ReadStore,
   ReadStoreUnavailableError,
   type CollectionSpec,
@@ -18,14 +23,6 @@ export type ReadStoreMethod = Exclude<keyof ReadStore, 'close'>;
 export type ReadStoreRequest =
   | { readonly id: number; readonly method: ReadStoreMethod; readonly args: readonly unknown[] }
   | { readonly close: true };
-
-/** An error as it crosses the thread boundary: what callers and the logs look at. */
-export interface CrossedError {
-  readonly name: string;
-  readonly message: string;
-  /** SQLite's code (SQLITE_FULL, SQLITE_BUSY…) or Node's, when there is one. */
-  readonly code?: string;
-}
 
 /** Read store thread → main thread. */
 export type ReadStoreReply =
@@ -52,29 +49,6 @@ export function crossedDocument({ projectedAt, ...rest }: ReadDocument): Crossed
 
 function document({ projectedAt, ...rest }: CrossedDocument): ReadDocument {
   return { ...rest, projectedAt: new Date(projectedAt) };
-}
-
-export function crossedError(error: unknown): CrossedError {
-  if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
-  const { code } = error as { code?: unknown };
-  return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) };
-}
-
-function rebuiltError({ name, message, code }: CrossedError): Error {
-  const error = new Error(message);
-  error.name = name;
-  if (code !== undefined) Object.assign(error, { code });
-  return error;
-}
-
-/**
- * The module the thread runs. Under the test runner this module is TypeScript source, which a worker thread
- * cannot load: it runs the build instead (`npm test` builds first).
- */
-function workerEntry(): URL {
-  const entry = new URL('./read-store-worker.js', import.meta.url);
-  if (!import.meta.url.endsWith('.ts')) return entry;
-  return new URL(entry.href.replace(/\/src\/(?!.*\/src\/)/, '/dist/'));
 }
 
 interface Pending {
@@ -116,7 +90,7 @@ export class ThreadedReadStore extends ReadStore {
 
   /** Starts the thread and opens the file there; rejects as opening it on this thread would. */
   static async open(file: string, options: ThreadedReadStoreOptions = {}): Promise<ThreadedReadStore> {
-    const worker = new Worker(workerEntry(), {
+    const worker = new Worker(workerModule('./read-store-worker.js', import.meta.url), {
       workerData: { file, countStatements: options.countStatements === true },
     });
     let settle: { resolve: (reply: ReadStoreReply) => void; reject: (error: Error) => void } | undefined;
