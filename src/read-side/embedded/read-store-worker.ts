@@ -1,18 +1,12 @@
 /**
- * The read store thread (see ThreadedReadStore): opens the embedded read store on the file it is given and
- * answers calls in the order they come. Each call runs to its end before the next message is taken (the
+ * The read store's writer thread (see ThreadedReadStore): opens the embedded read store on the file it is
+ * given and answers writes in the order they come. Each call runs to its end before the next message is taken (the
  * adapter's work is synchronous), so the order of the caller's thread is kept.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { EmbeddedReadStore } from './embedded-read-store.js';
 import { crossedError } from '../../shared/infrastructure/worker-thread.js';
-import type { ReadDocument } from '../read-store.port.js';
-import {
-  crossedDocument,
-  type ReadStoreMethod,
-  type ReadStoreReply,
-  type ReadStoreRequest,
-} from './threaded-read-store.js';
+import type { ReadStoreReply, ReadStoreRequest } from './threaded-read-store.js';
 
 const port = parentPort;
 if (!port) throw new Error('read-store-worker runs as a worker thread (ThreadedReadStore)');
@@ -33,21 +27,6 @@ try {
   port.close();
 }
 
-/** What a call's answer crosses as: documents with their time in ms, getMany's Map as a list. */
-function crossed(method: ReadStoreMethod, value: unknown): unknown {
-  switch (method) {
-    case 'get':
-      return value && crossedDocument(value as ReadDocument);
-    case 'getMany':
-      return [...(value as Map<string, ReadDocument>).values()].map(crossedDocument);
-    case 'find':
-    case 'scan':
-      return (value as ReadDocument[]).map(crossedDocument);
-    default:
-      return value;
-  }
-}
-
 port.on('message', (request: ReadStoreRequest) => {
   if ('close' in request) {
     void store.close().finally(() => port.close());
@@ -56,7 +35,7 @@ port.on('message', (request: ReadStoreRequest) => {
   const { id, method, args } = request;
   const run = store[method].bind(store) as (...a: readonly unknown[]) => Promise<unknown>;
   run(...args).then(
-    (value) => reply({ id, value: crossed(method, value), statements }),
+    (value) => reply({ id, value, statements }),
     (error: unknown) => reply({ id, error: crossedError(error), statements }),
   );
 });

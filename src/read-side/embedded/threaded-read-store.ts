@@ -15,16 +15,17 @@ import {
   type ScanOptions,
   type WriteResult,
 } from '../read-store.port.js';
+import { EmbeddedReadStore } from './embedded-read-store.js';
 
-/** The read store methods the thread answers: every method of the port but `close`. */
-export type ReadStoreMethod = Exclude<keyof ReadStore, 'close'>;
+/** What the writer thread does: the port's writes, and the schema changes both connections must know of. */
+export type ReadStoreWrite = 'write' | 'setMeta' | 'compareAndSetMeta' | 'ensureCollection' | 'dropCollection';
 
-/** Main thread → read store thread. */
+/** Main thread → writer thread. */
 export type ReadStoreRequest =
-  | { readonly id: number; readonly method: ReadStoreMethod; readonly args: readonly unknown[] }
+  | { readonly id: number; readonly method: ReadStoreWrite; readonly args: readonly unknown[] }
   | { readonly close: true };
 
-/** Read store thread → main thread. */
+/** Writer thread → main thread. */
 export type ReadStoreReply =
   | { readonly ready: true }
   | { readonly failed: CrossedError }
@@ -32,23 +33,8 @@ export type ReadStoreReply =
   | { readonly id: number; readonly error: CrossedError; readonly statements?: number };
 
 export interface ThreadedReadStoreOptions {
-  /** Count the SQL statements the thread runs (statementsRun): for tests. */
+  /** Count the SQL statements both connections run (statementsRun): for tests. */
   readonly countStatements?: boolean;
-}
-
-/**
- * A document as it crosses: `projectedAt` in epoch ms, so that the Date callers get is made on their side (a
- * Date made by the message's decoding belongs to no realm of a vm context, e.g. the test runner's, and fails
- * `instanceof Date` there).
- */
-export type CrossedDocument = Omit<ReadDocument, 'projectedAt'> & { readonly projectedAt: number };
-
-export function crossedDocument({ projectedAt, ...rest }: ReadDocument): CrossedDocument {
-  return { ...rest, projectedAt: projectedAt.getTime() };
-}
-
-function document({ projectedAt, ...rest }: CrossedDocument): ReadDocument {
-  return { ...rest, projectedAt: new Date(projectedAt) };
 }
 
 interface Pending {
@@ -57,38 +43,47 @@ interface Pending {
 }
 
 /**
- * The embedded read store, run on a thread of its own: the same SQLite file and the same adapter
- * (EmbeddedReadStore, whose calls are synchronous), so that projection batches — most of the read side's
- * work is SQLite writing them — and cached reads run beside the HTTP event loop instead of on it. Calls
- * cross as messages and are answered in the order they were made, as the store on the caller's thread
- * would; errors keep their message, name and code.
+ * The embedded read store with its writes on a thread of their own. A projection's batch is written in one
+ * transaction that waits for its fsync (`synchronous=FULL`): that wait, and the statements of the batch, no
+ * longer hold the HTTP event loop. Reads stay on this thread's own connection to the file (WAL: a read sees
+ * every write that has resolved, and never waits for one in progress): a read by id costs microseconds, a
+ * round trip to the thread would cost more, and it would queue behind the writes' fsyncs.
  *
- * The thread keeps the process alive only while a call is waiting for its answer.
+ * Writes cross as messages and are committed in the order they were made; errors keep their message, name
+ * and code. Schema changes (ensureCollection, dropCollection) are made on both connections, so both know the
+ * collections. The thread keeps the process alive only while a write waits for its answer.
  */
 export class ThreadedReadStore extends ReadStore {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
-  private statements = 0;
+  private writerStatements = 0;
+  private readerStatements = 0;
   private stopped: Error | null = null;
   private readonly exited: Promise<void>;
+  private readonly reader: EmbeddedReadStore;
 
   private constructor(
     readonly file: string,
     private readonly worker: Worker,
+    options: ThreadedReadStoreOptions,
   ) {
     super();
+    this.reader = new EmbeddedReadStore(
+      file,
+      options.countStatements ? { trace: () => (this.readerStatements += 1) } : {},
+    );
     worker.unref();
     worker.on('message', (reply: ReadStoreReply) => this.onReply(reply));
     this.exited = new Promise<void>((resolve) => {
       worker.once('exit', (code) => {
-        this.fail(`the read store thread stopped (exit code ${code})`);
+        this.fail(`the read store's writer thread stopped (exit code ${code})`);
         resolve();
       });
     });
-    worker.on('error', (error) => this.fail(`the read store thread failed: ${error.message}`));
+    worker.on('error', (error) => this.fail(`the read store's writer thread failed: ${error.message}`));
   }
 
-  /** Starts the thread and opens the file there; rejects as opening it on this thread would. */
+  /** Starts the thread and opens the file there and here; rejects as opening it on this thread would. */
   static async open(file: string, options: ThreadedReadStoreOptions = {}): Promise<ThreadedReadStore> {
     const worker = new Worker(workerModule('./read-store-worker.js', import.meta.url), {
       workerData: { file, countStatements: options.countStatements === true },
@@ -97,7 +92,7 @@ export class ThreadedReadStore extends ReadStore {
     const onMessage = (reply: ReadStoreReply) => settle?.resolve(reply);
     const onError = (error: Error) => settle?.reject(error);
     const onExit = (code: number) =>
-      settle?.reject(new Error(`the read store thread stopped at start (exit code ${code})`));
+      settle?.reject(new Error(`the read store's writer thread stopped at start (exit code ${code})`));
     const first = await new Promise<ReadStoreReply>((resolve, reject) => {
       settle = { resolve, reject };
       worker.once('message', onMessage).once('error', onError).once('exit', onExit);
@@ -108,26 +103,30 @@ export class ThreadedReadStore extends ReadStore {
       await worker.terminate();
       throw rebuiltError(first.failed);
     }
-    return new ThreadedReadStore(file, worker);
+    try {
+      return new ThreadedReadStore(file, worker, options);
+    } catch (error) {
+      await worker.terminate();
+      throw error;
+    }
   }
 
-  ensureCollection(spec: CollectionSpec): Promise<void> {
-    return this.call('ensureCollection', [spec]);
+  async ensureCollection(spec: CollectionSpec): Promise<void> {
+    await this.call('ensureCollection', [spec]);
+    await this.reader.ensureCollection(spec);
   }
 
-  dropCollection(name: string): Promise<void> {
-    return this.call('dropCollection', [name]);
+  async dropCollection(name: string): Promise<void> {
+    await this.call('dropCollection', [name]);
+    await this.reader.dropCollection(name);
   }
 
-  async get(collection: string, id: string): Promise<ReadDocument | null> {
-    const found = await this.call<CrossedDocument | null>('get', [collection, id]);
-    return found && document(found);
+  get(collection: string, id: string): Promise<ReadDocument | null> {
+    return this.reader.get(collection, id);
   }
 
-  /** Crossed as a list of the documents found (a Map, like a Date, is made on this side). */
-  async getMany(collection: string, ids: readonly string[]): Promise<Map<string, ReadDocument>> {
-    const found = await this.call<CrossedDocument[]>('getMany', [collection, ids]);
-    return new Map(found.map((doc) => [doc.id, document(doc)]));
+  getMany(collection: string, ids: readonly string[]): Promise<Map<string, ReadDocument>> {
+    return this.reader.getMany(collection, ids);
   }
 
   /** One transaction on the thread: nothing to report progress on (the options' onProgress is not called). */
@@ -135,20 +134,20 @@ export class ThreadedReadStore extends ReadStore {
     return this.call('write', [collection, writes]);
   }
 
-  async find(collection: string, query: FindQuery): Promise<ReadDocument[]> {
-    return (await this.call<CrossedDocument[]>('find', [collection, query])).map(document);
+  find(collection: string, query: FindQuery): Promise<ReadDocument[]> {
+    return this.reader.find(collection, query);
   }
 
   count(collection: string): Promise<number> {
-    return this.call('count', [collection]);
+    return this.reader.count(collection);
   }
 
-  async scan(collection: string, options: ScanOptions): Promise<ReadDocument[]> {
-    return (await this.call<CrossedDocument[]>('scan', [collection, options])).map(document);
+  scan(collection: string, options: ScanOptions): Promise<ReadDocument[]> {
+    return this.reader.scan(collection, options);
   }
 
   getMeta(key: string): Promise<JsonObject | null> {
-    return this.call('getMeta', [key]);
+    return this.reader.getMeta(key);
   }
 
   setMeta(key: string, value: JsonObject): Promise<void> {
@@ -159,7 +158,7 @@ export class ThreadedReadStore extends ReadStore {
     return this.call('compareAndSetMeta', [key, expected, value]);
   }
 
-  /** Answers the calls made before it, closes the file, ends the thread; closing twice is harmless. */
+  /** Answers the writes made before it, closes both connections, ends the thread; closing twice is harmless. */
   async close(): Promise<void> {
     if (!this.stopped) {
       this.stopped = new Error('read store: the embedded read store is closed');
@@ -167,14 +166,15 @@ export class ThreadedReadStore extends ReadStore {
       this.worker.postMessage({ close: true } satisfies ReadStoreRequest);
     }
     await this.exited;
+    await this.reader.close();
   }
 
-  /** SQL statements run by the thread as of the last answer (with `countStatements`; 0 otherwise). */
+  /** SQL statements run on both connections as of the last answer (with `countStatements`; 0 otherwise). */
   statementsRun(): number {
-    return this.statements;
+    return this.readerStatements + this.writerStatements;
   }
 
-  private call<T>(method: ReadStoreMethod, args: readonly unknown[]): Promise<T> {
+  private call<T>(method: ReadStoreWrite, args: readonly unknown[]): Promise<T> {
     if (this.stopped) return Promise.reject(this.stopped);
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
@@ -183,7 +183,7 @@ export class ThreadedReadStore extends ReadStore {
       try {
         this.worker.postMessage({ id, method, args } satisfies ReadStoreRequest);
       } catch (error) {
-        // Something that cannot cross (a function, a class instance's methods): the caller's mistake.
+        // Something that cannot cross (a function, a symbol): the caller's mistake.
         this.settled(id);
         reject(error instanceof Error ? error : new Error(String(error)));
       }
@@ -192,7 +192,7 @@ export class ThreadedReadStore extends ReadStore {
 
   private onReply(reply: ReadStoreReply): void {
     if (!('id' in reply)) return;
-    if (reply.statements !== undefined) this.statements = reply.statements;
+    if (reply.statements !== undefined) this.writerStatements = reply.statements;
     const waiting = this.settled(reply.id);
     if (!waiting) return;
     if ('error' in reply) waiting.reject(rebuiltError(reply.error));
