@@ -1,10 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { JsonObject } from '../../event-store/event-store.port.js';
-import {
-  rebuiltError,
-  workerModule,
-  type CrossedError,
-} from '../../shared/infrastructure/worker-thread.js';
+import { rebuiltError, workerModule, type CrossedError } from '../../shared/infrastructure/worker-thread.js';
 import {
   ReadStore,
   ReadStoreUnavailableError,
@@ -18,7 +14,8 @@ import {
 import { EmbeddedReadStore } from './embedded-read-store.js';
 
 /** What the writer thread does: the port's writes, and the schema changes both connections must know of. */
-export type ReadStoreWrite = 'write' | 'setMeta' | 'compareAndSetMeta' | 'ensureCollection' | 'dropCollection';
+export type ReadStoreWrite =
+  'write' | 'setMeta' | 'compareAndSetMeta' | 'ensureCollection' | 'dropCollection';
 
 /** Main thread → writer thread. */
 export type ReadStoreRequest =
