@@ -1,7 +1,7 @@
 /**
  * The read store's writer thread (see ThreadedReadStore): opens the embedded read store on the file it is
- * given and answers writes in the order they come. Each call runs to its end before the next message is taken (the
- * adapter's work is synchronous), so the order of the caller's thread is kept.
+ * given and answers writes in the order they come. Each call runs to its end before the next message is
+ * taken (the adapter's work is synchronous), so the order of the caller's thread is kept.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { EmbeddedReadStore } from './embedded-read-store.js';
