@@ -11,7 +11,7 @@ import {
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { ConsumerGroups } from '../event-store/consumer-groups.port.js';
 import { EventStore } from '../event-store/event-store.port.js';
-import { ThreadedReadStore } from './embedded/threaded-read-store.js';
+import { EmbeddedReadStore } from './embedded/embedded-read-store.js';
 import { MongoReadStore } from './mongo/mongo-read-store.js';
 import { ReadStore } from './read-store.port.js';
 import { ReadModelReader } from './runtime/read-model-reader.js';
@@ -82,8 +82,8 @@ export class ReadSideModule {
               logger.log('using MongoDB (MONGODB_URI)');
               return MongoReadStore.connect(config.readStore.uri);
             }
-            logger.log(`using the embedded read store at ${config.readStore.file}, on a thread of its own`);
-            return ThreadedReadStore.open(config.readStore.file);
+            logger.log(`using the embedded read store at ${config.readStore.file}`);
+            return new EmbeddedReadStore(config.readStore.file);
           },
         },
         { provide: ReadModelNotifier, useValue: new ReadModelNotifier() },
