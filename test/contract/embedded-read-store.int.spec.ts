@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, open as openFile, rm, stat, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
@@ -166,19 +166,47 @@ describe('EmbeddedReadStore (SQLite file specifics)', () => {
     expect((await second.get(spec.name, 'a'))?.revision).toBe(4n);
   });
 
-  it('runs SQLite in WAL mode with synchronous=FULL', async () => {
+  it('runs SQLite in WAL mode; commits do not sync, a write syncs the WAL itself before it resolves', async () => {
     const file = join(dir, 'read.sqlite');
     const store = openStore(file);
     await store.ensureCollection(spec);
     const own = (store as unknown as { db: Database.Database }).db;
     expect(own.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(own.pragma('synchronous', { simple: true })).toBe(2);
+    // NORMAL: the commit itself does not wait for the disk; the store syncs the WAL (below).
+    expect(own.pragma('synchronous', { simple: true })).toBe(1);
     expect(own.pragma('busy_timeout', { simple: true })).toBeGreaterThan(0);
     const raw = openSqlite(file, { readonly: true });
     try {
       expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
     } finally {
       raw.close();
+    }
+
+    // Every fsync of a file handle in this process, with the file it synced (by inode) and when it finished.
+    const wal = await stat(`${file}-wal`);
+    const probe = await openFile(`${file}-wal`, 'r');
+    const prototype = Object.getPrototypeOf(probe) as { sync: () => Promise<void> };
+    await probe.close();
+    const original = prototype.sync;
+    const synced: { ino: number; at: number }[] = [];
+    prototype.sync = async function (this: FileHandle) {
+      await original.call(this);
+      synced.push({ ino: (await this.stat()).ino, at: performance.now() });
+    };
+    try {
+      for (const write of [
+        () => store.write(spec.name, [insert('a', { n: 1 })]),
+        () => store.setMeta('durable', { n: 1 }),
+        () => store.compareAndSetMeta('durable', { n: 1 }, { n: 2 }),
+      ]) {
+        const started = performance.now();
+        await write();
+        // Resolved only after the WAL was synced, after the write began.
+        expect(synced.some(({ ino, at }) => ino === wal.ino && at >= started)).toBe(true);
+        synced.length = 0;
+      }
+    } finally {
+      prototype.sync = original;
     }
   });
 
